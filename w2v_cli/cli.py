@@ -1,0 +1,175 @@
+"""Command-line entry points: single-dash flags in, one-line errors and exit codes out.
+
+The commands stay thin: parse the flags, build a config, call the library, and turn the
+library's exceptions (``errors.py``) into one line on stderr and a non-zero exit code.
+Nothing heavy is imported at module level, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import List, Optional
+
+import click
+
+from w2v_cli import __version__
+
+HELP_OPTIONS = {"help_option_names": ["--help", "-help", "-h"], "max_content_width": 100}
+
+WORD2VEC_HELP = f"""Learn word vectors from a text corpus (w2v_cli {__version__}).
+
+Drop-in for the original word2vec trainer: same flags, defaults and file formats.
+The corpus is read as raw bytes; spaces, tabs and newlines separate words and every
+newline also counts as the sentence-end token </s>.  -train also takes gzip, bzip2 or
+xz files, and - for standard input.
+
+\b
+Example:
+  word2vec -train text8 -output vectors.bin -cbow 1 -size 200 -window 8 \\
+           -negative 25 -hs 0 -sample 1e-4 -threads 20 -binary 1 -iter 15
+"""
+
+
+def _install_signal_handlers() -> None:
+    """Turn SIGTERM into an exception like SIGINT's, so cleanup code runs for both."""
+    def on_term(signum, frame):
+        raise _Terminated(signum)
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:          # not the main thread (e.g. under a test runner)
+        pass
+
+
+class _Terminated(BaseException):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _fail(prog: str, message: str, code: int) -> None:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    sys.stderr.write(f"{prog}: {message}\n")
+    sys.stderr.flush()
+    _finish(code)
+
+
+def _finish(code: int) -> None:
+    from w2v_cli import cleanup
+    cleanup.remove_all()
+    raise SystemExit(code)
+
+
+def run_command(command: click.Command, prog: str, args: Optional[List[str]] = None) -> None:
+    """Run a click command with our conventions for usage, errors and signals.
+
+    * no arguments at all: the help text on stdout, exit 0 (as the C tools print usage);
+    * bad flags or values: ``prog: error: ...`` on one line, exit 2;
+    * library errors: ``prog: error: ...``, the error's exit code;
+    * SIGINT / SIGTERM: ``prog: interrupted by SIGINT``, exit 130 / 143, no files left.
+    """
+    from w2v_cli import cleanup
+    from w2v_cli.errors import W2VError
+
+    args = sys.argv[1:] if args is None else args
+    if not args:
+        with click.Context(command, info_name=prog) as ctx:
+            click.echo(command.get_help(ctx))
+        return
+    _install_signal_handlers()
+    try:
+        command.main(args=args, prog_name=prog, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        _finish(exc.exit_code)
+    except click.ClickException as exc:
+        _fail(prog, f"error: {exc.format_message()}", 2)
+    except click.exceptions.Abort:
+        _fail(prog, "interrupted by SIGINT", 128 + signal.SIGINT)
+    except W2VError as exc:
+        _fail(prog, f"error: {exc}", exc.exit_code)
+    except KeyboardInterrupt:
+        _fail(prog, "interrupted by SIGINT", 128 + signal.SIGINT)
+    except _Terminated as exc:
+        _fail(prog, f"interrupted by {signal.Signals(exc.signum).name}", 128 + exc.signum)
+    except BrokenPipeError:
+        cleanup.remove_all()
+        try:                     # stdout's reader went away: leave quietly, like C tools
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        raise SystemExit(1)
+    except MemoryError:
+        _fail(prog, "error: out of memory", 1)
+    except OSError as exc:
+        _fail(prog, f"error: {exc.strerror or exc}", 1)
+    except Exception as exc:      # a bug: still one line, never a traceback
+        if os.environ.get("W2V_TRACEBACK"):
+            raise
+        _fail(prog, f"internal error: {type(exc).__name__}: {exc}", 70)
+    cleanup.remove_all()
+
+
+# --- word2vec -----------------------------------------------------------------------------
+
+def _flag(name: str, **kwargs):
+    """A single-dash option named like the C flag (``-min-count`` -> ``min_count``)."""
+    return click.option("-" + name, name.replace("-", "_"), **kwargs)
+
+
+@click.command(context_settings=HELP_OPTIONS, help=WORD2VEC_HELP, no_args_is_help=False)
+@_flag("train", metavar="FILE", help="Training text (plain, gzip, bzip2, xz; - for stdin).")
+@_flag("output", metavar="FILE",
+       help="Where to write the word vectors (or the classes). Without it, only the "
+            "vocabulary is built (and saved with -save-vocab).")
+@_flag("size", type=int, default=100, show_default=True, help="Dimensions of the vectors.")
+@_flag("window", type=int, default=5, show_default=True,
+       help="Largest distance between a word and its context words.")
+@_flag("sample", type=float, default=1e-3, show_default=True,
+       help="Subsampling threshold for frequent words; 0 turns it off (useful range 1e-5 to 1e-3).")
+@_flag("hs", type=int, default=0, show_default=True, help="1: use hierarchical softmax.")
+@_flag("negative", type=int, default=5, show_default=True,
+       help="Negative examples per word (typical 3 to 25); 0: no negative sampling.")
+@_flag("threads", type=int, default=None,
+       help="Worker threads.  [default: the number of available cores; the original used 12]")
+@_flag("iter", type=int, default=5, show_default=True, help="Passes over the corpus.")
+@_flag("min-count", type=int, default=5, show_default=True,
+       help="Ignore words that occur fewer times than this.")
+@_flag("alpha", type=float, default=None,
+       help="Starting learning rate.  [default: 0.025 for skip-gram, 0.05 for CBOW]")
+@_flag("classes", type=int, default=0, show_default=True,
+       help="Write K-means word classes (this many) instead of vectors.")
+@_flag("debug", type=int, default=2, show_default=True,
+       help="0: errors only; 1: vocabulary figures on stdout; 2: also progress bars on stderr.")
+@_flag("binary", type=int, default=0, show_default=True,
+       help="1: write the vectors in the binary format.")
+@_flag("save-vocab", metavar="FILE", help="Save the vocabulary (word count per line).")
+@_flag("read-vocab", metavar="FILE",
+       help="Take the vocabulary and counts from this file instead of counting the corpus.")
+@_flag("cbow", type=int, default=1, show_default=True,
+       help="1: continuous bag of words; 0: skip-gram.")
+@_flag("seed", type=int, default=1, show_default=True,
+       help="Random seed; with -threads 1 equal seeds give identical files. The default "
+            "reproduces the original's random numbers.")
+@_flag("exact", type=int, default=0, show_default=True,
+       help="1: do every float32 operation in the original's order, without SIMD "
+            "(slower; with -threads 1 it matches the original built without FMA).")
+def word2vec_command(**flags) -> None:
+    from w2v_cli.config import TrainConfig, available_cores
+    from w2v_cli.pipeline import run_word2vec
+
+    if flags["threads"] is None:
+        flags["threads"] = available_cores()
+    run_word2vec(TrainConfig(**flags))
+
+
+def word2vec_main(args: Optional[List[str]] = None) -> None:
+    run_command(word2vec_command, "word2vec", args)
+
+
+COMMANDS: dict = {"word2vec": word2vec_command}
+MAINS: dict = {"word2vec": word2vec_main}
+

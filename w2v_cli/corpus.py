@@ -1,0 +1,217 @@
+"""The C tool's tokeniser over raw bytes, and the streams of tokens and token ids.
+
+Tokenising rules (reference §2.1), all on bytes, no decoding:
+
+* space, TAB and newline separate words; runs of them collapse;
+* CR (byte 13) is dropped wherever it appears, even inside a word;
+* every newline is also the token ``</s>`` (a literal ``</s>`` in the text is the same token);
+* a word keeps only its first 98 bytes, and ends at a NUL byte inside those bytes;
+* a word cut short by the end of the input (no separator after it) is dropped.
+
+One deviation: a word made only of bytes after a leading NUL would be the empty string in
+the C tool (a vocabulary entry no file format can represent); we drop it.
+
+The corpus is read in fixed-size blocks and tokenised by a compiled kernel; a word cut by a
+block boundary is carried into the next block, so the result never depends on the block
+size and memory stays bounded even for a single line of hundreds of megabytes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import BinaryIO, Iterator, Optional
+
+import numpy as np
+from numba import njit
+
+from w2v_cli import cleanup
+from w2v_cli.config import MAX_WORD_BYTES
+from w2v_cli.errors import InputError
+from w2v_cli.sources import read_block
+
+BLOCK_BYTES = 4 << 20          # corpus bytes tokenised per kernel call
+ID_BLOCK = 1 << 18             # token ids per training work unit (1 MB of int32)
+
+_SPACE, _TAB, _NEWLINE, _CR, _NUL = 32, 9, 10, 13, 0
+_SENTENCE_END = np.frombuffer(b"</s>", dtype=np.uint8)
+
+
+@njit(cache=True, nogil=True)
+def tokenize_block(block, n, carry, carry_state, pool, offsets):
+    """Split ``block[:n]`` into tokens, continuing the word left open by the previous block.
+
+    Parameters
+    ----------
+    block : uint8[:]        the bytes to tokenise (only the first ``n`` are used)
+    carry : uint8[98]       bytes of the word open at the end of the previous block
+    carry_state : int64[3]  (stored length, word open?, NUL seen?) of that word; updated
+    pool : uint8[4*n+106]   receives the bytes of complete tokens, back to back
+    offsets : int64[n+2]    token i is ``pool[offsets[i]:offsets[i+1]]``
+
+    Returns
+    -------
+    int  the number of complete tokens written.
+    """
+    stored = carry_state[0]
+    open_word = carry_state[1]
+    cut = carry_state[2]
+    for i in range(stored):
+        pool[i] = carry[i]
+    write = stored
+    start = 0
+    count = 0
+    offsets[0] = 0
+    for i in range(n):
+        ch = block[i]
+        if ch == _CR:
+            continue
+        if ch == _SPACE or ch == _TAB or ch == _NEWLINE:
+            if open_word:
+                if write > start:          # an empty word (NUL first) is dropped
+                    count += 1
+                    offsets[count] = write
+                    start = write
+                open_word = 0
+                cut = 0
+            if ch == _NEWLINE:
+                for k in range(4):
+                    pool[write + k] = _SENTENCE_END[k]
+                write += 4
+                count += 1
+                offsets[count] = write
+                start = write
+            continue
+        open_word = 1
+        if cut == 0:
+            if ch == _NUL:
+                cut = 1
+            elif write - start < MAX_WORD_BYTES:
+                pool[write] = ch
+                write += 1
+    stored = write - start
+    for i in range(stored):
+        carry[i] = pool[start + i]
+    carry_state[0] = stored
+    carry_state[1] = open_word
+    carry_state[2] = cut
+    return count
+
+
+class TokenBatch:
+    """Complete tokens of one block: token i is ``pool[offsets[i]:offsets[i+1]]``."""
+
+    __slots__ = ("pool", "offsets", "count")
+
+    def __init__(self, pool: np.ndarray, offsets: np.ndarray, count: int) -> None:
+        self.pool = pool
+        self.offsets = offsets
+        self.count = count
+
+    def words(self) -> list:
+        """The tokens as bytes objects (for tests and small inputs only)."""
+        data = self.pool.tobytes()
+        return [data[self.offsets[i]:self.offsets[i + 1]] for i in range(self.count)]
+
+
+def iter_token_batches(stream: BinaryIO, block_bytes: int = BLOCK_BYTES,
+                       on_block=None) -> Iterator[TokenBatch]:
+    """Tokenise a byte stream block by block.
+
+    The buffers are reused: each batch is valid only until the next one is requested.
+    ``on_block(stream)`` is called after each block is read (progress reporting).
+    """
+    buffer = bytearray(block_bytes)
+    block = np.frombuffer(buffer, dtype=np.uint8)
+    pool = np.empty(4 * block_bytes + MAX_WORD_BYTES + 8, dtype=np.uint8)
+    offsets = np.empty(block_bytes + 2, dtype=np.int64)
+    carry = np.zeros(MAX_WORD_BYTES, dtype=np.uint8)
+    carry_state = np.zeros(3, dtype=np.int64)
+    while True:
+        n = read_block(stream, buffer)
+        if on_block is not None:
+            on_block(stream)
+        if n == 0:
+            return                      # an open word at end of input is dropped
+        count = tokenize_block(block, n, carry, carry_state, pool, offsets)
+        yield TokenBatch(pool, offsets, count)
+
+
+def tokenize_bytes(data: bytes) -> list:
+    """All tokens of ``data`` as bytes objects, by the corpus rules (small inputs)."""
+    import io
+    words: list = []
+    for batch in iter_token_batches(io.BytesIO(data), block_bytes=max(16, len(data))):
+        words.extend(batch.words())
+    return words
+
+
+class TokenIdCache:
+    """The corpus as a file of int32 token ids, written once and read at every pass.
+
+    Re-tokenising the text at each pass would cost as much as the vocabulary pass each
+    time; reading 4 bytes per token back is nearly free.  The file lives in the system's
+    temporary folder and is removed when the run ends.
+
+    ``mapping`` (optional) translates the stored ids into vocabulary ids at read time: the
+    vocabulary pass stores the word table's first-occurrence ids, which only become final
+    after sorting and min-count.  Ids mapped to -1 are words not in the vocabulary.
+    """
+
+    def __init__(self) -> None:
+        handle, self.path = tempfile.mkstemp(prefix="w2v-ids-", suffix=".bin")
+        cleanup.register(self.path)
+        self._writer: Optional[BinaryIO] = os.fdopen(handle, "wb")
+        self.length = 0
+        self.mapping: Optional[np.ndarray] = None
+
+    def append(self, ids: np.ndarray) -> None:
+        assert self._writer is not None
+        try:
+            ids.astype(np.int32, copy=False).tofile(self._writer)
+        except OSError as exc:
+            raise InputError(f"cannot store token ids in the temporary folder: "
+                             f"{exc.strerror or exc}") from None
+        self.length += len(ids)
+
+    def finish(self, mapping: Optional[np.ndarray] = None) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except OSError as exc:
+                raise InputError(f"cannot store token ids in the temporary folder: "
+                                 f"{exc.strerror or exc}") from None
+            self._writer = None
+        self.mapping = mapping
+
+    def blocks(self, block_ids: int = ID_BLOCK) -> Iterator[np.ndarray]:
+        """Yield id arrays of at most ``block_ids`` entries (fresh arrays, safe to keep)."""
+        with open(self.path, "rb") as handle:
+            while True:
+                raw = np.fromfile(handle, dtype=np.int32, count=block_ids)
+                if len(raw) == 0:
+                    return
+                if self.mapping is not None:
+                    raw = self.mapping[raw]
+                yield raw
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        cleanup.remove(self.path)
+
+
+
+def write_token_ids(stream: BinaryIO, table, cache: TokenIdCache, on_block=None) -> None:
+    """Tokenise ``stream`` and append the vocabulary id of every known token to ``cache``.
+
+    ``table`` is a ``wordtable.WordTable`` whose entry i is vocabulary word i; unknown
+    tokens are left out (they take no position in training either).
+    """
+    ids = np.empty(0, dtype=np.int32)
+    for batch in iter_token_batches(stream, on_block=on_block):
+        if len(ids) < batch.count:
+            ids = np.empty(batch.count, dtype=np.int32)
+        found = table.lookup(batch.pool, batch.offsets, batch.count, out=ids[:batch.count])
+        cache.append(found[found >= 0])

@@ -1,0 +1,37 @@
+"""The library's exception types.
+
+Library code raises these; only ``cli.py`` turns them into a one-line message on stderr
+and an exit code, so the library stays usable from Python without printing anything.
+"""
+
+
+class W2VError(Exception):
+    """A problem the user can fix: bad input, bad flag, unwritable output."""
+
+    exit_code = 1
+
+
+class ConfigError(W2VError):
+    """A flag value that is out of range or inconsistent with another flag."""
+
+    exit_code = 2
+
+
+class InputError(W2VError):
+    """A missing, unreadable or unusable input file."""
+
+
+class FormatError(InputError):
+    """An input file whose content does not follow the expected layout."""
+
+
+class OutputError(W2VError):
+    """An output file that cannot be created or written."""
+
+
+class Interrupted(W2VError):
+    """SIGINT or SIGTERM arrived; the exit code follows the shell convention 128 + signal."""
+
+    def __init__(self, signal_number: int, signal_name: str) -> None:
+        super().__init__(f"interrupted by {signal_name}")
+        self.exit_code = 128 + signal_number

@@ -1,0 +1,138 @@
+"""The ``word2vec`` run from start to finish: check, count, report, train, write.
+
+Every check that can fail (flags, the training file, the vocabulary file, the output
+paths) runs before the first pass over the corpus; the outputs are written through
+``AtomicOutput`` so a failed run leaves no file under their names.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional, TextIO
+
+from w2v_cli import sources
+from w2v_cli.config import TrainConfig
+from w2v_cli.errors import InputError
+from w2v_cli.outputs import AtomicOutput
+
+
+def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
+    """Run one ``word2vec`` command; raises ``W2VError`` subclasses on bad input."""
+    stdout = stdout or sys.stdout
+    config.validate()
+
+    def say(line: str) -> None:
+        if config.debug >= 1:
+            stdout.write(line + "\n")
+            stdout.flush()
+
+    sources.check_readable(config.train)
+    if config.read_vocab:
+        sources.check_readable(config.read_vocab, "vocabulary file")
+    vocab_output = AtomicOutput(config.save_vocab, "vocabulary file") if config.save_vocab else None
+    output = AtomicOutput(config.output, "output file") if config.output else None
+    try:
+        _run(config, say, vocab_output, output)
+    finally:
+        for reserved in (vocab_output, output):
+            if reserved is not None:
+                reserved.discard()
+
+
+def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
+         output: Optional[AtomicOutput]) -> None:
+    # Heavy imports here, not at module level: `word2vec --help` must not load numba.
+    from w2v_cli import corpus as corpus_module
+    from w2v_cli import formats, progress
+    from w2v_cli.vocab import format_vocab, learn_vocab, read_vocab_file, vocab_from_list
+
+    say(f"Starting training using file {config.train}")
+    corpus = sources.CorpusFile(config.train)
+    cache = corpus_module.TokenIdCache() if output is not None else None
+    try:
+        if config.read_vocab:
+            words, counts = read_vocab_file(config.read_vocab)
+            vocab = vocab_from_list(words, counts, config.min_count)
+            cached_entry_ids = None
+        else:
+            bar = (progress.ByteProgress(corpus.size, "vocabulary", sources.compressed_position)
+                   if config.debug >= 2 else None)
+            try:
+                learned = learn_vocab(corpus, config.min_count, id_sink=cache, on_progress=bar)
+            finally:
+                if bar is not None:
+                    bar.close()
+            vocab = learned.vocab
+            cached_entry_ids = learned.entry_to_id if learned.cache_valid else None
+
+        say(f"Vocab size: {len(vocab)}")
+        say(f"Words in train file: {vocab.train_words}")
+        _check_trainable(vocab, config)
+        if vocab_output is not None:
+            data = format_vocab(vocab)
+            vocab_output.write(lambda stream: stream.write(data))
+        if output is None:
+            return                      # vocabulary only, as the C tool does without -output
+
+        assert cache is not None
+        if cached_entry_ids is not None:
+            cache.finish(mapping=cached_entry_ids)
+        else:
+            cache.close()
+            cache = corpus_module.TokenIdCache()
+            _map_corpus(corpus, vocab, cache, config)
+            cache.finish()
+
+        weights = _train(config, vocab, cache)
+        if config.classes > 0:
+            from w2v_cli.classes import kmeans_classes
+            labels = kmeans_classes(weights.syn0, config.classes, config.threads)
+            output.write(lambda stream: formats.write_classes(stream, vocab.words, labels))
+        else:
+            output.write(lambda stream: formats.write_vectors(stream, vocab.words,
+                                                               weights.syn0, config.binary != 0))
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _check_trainable(vocab, config: TrainConfig) -> None:
+    if len(vocab) >= 2:
+        return
+    if config.read_vocab:
+        raise InputError(f"no word of {config.read_vocab} has a count of at least "
+                         f"-min-count {config.min_count}")
+    if vocab.train_words == 0 or config.min_count <= 1:
+        raise InputError(f"the training file has no words: {config.train}")
+    raise InputError(f"no word occurs at least -min-count {config.min_count} times in "
+                     f"{config.train}")
+
+
+def _map_corpus(corpus, vocab, cache, config: TrainConfig) -> None:
+    """Token ids through a lookup table of the final vocabulary (one pass over the text)."""
+    from w2v_cli import progress
+    from w2v_cli.corpus import write_token_ids
+    from w2v_cli.wordtable import table_of_words
+
+    table = table_of_words(vocab.words)
+    bar = (progress.ByteProgress(corpus.size, "reading", sources.compressed_position)
+           if config.debug >= 2 else None)
+    try:
+        with corpus.open() as stream:
+            write_token_ids(stream, table, cache, on_block=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _train(config: TrainConfig, vocab, cache):
+    from w2v_cli import progress
+    from w2v_cli.train import Trainer
+
+    trainer = Trainer(config, vocab, cache.blocks)
+    bar = progress.TrainingProgress(trainer.progress.planned_words) if config.debug >= 2 else None
+    try:
+        return trainer.run(on_tick=bar)
+    finally:
+        if bar is not None:
+            bar.close()
