@@ -11,7 +11,8 @@ Tokenising rules (reference §2.1), all on bytes, no decoding:
 One deviation: a word made only of bytes after a leading NUL would be the empty string in
 the C tool (a vocabulary entry no file format can represent); we drop it.
 
-The corpus is read in fixed-size blocks and tokenised by a compiled kernel; a word cut by a
+The corpus is read in fixed-size blocks and tokenised by a compiled kernel
+(``kernels/tokenize.py``); a word cut by a
 block boundary is carried into the next block, so the result never depends on the block
 size and memory stays bounded even for a single line of hundreds of megabytes.
 """
@@ -23,80 +24,13 @@ import tempfile
 from typing import BinaryIO, Iterator, Optional
 
 import numpy as np
-from numba import njit
-
-from w2v_cli import cleanup
+from w2v_cli import cleanup, native
 from w2v_cli.config import MAX_WORD_BYTES
 from w2v_cli.errors import InputError
 from w2v_cli.sources import read_block
 
 BLOCK_BYTES = 4 << 20          # corpus bytes tokenised per kernel call
 ID_BLOCK = 1 << 18             # token ids per training work unit (1 MB of int32)
-
-_SPACE, _TAB, _NEWLINE, _CR, _NUL = 32, 9, 10, 13, 0
-_SENTENCE_END = np.frombuffer(b"</s>", dtype=np.uint8)
-
-
-@njit(cache=True, nogil=True)
-def tokenize_block(block, n, carry, carry_state, pool, offsets):
-    """Split ``block[:n]`` into tokens, continuing the word left open by the previous block.
-
-    Parameters
-    ----------
-    block : uint8[:]        the bytes to tokenise (only the first ``n`` are used)
-    carry : uint8[98]       bytes of the word open at the end of the previous block
-    carry_state : int64[3]  (stored length, word open?, NUL seen?) of that word; updated
-    pool : uint8[4*n+106]   receives the bytes of complete tokens, back to back
-    offsets : int64[n+2]    token i is ``pool[offsets[i]:offsets[i+1]]``
-
-    Returns
-    -------
-    int  the number of complete tokens written.
-    """
-    stored = carry_state[0]
-    open_word = carry_state[1]
-    cut = carry_state[2]
-    for i in range(stored):
-        pool[i] = carry[i]
-    write = stored
-    start = 0
-    count = 0
-    offsets[0] = 0
-    for i in range(n):
-        ch = block[i]
-        if ch == _CR:
-            continue
-        if ch == _SPACE or ch == _TAB or ch == _NEWLINE:
-            if open_word:
-                if write > start:          # an empty word (NUL first) is dropped
-                    count += 1
-                    offsets[count] = write
-                    start = write
-                open_word = 0
-                cut = 0
-            if ch == _NEWLINE:
-                for k in range(4):
-                    pool[write + k] = _SENTENCE_END[k]
-                write += 4
-                count += 1
-                offsets[count] = write
-                start = write
-            continue
-        open_word = 1
-        if cut == 0:
-            if ch == _NUL:
-                cut = 1
-            elif write - start < MAX_WORD_BYTES:
-                pool[write] = ch
-                write += 1
-    stored = write - start
-    for i in range(stored):
-        carry[i] = pool[start + i]
-    carry_state[0] = stored
-    carry_state[1] = open_word
-    carry_state[2] = cut
-    return count
-
 
 class TokenBatch:
     """Complete tokens of one block: token i is ``pool[offsets[i]:offsets[i+1]]``."""
@@ -127,6 +61,7 @@ def iter_token_batches(stream: BinaryIO, block_bytes: int = BLOCK_BYTES,
     offsets = np.empty(block_bytes + 2, dtype=np.int64)
     carry = np.zeros(MAX_WORD_BYTES, dtype=np.uint8)
     carry_state = np.zeros(3, dtype=np.int64)
+    tokenize_block = native.kernels().tokenize_block
     while True:
         n = read_block(stream, buffer)
         if on_block is not None:

@@ -23,7 +23,8 @@ import math
 from typing import BinaryIO, List, Sequence
 
 import numpy as np
-from numba import njit
+
+from w2v_cli import native
 
 _TEXT_CHUNK_BYTES = 8 << 20
 
@@ -36,60 +37,6 @@ def _words_pool(words: Sequence[bytes]):
               out=starts[1:])
     pool = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, dtype=np.uint8)
     return pool, starts
-
-
-@njit(inline="always")
-def _write_fixed6(x, out, p):
-    """Write float32 ``x`` as C's "%f" into ``out`` at ``p``; returns the new position.
-
-    x * 10^6 is exact in float64 (24 + 14 significant bits), so rounding it to an integer
-    with round-half-even gives the same digits as glibc's exact decimal conversion.
-    """
-    scaled = np.rint(np.float64(x) * 1e6)
-    if math.copysign(1.0, x) < 0:
-        out[p] = 45                      # '-', also for values that round to zero
-        p += 1
-    m = np.int64(abs(scaled))
-    whole = m // 1000000
-    frac = m - whole * 1000000
-    digits = 1
-    t = whole
-    while t >= 10:
-        t //= 10
-        digits += 1
-    for k in range(digits - 1, -1, -1):
-        out[p + k] = 48 + whole % 10
-        whole //= 10
-    p += digits
-    out[p] = 46                          # '.'
-    for k in range(6, 0, -1):
-        out[p + k] = 48 + frac % 10
-        frac //= 10
-    return p + 7
-
-
-@njit(cache=True, nogil=True)
-def format_text_rows(matrix, first, last, pool, starts, out):
-    """Text-format lines of rows ``first .. last-1`` into ``out``; returns bytes written.
-
-    ``out`` must hold (word bytes + 1 + size * 22 + 1) bytes per row; every value must be
-    finite with magnitude below 1e12 (the caller checks).
-    """
-    p = 0
-    size = matrix.shape[1]
-    for i in range(first, last):
-        for k in range(starts[i], starts[i + 1]):
-            out[p] = pool[k]
-            p += 1
-        out[p] = 32
-        p += 1
-        for j in range(size):
-            p = _write_fixed6(matrix[i, j], out, p)
-            out[p] = 32
-            p += 1
-        out[p] = 10
-        p += 1
-    return p
 
 
 def format_value(x: float) -> bytes:
@@ -125,7 +72,7 @@ def write_text(stream: BinaryIO, words: Sequence[bytes], matrix: np.ndarray) -> 
         last = min(count, first + rows_per_chunk)
         block = matrix[first:last]
         if np.isfinite(block).all() and (block.size == 0 or np.abs(block).max() < 1e12):
-            n = format_text_rows(matrix, first, last, pool, starts, out)
+            n = native.kernels().format_text_rows(matrix, first, last, pool, starts, out)
             stream.write(out[:n].tobytes())
         else:
             stream.write(_text_rows_python(words, matrix, first, last))

@@ -15,9 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from numba import njit
-
-_PLACEHOLDER = 10 ** 15        # count of inner nodes not yet created
+from w2v_cli import native
 
 
 @dataclasses.dataclass
@@ -39,58 +37,21 @@ class HuffmanCodes:
         return self.points[self.offsets[word]:self.offsets[word + 1]]
 
 
-@njit(cache=True)
-def _build_tree(counts):
-    vocab_size = len(counts)
-    count = np.empty(2 * vocab_size, dtype=np.int64)
-    count[:vocab_size] = counts
-    count[vocab_size:] = _PLACEHOLDER
-    binary = np.zeros(2 * vocab_size, dtype=np.uint8)
-    parent = np.zeros(2 * vocab_size, dtype=np.int64)
-    leaf = vocab_size - 1
-    inner = vocab_size
-    for a in range(vocab_size - 1):
-        picks = np.empty(2, dtype=np.int64)
-        for k in range(2):
-            if leaf >= 0 and count[leaf] < count[inner]:
-                picks[k] = leaf
-                leaf -= 1
-            else:
-                picks[k] = inner
-                inner += 1
-        count[vocab_size + a] = count[picks[0]] + count[picks[1]]
-        parent[picks[0]] = vocab_size + a
-        parent[picks[1]] = vocab_size + a
-        binary[picks[1]] = 1
-    root = 2 * vocab_size - 2
-    lengths = np.zeros(vocab_size, dtype=np.int64)
-    for w in range(vocab_size):
-        node = w
-        while node != root:
-            lengths[w] += 1
-            node = parent[node]
-    offsets = np.zeros(vocab_size + 1, dtype=np.int64)
-    for w in range(vocab_size):
-        offsets[w + 1] = offsets[w] + lengths[w]
-    codes = np.empty(offsets[vocab_size], dtype=np.uint8)
-    points = np.empty(offsets[vocab_size], dtype=np.int32)
-    for w in range(vocab_size):
-        # walk leaf -> root, filling the code from its end
-        node = w
-        depth = lengths[w]
-        base = offsets[w]
-        while node != root:
-            depth -= 1
-            codes[base + depth] = binary[node]
-            node = parent[node]
-            points[base + depth] = node - vocab_size
-    return offsets, codes, points
-
-
 def build_huffman(counts: np.ndarray) -> HuffmanCodes:
     """Codes for a vocabulary's counts (int64[V], V >= 2)."""
     counts = np.ascontiguousarray(counts, dtype=np.int64)
     if len(counts) < 2:
         raise ValueError("hierarchical softmax needs at least two vocabulary entries")
-    offsets, codes, points = _build_tree(counts)
+    vocab_size = len(counts)
+    run = native.kernels()
+    count = np.empty(2 * vocab_size, dtype=np.int64)
+    parent = np.empty(2 * vocab_size, dtype=np.int64)
+    binary = np.empty(2 * vocab_size, dtype=np.uint8)
+    lengths = np.empty(vocab_size, dtype=np.int64)
+    run.huffman_tree(counts, count, parent, binary, lengths)
+    offsets = np.zeros(vocab_size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    codes = np.empty(int(offsets[-1]), dtype=np.uint8)
+    points = np.empty(int(offsets[-1]), dtype=np.int32)
+    run.huffman_paths(parent, binary, offsets, codes, points)
     return HuffmanCodes(offsets=offsets, codes=codes, points=points)

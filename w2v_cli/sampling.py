@@ -10,8 +10,8 @@ finds the owner of any slot in one or two steps.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from w2v_cli import native
 from w2v_cli.config import EXP_TABLE_SIZE, MAX_EXP, UNIGRAM_POWER, UNIGRAM_TABLE_SIZE
 
 F32 = np.float32
@@ -66,9 +66,12 @@ class NegativeTable:
         weights = np.power(counts.astype(np.float64), UNIGRAM_POWER)
         total = float(np.cumsum(weights)[-1])          # sequential sum, as in C
         cumulative = np.cumsum(weights / total)         # d += w_i / total, sequentially
-        self.last_slot = _last_slots(cumulative)
+        run = native.kernels()
+        self.last_slot = np.empty(len(counts), dtype=np.int32)
+        run.unigram_last_slots(cumulative, self.last_slot)
         self.shift = _bucket_shift(len(counts))
-        self.bucket_word = _bucket_owners(self.last_slot, self.shift)
+        self.bucket_word = np.empty(((UNIGRAM_TABLE_SIZE - 1) >> self.shift) + 1, dtype=np.int32)
+        run.unigram_bucket_owners(self.last_slot, self.shift, self.bucket_word)
 
     def draw_slot(self, slot: int) -> int:
         """Owner of one table slot (Python-side; the kernels inline the same lookup)."""
@@ -78,38 +81,6 @@ class NegativeTable:
         return word
 
 
-@njit(cache=True)
-def _last_slots(cumulative):
-    """Last table slot of each word, replaying the C fill loop word by word.
-
-    The C loop stores the current word in slot a, then moves to the next word if
-    a / 1e8 > d (d = cumulative share so far).  So word i ends at the first slot a (not
-    before its own first slot) with a / 1e8 > d_i; the last word takes every slot left.
-    """
-    size = UNIGRAM_TABLE_SIZE
-    vocab_size = len(cumulative)
-    last = np.empty(vocab_size, dtype=np.int32)
-    first = 0
-    for i in range(vocab_size):
-        if i == vocab_size - 1 or first >= size:
-            last[i] = size - 1
-            first = size
-            continue
-        d = cumulative[i]
-        a = np.int64(d * size)
-        if a < first:
-            a = first
-        while a > first and (a - 1) / size > d:
-            a -= 1
-        while a < size and not (a / size > d):
-            a += 1
-        if a >= size:
-            a = size - 1
-        last[i] = a
-        first = a + 1
-    return last
-
-
 def _bucket_shift(vocab_size: int) -> int:
     """Bucket width 2^shift giving about four buckets per word (at most 2^24 buckets)."""
     buckets_wanted = min(1 << 24, max(1024, 4 * vocab_size))
@@ -117,16 +88,3 @@ def _bucket_shift(vocab_size: int) -> int:
     while (UNIGRAM_TABLE_SIZE >> shift) > buckets_wanted:
         shift += 1
     return shift
-
-
-@njit(cache=True)
-def _bucket_owners(last_slot, shift):
-    n_buckets = ((UNIGRAM_TABLE_SIZE - 1) >> shift) + 1
-    owner = np.empty(n_buckets, dtype=np.int32)
-    word = 0
-    for b in range(n_buckets):
-        slot = b << shift
-        while last_slot[word] < slot:
-            word += 1
-        owner[b] = word
-    return owner

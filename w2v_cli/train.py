@@ -25,7 +25,8 @@ from typing import Callable, Iterable, List, Optional
 
 import numpy as np
 
-from w2v_cli import kernels
+from w2v_cli import native
+from w2v_cli.kernels import layout
 from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
 from w2v_cli.huffman import build_huffman
 from w2v_cli.sampling import NegativeTable, keep_scores, sigmoid_table
@@ -48,7 +49,8 @@ def init_weights(config: TrainConfig, vocab_size: int) -> Weights:
     """Random input vectors (seeded like the C tool) and zeroed output layers."""
     size = config.size
     dummy = np.zeros((1, 1), dtype=np.float32)
-    syn0 = kernels.init_input_vectors(vocab_size, size, np.uint64(config.seed))
+    syn0 = np.empty((vocab_size, size), dtype=np.float32)
+    native.kernels().init_input_vectors(syn0, config.seed)
     syn1 = np.zeros((vocab_size, size), dtype=np.float32) if config.hs else dummy
     syn1neg = np.zeros((vocab_size, size), dtype=np.float32) if config.negative > 0 else dummy
     return Weights(syn0, syn1, syn1neg)
@@ -102,32 +104,32 @@ class _Worker:
 
     def __init__(self, index: int, config: TrainConfig, planned: int) -> None:
         self.index = index
-        self.state = np.zeros(kernels.STATE_SLOTS, dtype=np.int64)
+        self.state = np.zeros(layout.STATE_SLOTS, dtype=np.int64)
         self.rng = np.array([worker_seed(config.seed, index)], dtype=np.uint64)
         self.sentence = np.zeros(MAX_SENTENCE_LENGTH + 1, dtype=np.int32)
         self.neu1 = np.zeros(config.size, dtype=np.float32)
         self.neu1e = np.zeros(config.size, dtype=np.float32)
-        self.int_params = np.zeros(kernels.INT_PARAMS, dtype=np.int64)
-        self.int_params[kernels.P_CBOW] = 1 if config.cbow else 0
-        self.int_params[kernels.P_HS] = 1 if config.hs else 0
-        self.int_params[kernels.P_NEGATIVE] = config.negative
-        self.int_params[kernels.P_WINDOW] = config.window
-        self.int_params[kernels.P_SAMPLE] = 1 if config.sample > 0 else 0
-        self.int_params[kernels.P_WORKER] = index
-        self.int_params[kernels.P_PLANNED] = planned
+        self.int_params = np.zeros(layout.INT_PARAMS, dtype=np.int64)
+        self.int_params[layout.P_CBOW] = 1 if config.cbow else 0
+        self.int_params[layout.P_HS] = 1 if config.hs else 0
+        self.int_params[layout.P_NEGATIVE] = config.negative
+        self.int_params[layout.P_WINDOW] = config.window
+        self.int_params[layout.P_SAMPLE] = 1 if config.sample > 0 else 0
+        self.int_params[layout.P_WORKER] = index
+        self.int_params[layout.P_PLANNED] = planned
 
     def end_pass(self, progress: np.ndarray) -> None:
         """What the C thread does at end of file: count its last words, reset its counters."""
         self.flush_count(progress)
-        self.state[kernels.WORD_COUNT] = 0
-        self.state[kernels.LAST_WORD_COUNT] = 0
-        self.state[kernels.SENTENCE_LENGTH] = 0
-        self.state[kernels.READING] = 0
+        self.state[layout.WORD_COUNT] = 0
+        self.state[layout.LAST_WORD_COUNT] = 0
+        self.state[layout.SENTENCE_LENGTH] = 0
+        self.state[layout.READING] = 0
 
     def flush_count(self, progress: np.ndarray) -> None:
-        progress[self.index] += (self.state[kernels.WORD_COUNT]
-                                 - self.state[kernels.LAST_WORD_COUNT])
-        self.state[kernels.LAST_WORD_COUNT] = self.state[kernels.WORD_COUNT]
+        progress[self.index] += (self.state[layout.WORD_COUNT]
+                                 - self.state[layout.LAST_WORD_COUNT])
+        self.state[layout.LAST_WORD_COUNT] = self.state[layout.WORD_COUNT]
 
 
 class Trainer:
@@ -150,7 +152,7 @@ class Trainer:
         self.tables = _Tables(config, vocab)
         self.threads = config.threads
         starting_alpha = np.float32(config.starting_alpha)
-        self.float_params = np.array(
+        self.float_params = np.array(  # (start, floor) as the C code compares them, in double
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
         planned = config.iter * vocab.train_words + 1
         self.progress = Progress(planned_words=planned,
@@ -158,7 +160,8 @@ class Trainer:
                                  alpha=np.array([starting_alpha], dtype=np.float32),
                                  threads=self.threads, started=time.time())
         self.workers = [_Worker(k, config, planned) for k in range(self.threads)]
-        self.kernel = kernels.train_block_exact if config.exact else kernels.train_block_fast
+        run = native.kernels()
+        self.kernel = run.train_block_exact if config.exact else run.train_block_fast
         self._queue: "queue.Queue" = queue.Queue(maxsize=2 * self.threads + 2)
         self._stop = threading.Event()
         self._errors: List[BaseException] = []
@@ -191,7 +194,7 @@ class Trainer:
 
     def _train(self, worker: _Worker) -> None:
         single = self.threads == 1
-        mode = kernels.CARRY if single else kernels.FLUSH
+        mode = layout.CARRY if single else layout.FLUSH
         empty = np.zeros(1, dtype=np.int32)
         try:
             while not self._stop.is_set():
@@ -200,7 +203,7 @@ class Trainer:
                     break
                 if item is _END_OF_PASS:
                     if single:
-                        self._run_kernel(worker, empty, 0, kernels.DISCARD)
+                        self._run_kernel(worker, empty, 0, layout.DISCARD)
                         worker.end_pass(self.progress.words_done)
                     continue
                 self._run_kernel(worker, item, len(item), mode)

@@ -1,7 +1,8 @@
 """A hash table from words (byte strings) to entry numbers, counts included, in compiled code.
 
 Counting the vocabulary and mapping tokens to ids are the two per-word jobs of a run; both
-happen here in Numba kernels over whole token batches, never in a Python loop.
+happen in compiled kernels (``kernels/wordtable.py``) over whole token batches, never in
+a Python loop.
 
 Entries are numbered in order of first occurrence (entry 0 is the first word inserted) and
 their bytes live back to back in one byte pool.  The slot array uses open addressing with
@@ -14,118 +15,8 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 import numpy as np
-from numba import njit
 
-_FNV_OFFSET = np.uint64(14695981039346656037)
-_FNV_PRIME = np.uint64(1099511628211)
-
-
-@njit(inline="always")
-def _hash(data, start, end):
-    h = _FNV_OFFSET
-    for i in range(start, end):
-        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
-    return h
-
-
-@njit(inline="always")
-def _find_slot(slots, pool, starts, lengths, data, start, end):
-    """Slot holding the word ``data[start:end]``, or the empty slot where it would go."""
-    mask = np.uint64(len(slots) - 1)
-    i = np.int64(_hash(data, start, end) & mask)
-    length = end - start
-    while True:
-        entry = slots[i]
-        if entry < 0:
-            return i
-        if lengths[entry] == length:
-            base = starts[entry]
-            same = True
-            for k in range(length):
-                if pool[base + k] != data[start + k]:
-                    same = False
-                    break
-            if same:
-                return i
-        i = (i + 1) & np.int64(mask)
-
-
-@njit(cache=True, nogil=True)
-def count_tokens(tok_pool, offsets, first, n_tokens, slots, pool, starts, lengths, counts,
-                 sizes, prune_limit, entry_ids):
-    """Count tokens ``first .. n_tokens-1`` of a batch, inserting new words.
-
-    ``sizes`` is int64[2] = (entries, pool bytes used), updated in place.  The caller
-    guarantees room for every token of the batch to be new.  ``entry_ids[t]`` receives the
-    entry of token t.  Stops right after the token that makes the table exceed
-    ``prune_limit`` entries, so the caller can prune before going on.
-
-    Returns the index of the next token to count (``n_tokens`` when the batch is done).
-    """
-    n_entries = sizes[0]
-    used = sizes[1]
-    t = first
-    while t < n_tokens:
-        start = offsets[t]
-        end = offsets[t + 1]
-        slot = _find_slot(slots, pool, starts, lengths, tok_pool, start, end)
-        entry = slots[slot]
-        if entry < 0:
-            entry = n_entries
-            for k in range(end - start):
-                pool[used + k] = tok_pool[start + k]
-            starts[entry] = used
-            lengths[entry] = end - start
-            counts[entry] = 0
-            slots[slot] = entry
-            used += end - start
-            n_entries += 1
-        counts[entry] += 1
-        entry_ids[t] = entry
-        t += 1
-        if n_entries > prune_limit:
-            break
-    sizes[0] = n_entries
-    sizes[1] = used
-    return t
-
-
-@njit(cache=True, nogil=True)
-def lookup_tokens(tok_pool, offsets, n_tokens, slots, pool, starts, lengths, entry_ids):
-    """``entry_ids[t]`` = entry of token t, or -1 for a word not in the table."""
-    for t in range(n_tokens):
-        slot = _find_slot(slots, pool, starts, lengths, tok_pool, offsets[t], offsets[t + 1])
-        entry_ids[t] = slots[slot]
-
-
-@njit(cache=True, nogil=True)
-def rebuild_slots(slots, pool, starts, lengths, n_entries):
-    slots[:] = -1
-    for entry in range(n_entries):
-        start = starts[entry]
-        slot = _find_slot(slots, pool, starts, lengths, pool, start, start + lengths[entry])
-        slots[slot] = entry
-
-
-@njit(cache=True, nogil=True)
-def compact_entries(keep, pool, starts, lengths, counts, n_entries):
-    """Move the kept entries (and their bytes) to the front, in order; returns (entries, bytes)."""
-    out = 0
-    used = 0
-    for entry in range(n_entries):
-        if not keep[entry]:
-            continue
-        start = starts[entry]
-        length = lengths[entry]
-        for k in range(length):          # moves only leftwards: safe in place
-            pool[used + k] = pool[start + k]
-        starts[out] = used
-        lengths[out] = length
-        counts[out] = counts[entry]
-        used += length
-        out += 1
-    return out, used
-
+from w2v_cli import native
 
 def _slot_count(entries: int) -> int:
     """A power of two at least twice ``entries`` (load factor at most 1/2)."""
@@ -168,7 +59,8 @@ class WordTable:
             self.pool = _grown(self.pool, max(need_bytes, 2 * len(self.pool)))
         if 2 * need > len(self.slots):
             self.slots = np.empty(_slot_count(need), dtype=np.int32)
-            rebuild_slots(self.slots, self.pool, self.starts, self.lengths, len(self))
+            native.kernels().rebuild_slots(self.slots, self.pool, self.starts, self.lengths,
+                                           len(self))
 
     # --- building ----------------------------------------------------------------------
     def add_words(self, words: Iterable[bytes], counts: Optional[Iterable[int]] = None) -> None:
@@ -196,6 +88,7 @@ class WordTable:
         """
         entry_ids = np.empty(n_tokens, dtype=np.int32)
         self._reserve(n_tokens, int(offsets[n_tokens] - offsets[0]))
+        count_tokens = native.kernels().count_tokens
         done = 0
         while done < n_tokens:
             done = count_tokens(tok_pool, offsets, done, n_tokens, self.slots, self.pool,
@@ -212,8 +105,8 @@ class WordTable:
         """Entry id of each token, -1 for unknown words (int32)."""
         if out is None:
             out = np.empty(n_tokens, dtype=np.int32)
-        lookup_tokens(tok_pool, offsets, n_tokens, self.slots, self.pool, self.starts,
-                      self.lengths, out)
+        native.kernels().lookup_tokens(tok_pool, offsets, n_tokens, self.slots, self.pool,
+                                       self.starts, self.lengths, out)
         return out
 
     def prune(self, max_count_removed: int, protect_first: bool = True) -> None:
@@ -226,11 +119,10 @@ class WordTable:
         keep = self.counts[:n] > max_count_removed
         if protect_first and n:
             keep[0] = True
-        entries, used = compact_entries(keep, self.pool, self.starts, self.lengths,
-                                        self.counts, n)
-        self.sizes[0] = entries
-        self.sizes[1] = used
-        rebuild_slots(self.slots, self.pool, self.starts, self.lengths, entries)
+        run = native.kernels()
+        run.compact_entries(keep.view(np.uint8), self.pool, self.starts, self.lengths,
+                            self.counts, n, self.sizes)
+        run.rebuild_slots(self.slots, self.pool, self.starts, self.lengths, len(self))
 
     # --- reading back ------------------------------------------------------------------
     def word(self, entry: int) -> bytes:

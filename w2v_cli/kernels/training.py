@@ -1,4 +1,4 @@
-"""Numba kernels of training: arrays and scalars in, no files, strings or Python objects.
+"""Training kernels.
 
 ``train_block`` trains on one block of token ids exactly as one C worker thread would
 read and train them (reference §3.3-§3.10): the same sentence assembly (cut at ``</s>``
@@ -27,6 +27,10 @@ from numba import njit
 
 from w2v_cli.config import (ALPHA_UPDATE_WORDS, EXP_TABLE_SIZE, MAX_EXP,
                             MAX_SENTENCE_LENGTH, UNIGRAM_TABLE_SIZE)
+from w2v_cli.kernels.layout import (CARRY, DISCARD, LAST_WORD_COUNT, P_CBOW, P_HS,
+                                    P_MIN_ALPHA, P_NEGATIVE, P_PLANNED, P_SAMPLE,
+                                    P_START_ALPHA, P_WINDOW, P_WORKER, READING,
+                                    SENTENCE_LENGTH, SENTENCE_POSITION, WORD_COUNT)
 
 F32 = np.float32
 LCG_MULTIPLIER = np.uint64(25214903917)
@@ -36,26 +40,6 @@ _SHIFT16 = np.uint64(16)
 _TABLE_SLOTS = np.uint64(UNIGRAM_TABLE_SIZE)
 _SIGMOID_SCALE = F32(EXP_TABLE_SIZE // MAX_EXP // 2)   # the C integer expression: 83
 _MAX_EXP_F = F32(MAX_EXP)
-
-# Slots of the per-worker ``state`` array.
-WORD_COUNT = 0          # in-vocabulary tokens read in this pass (C: word_count)
-LAST_WORD_COUNT = 1     # word_count when the shared progress was last updated
-SENTENCE_LENGTH = 2     # words in the current sentence buffer
-SENTENCE_POSITION = 3   # next centre position in it
-READING = 4             # 1: a sentence is being read and continues in the next block
-STATE_SLOTS = 5
-
-# Slots of the integer parameter array.
-P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED = range(7)
-INT_PARAMS = 7
-# Slots of the float64 parameter array.
-P_START_ALPHA, P_MIN_ALPHA = range(2)
-
-# What to do with a sentence still being read when the block runs out.
-CARRY = 0     # keep it; the next block continues it (one worker reading the corpus in order)
-FLUSH = 1     # train what was read (blocks handed to several workers)
-DISCARD = 2   # drop it (end of a pass: the C tool drops the sentence it meets EOF in)
-
 
 @njit(inline="always")
 def _next_random(r):
@@ -319,17 +303,16 @@ def train_block_exact(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def init_input_vectors(vocab_size, size, seed):
-    """The C tool's random initial vectors: float32[vocab_size, size].
+def init_input_vectors(syn0, seed):
+    """Fill float32[V, size] ``syn0`` with the C tool's random initial vectors.
 
     One LCG stream from ``seed`` (the C tool uses 1), row by row; each value is
     ((r & 0xFFFF) / 65536 - 0.5) / size, in double, stored as float32.
     """
-    syn0 = np.empty((vocab_size, size), dtype=np.float32)
     r = np.uint64(seed)
+    size = syn0.shape[1]
     scale = np.float64(size)
-    for a in range(vocab_size):
+    for a in range(syn0.shape[0]):
         for b in range(size):
             r = _next_random(r)
             syn0[a, b] = F32((np.float64(r & _LOW16) / 65536.0 - 0.5) / scale)
-    return syn0

@@ -1,0 +1,70 @@
+"""The C tool's tokeniser as a kernel over one block of bytes (rules in ``corpus.py``)."""
+
+import numpy as np
+from numba import njit
+
+from w2v_cli.config import MAX_WORD_BYTES
+
+_SPACE, _TAB, _NEWLINE, _CR, _NUL = 32, 9, 10, 13, 0
+_SENTENCE_END = np.frombuffer(b"</s>", dtype=np.uint8).copy()
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tokenize_block(block, n, carry, carry_state, pool, offsets):
+    """Split ``block[:n]`` into tokens, continuing the word left open by the previous block.
+
+    Parameters
+    ----------
+    block : uint8[:]        the bytes to tokenise (only the first ``n`` are used)
+    carry : uint8[98]       bytes of the word open at the end of the previous block
+    carry_state : int64[3]  (stored length, word open?, NUL seen?) of that word; updated
+    pool : uint8[4*n+106]   receives the bytes of complete tokens, back to back
+    offsets : int64[n+2]    token i is ``pool[offsets[i]:offsets[i+1]]``
+
+    Returns
+    -------
+    int  the number of complete tokens written.
+    """
+    stored = carry_state[0]
+    open_word = carry_state[1]
+    cut = carry_state[2]
+    for i in range(stored):
+        pool[i] = carry[i]
+    write = stored
+    start = 0
+    count = 0
+    offsets[0] = 0
+    for i in range(n):
+        ch = block[i]
+        if ch == _CR:
+            continue
+        if ch == _SPACE or ch == _TAB or ch == _NEWLINE:
+            if open_word:
+                if write > start:          # an empty word (NUL first) is dropped
+                    count += 1
+                    offsets[count] = write
+                    start = write
+                open_word = 0
+                cut = 0
+            if ch == _NEWLINE:
+                for k in range(4):
+                    pool[write + k] = _SENTENCE_END[k]
+                write += 4
+                count += 1
+                offsets[count] = write
+                start = write
+            continue
+        open_word = 1
+        if cut == 0:
+            if ch == _NUL:
+                cut = 1
+            elif write - start < MAX_WORD_BYTES:
+                pool[write] = ch
+                write += 1
+    stored = write - start
+    for i in range(stored):
+        carry[i] = pool[start + i]
+    carry_state[0] = stored
+    carry_state[1] = open_word
+    carry_state[2] = cut
+    return count
