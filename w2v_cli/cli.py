@@ -85,6 +85,10 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
         command.main(args=args, prog_name=prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
         _finish(exc.exit_code)
+    except click.NoSuchOption as exc:
+        # Click reports "-itter" as "-i"; name the flag as typed.
+        name = _first_unknown_flag(command, args) or exc.option_name
+        _fail(prog, f"error: no such option: {name} (see {prog} --help)", 2)
     except click.ClickException as exc:
         _fail(prog, f"error: {exc.format_message()}", 2)
     except click.exceptions.Abort:
@@ -111,6 +115,25 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
             raise
         _fail(prog, f"internal error: {type(exc).__name__}: {exc}", 70)
     cleanup.remove_all()
+
+
+def _first_unknown_flag(command: click.Command, args: List[str]) -> Optional[str]:
+    """The first argument that looks like a flag but is none of the command's options."""
+    known, takes_value = set(), set()
+    for param in command.params:
+        if isinstance(param, click.Option):
+            known.update(param.opts)
+            if not param.is_flag:
+                takes_value.update(param.opts)
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in takes_value:
+            skip = True
+        elif arg.startswith("-") and len(arg) > 1 and arg.split("=", 1)[0] not in known:
+            return arg
+    return None
 
 
 # --- word2vec -----------------------------------------------------------------------------

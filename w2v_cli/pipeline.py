@@ -54,6 +54,7 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
             words, counts = read_vocab_file(config.read_vocab)
             vocab = vocab_from_list(words, counts, config.min_count)
             cached_entry_ids = None
+            distinct_words = len(words)
         else:
             bar = (progress.ByteProgress(corpus.size, "vocabulary", sources.compressed_position)
                    if config.debug >= 2 else None)
@@ -64,10 +65,11 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
                     bar.close()
             vocab = learned.vocab
             cached_entry_ids = learned.entry_to_id if learned.cache_valid else None
+            distinct_words = learned.distinct_words
 
         say(f"Vocab size: {len(vocab)}")
         say(f"Words in train file: {vocab.train_words}")
-        _check_trainable(vocab, config)
+        _check_trainable(vocab, distinct_words, config)
         if vocab_output is not None:
             data = format_vocab(vocab)
             vocab_output.write(lambda stream: stream.write(data))
@@ -96,13 +98,14 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
             cache.close()
 
 
-def _check_trainable(vocab, config: TrainConfig) -> None:
+def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:
+    """Refuse a vocabulary with nothing to train (only the sentence end left)."""
     if len(vocab) >= 2:
         return
     if config.read_vocab:
         raise InputError(f"no word of {config.read_vocab} has a count of at least "
                          f"-min-count {config.min_count}")
-    if vocab.train_words == 0 or config.min_count <= 1:
+    if distinct_words == 0:
         raise InputError(f"the training file has no words: {config.train}")
     raise InputError(f"no word occurs at least -min-count {config.min_count} times in "
                      f"{config.train}")

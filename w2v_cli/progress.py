@@ -18,13 +18,17 @@ def _bar(**kwargs):
                 dynamic_ncols=interactive, **kwargs)
 
 
+# A pass over the corpus that ends within this many seconds shows no bar at all.
+_QUIET_SECONDS = 1.0
+
+
 class ByteProgress:
     """Progress over the bytes of a file (compressed bytes for compressed input)."""
 
     def __init__(self, total: int, description: str, position) -> None:
         self._position = position
         self._bar = _bar(total=max(total, 1), unit="B", unit_scale=True, unit_divisor=1024,
-                         desc=description)
+                         desc=description, delay=_QUIET_SECONDS)
 
     def __call__(self, stream) -> None:
         done = self._position(stream)

@@ -74,6 +74,11 @@ class LearnedVocabulary:
     entry_to_id: np.ndarray
     cache_valid: bool
 
+    @property
+    def distinct_words(self) -> int:
+        """Distinct tokens counted, ``</s>`` excluded, before min-count."""
+        return len(self.entry_to_id) - 1
+
 
 def learn_vocab(corpus: CorpusFile, min_count: int, id_sink=None,
                 on_progress: Optional[Callable] = None,

@@ -1,0 +1,347 @@
+"""Slow, obviously-correct versions of the kernels, written straight from the C tool's
+behaviour (reference spec §2-§4) with plain Python loops and numpy float32 scalars.
+
+The tests run the compiled kernels and these side by side on small inputs.  Every float32
+operation here is one numpy float32 operation, in the C code's order, so the exact
+kernels must agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+F32 = np.float32
+MASK64 = (1 << 64) - 1
+MAX_WORD = 98
+
+
+def next_random(r: int) -> int:
+    return (r * 25214903917 + 11) & MASK64
+
+
+# --- tokeniser (§2.1) ---------------------------------------------------------------------
+
+def tokenize(data: bytes) -> List[bytes]:
+    """Tokens of ``data``: one byte at a time, like the C ReadWord loop."""
+    tokens: List[bytes] = []
+    word = bytearray()
+    length = 0                          # bytes seen in the current word (C's `a`)
+    for ch in data:
+        if ch == 13:
+            continue
+        if ch in (32, 9, 10):
+            if length > 0:
+                text = bytes(word[:MAX_WORD]).split(b"\0", 1)[0]
+                if text:                # our one deviation: no empty word after a NUL
+                    tokens.append(text)
+                word.clear()
+                length = 0
+            if ch == 10:
+                tokens.append(b"</s>")
+            continue
+        word.append(ch)
+        length += 1
+    return tokens                       # a word still open at the end is dropped
+
+
+# --- vocabulary (§2.2) --------------------------------------------------------------------
+
+def learn_vocab(tokens: List[bytes], min_count: int,
+                prune_limit: int = 21_000_000) -> Tuple[List[bytes], List[int]]:
+    """Words and counts of the final vocabulary, counting and pruning like the C tool
+    (except that entry 0, ``</s>``, is never pruned)."""
+    words: List[bytes] = [b"</s>"]
+    counts: List[int] = [0]
+    index: Dict[bytes, int] = {b"</s>": 0}
+    min_reduce = 1
+    for token in tokens:
+        if token in index:
+            counts[index[token]] += 1
+        else:
+            index[token] = len(words)
+            words.append(token)
+            counts.append(1)
+        if len(words) > prune_limit:
+            kept = [i for i in range(len(words)) if i == 0 or counts[i] > min_reduce]
+            words = [words[i] for i in kept]
+            counts = [counts[i] for i in kept]
+            index = {w: i for i, w in enumerate(words)}
+            min_reduce += 1
+    rest = sorted(range(1, len(words)), key=lambda i: -counts[i])     # stable
+    order = [0] + [i for i in rest if counts[i] >= min_count]
+    return [words[i] for i in order], [counts[i] for i in order]
+
+
+# --- Huffman tree (§3.9) ------------------------------------------------------------------
+
+def huffman(counts: List[int]) -> Tuple[List[List[int]], List[List[int]]]:
+    """Codes and points per word, transcribing the C CreateBinaryTree."""
+    v = len(counts)
+    count = list(counts) + [10 ** 15] * v
+    binary = [0] * (2 * v)
+    parent = [0] * (2 * v)
+    pos1, pos2 = v - 1, v
+    for a in range(v - 1):
+        picks = []
+        for _ in range(2):
+            if pos1 >= 0 and count[pos1] < count[pos2]:
+                picks.append(pos1)
+                pos1 -= 1
+            else:
+                picks.append(pos2)
+                pos2 += 1
+        count[v + a] = count[picks[0]] + count[picks[1]]
+        parent[picks[0]] = parent[picks[1]] = v + a
+        binary[picks[1]] = 1
+    codes, points = [], []
+    for a in range(v):
+        path_codes, path_points = [], []
+        b = a
+        while True:
+            path_codes.append(binary[b])
+            path_points.append(b)
+            b = parent[b]
+            if b == 2 * v - 2:
+                break
+        n = len(path_codes)
+        code = [0] * n
+        point = [0] * (n + 1)
+        point[0] = v - 2
+        for k in range(n):
+            code[n - k - 1] = path_codes[k]
+            point[n - k] = path_points[k] - v
+        codes.append(code)
+        points.append(point[:n])
+    return codes, points
+
+
+# --- tables (§3.4, §3.6, §3.7) -------------------------------------------------------------
+
+def sigmoid_table() -> np.ndarray:
+    table = np.zeros(1001, dtype=F32)
+    for i in range(1000):
+        x = (F32(i) / F32(1000) * F32(2) - F32(1)) * F32(6)
+        e = F32(math.exp(float(x)))
+        table[i] = e / (e + F32(1))
+    return table
+
+
+def keep_score(count: int, sample: float, train_words: int) -> np.float32:
+    s_t = F32(sample) * F32(train_words)
+    ratio = F32(count) / s_t
+    return F32((math.sqrt(float(ratio)) + 1.0) * float(s_t) / float(count))
+
+
+def unigram_slot_counts(counts: List[int], table_size: int = 100_000_000) -> np.ndarray:
+    """Slots each word gets in the C tool's unigram table: the C fill loop, run literally
+    (compiled with numba only because 10^8 Python iterations would take minutes)."""
+    from numba import njit
+
+    @njit(cache=False)
+    def fill(weights, total, size):
+        slots = np.zeros(len(weights), dtype=np.int64)
+        i = 0
+        d1 = weights[0] / total
+        for a in range(size):
+            slots[i] += 1
+            if a / size > d1:
+                i += 1
+                if i < len(weights):
+                    d1 += weights[i] / total
+            if i >= len(weights):
+                i = len(weights) - 1
+        return slots
+
+    weights = np.array([math.pow(c, 0.75) for c in counts], dtype=np.float64)
+    total = 0.0
+    for w in weights:
+        total += w
+    return fill(weights, total, table_size)
+
+
+# --- weights and training (§3.1-§3.10) ----------------------------------------------------
+
+def init_vectors(vocab_size: int, size: int, seed: int = 1) -> np.ndarray:
+    syn0 = np.zeros((vocab_size, size), dtype=F32)
+    r = seed
+    for a in range(vocab_size):
+        for b in range(size):
+            r = next_random(r)
+            syn0[a, b] = F32(((r & 0xFFFF) / 65536.0 - 0.5) / size)
+    return syn0
+
+
+def _dot(x: np.ndarray, y: np.ndarray) -> np.float32:
+    f = F32(0)
+    for k in range(len(x)):
+        f = F32(f + F32(x[k] * y[k]))
+    return f
+
+
+def train(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bool,
+          hs: bool, negative: int, sample: float, alpha: float, iters: int = 1,
+          seed: int = 1) -> np.ndarray:
+    """Single-thread C training on the vocabulary ids of a corpus (-1 = unknown word).
+
+    Returns syn0.  ``ids`` ends where the corpus ends: a sentence still being read there is
+    dropped, as the C thread drops the sentence in which it meets the end of the file.
+    """
+    v = len(counts)
+    train_words = sum(counts)
+    syn0 = init_vectors(v, size, seed)
+    syn1 = np.zeros((v, size), dtype=F32)
+    syn1neg = np.zeros((v, size), dtype=F32)
+    exp_table = sigmoid_table()
+    codes, points = huffman(counts) if hs else ([], [])
+    slot_counts = unigram_slot_counts(counts) if negative > 0 else None
+    last_slot = np.cumsum(slot_counts) - 1 if negative > 0 else None
+    start_alpha = F32(alpha)
+    cur_alpha = start_alpha
+    word_count_actual = 0
+    r = seed - 1                         # worker 0 (the C thread 0 starts from 0)
+    planned = F32(iters * train_words + 1)
+
+    def sigma(f):
+        return exp_table[int(F32(F32(f + F32(6)) * F32(83)))]
+
+    def learn(h, neu1e, word, rr):
+        nonlocal syn1, syn1neg
+        if hs:
+            for d in range(len(codes[word])):
+                node = points[word][d]
+                f = _dot(h, syn1[node])
+                if f <= -6 or f >= 6:
+                    continue
+                g = F32(F32(F32(1 - codes[word][d]) - sigma(f)) * cur_alpha)
+                for k in range(size):
+                    neu1e[k] = F32(neu1e[k] + F32(g * syn1[node, k]))
+                for k in range(size):
+                    syn1[node, k] = F32(syn1[node, k] + F32(g * h[k]))
+        if negative > 0:
+            for d in range(negative + 1):
+                if d == 0:
+                    target, label = word, 1
+                else:
+                    rr = next_random(rr)
+                    slot = (rr >> 16) % 100_000_000
+                    target = int(np.searchsorted(last_slot, slot))
+                    if target == 0:
+                        target = rr % (v - 1) + 1
+                    if target == word:
+                        continue
+                    label = 0
+                f = _dot(h, syn1neg[target])
+                if f > 6:
+                    g = F32(F32(label - 1) * cur_alpha)
+                elif f < -6:
+                    g = F32(F32(label) * cur_alpha)
+                else:
+                    g = F32(F32(F32(label) - sigma(f)) * cur_alpha)
+                for k in range(size):
+                    neu1e[k] = F32(neu1e[k] + F32(g * syn1neg[target, k]))
+                for k in range(size):
+                    syn1neg[target, k] = F32(syn1neg[target, k] + F32(g * h[k]))
+        return rr
+
+    for _ in range(iters):
+        word_count = last_word_count = 0
+        pos = 0
+        at_end = False
+        while True:
+            if word_count - last_word_count > 10000:
+                word_count_actual += word_count - last_word_count
+                last_word_count = word_count
+                cur_alpha = F32(start_alpha * F32(F32(1) - F32(word_count_actual) / planned))
+                if float(cur_alpha) < float(start_alpha) * 0.0001:
+                    cur_alpha = F32(float(start_alpha) * 0.0001)
+            sentence: List[int] = []
+            while True:                                  # read one sentence
+                if pos >= len(ids):
+                    at_end = True
+                    break
+                w = ids[pos]
+                pos += 1
+                if w < 0:
+                    continue
+                word_count += 1
+                if w == 0:
+                    break
+                if sample > 0:
+                    r = next_random(r)
+                    if keep_score(counts[w], sample, train_words) < F32(r & 0xFFFF) / F32(65536):
+                        continue
+                sentence.append(w)
+                if len(sentence) >= 1000:
+                    break
+            if at_end:
+                word_count_actual += word_count - last_word_count
+                break
+            for position in range(max(1, len(sentence))):   # an empty sentence still
+                if position > 0 and word_count - last_word_count > 10000:   # draws once
+                    word_count_actual += word_count - last_word_count
+                    last_word_count = word_count
+                    cur_alpha = F32(start_alpha * F32(F32(1) - F32(word_count_actual) / planned))
+                    if float(cur_alpha) < float(start_alpha) * 0.0001:
+                        cur_alpha = F32(float(start_alpha) * 0.0001)
+                r = next_random(r)
+                b = r % window
+                if not sentence:
+                    break
+                word = sentence[position]
+                contexts = [sentence[position - window + a] for a in range(b, 2 * window + 1 - b)
+                            if a != window and 0 <= position - window + a < len(sentence)]
+                if cbow:
+                    if not contexts:
+                        continue
+                    neu1 = np.zeros(size, dtype=F32)
+                    for c in contexts:
+                        for k in range(size):
+                            neu1[k] = F32(neu1[k] + syn0[c, k])
+                    for k in range(size):
+                        neu1[k] = F32(neu1[k] / F32(len(contexts)))
+                    neu1e = np.zeros(size, dtype=F32)
+                    r = learn(neu1, neu1e, word, r)
+                    for c in contexts:
+                        for k in range(size):
+                            syn0[c, k] = F32(syn0[c, k] + neu1e[k])
+                else:
+                    for c in contexts:
+                        neu1e = np.zeros(size, dtype=F32)
+                        r = learn(syn0[c], neu1e, word, r)
+                        for k in range(size):
+                            syn0[c, k] = F32(syn0[c, k] + neu1e[k])
+    return syn0
+
+
+# --- K-means (§4.4) -----------------------------------------------------------------------
+
+def kmeans(vectors: np.ndarray, k: int, rounds: int = 10) -> List[int]:
+    v, size = vectors.shape
+    labels = [j % k for j in range(v)]
+    for _ in range(rounds):
+        cent = np.zeros((k, size), dtype=F32)
+        members = [1] * k
+        for w in range(v):
+            for d in range(size):
+                cent[labels[w], d] = F32(cent[labels[w], d] + vectors[w, d])
+            members[labels[w]] += 1
+        for c in range(k):
+            norm = F32(0)
+            for d in range(size):
+                cent[c, d] = F32(cent[c, d] / F32(members[c]))
+                norm = F32(norm + F32(cent[c, d] * cent[c, d]))
+            norm = F32(math.sqrt(float(norm)))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                for d in range(size):
+                    cent[c, d] = F32(cent[c, d] / norm)
+        for w in range(v):
+            best, best_class = F32(-10), 0
+            for c in range(k):
+                x = _dot(cent[c], vectors[w])
+                if x > best:
+                    best, best_class = x, c
+            labels[w] = best_class
+    return labels

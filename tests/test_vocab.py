@@ -1,0 +1,80 @@
+"""Vocabulary counting, pruning, sorting, min-count and the vocab file format."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests import reference
+from tests.conftest import GOLDEN, golden_bytes
+from w2v_cli.errors import FormatError
+from w2v_cli.sources import CorpusFile
+from w2v_cli.vocab import format_vocab, learn_vocab, parse_vocab, vocab_from_list
+
+
+@pytest.mark.parametrize("corpus", ["lee", "edge"])
+@pytest.mark.parametrize("min_count", [1, 5])
+def test_golden_vocab_files(corpus, min_count):
+    learned = learn_vocab(CorpusFile(str(GOLDEN / f"corpus/{corpus}.txt")), min_count)
+    assert format_vocab(learned.vocab) == golden_bytes(f"vocab/vocab-{corpus}-m{min_count}.txt")
+
+
+_WORDS = st.sampled_from([b"a", b"b", b"c", b"dd", b"e", b"f", b"</s>", b"g"])
+
+
+@given(st.lists(_WORDS, max_size=200), st.integers(0, 4), st.integers(3, 8))
+@settings(max_examples=150, deadline=None)
+def test_counting_and_pruning_match_the_reference(tmp_path_factory, words, min_count, prune_limit):
+    path = tmp_path_factory.mktemp("v") / "corpus.txt"
+    path.write_bytes(b" ".join(words) + b" ")
+    learned = learn_vocab(CorpusFile(str(path)), min_count, prune_limit=prune_limit)
+    expected_words, expected_counts = reference.learn_vocab(
+        reference.tokenize(path.read_bytes()), min_count, prune_limit=prune_limit)
+    assert learned.vocab.words == expected_words
+    assert learned.vocab.counts.tolist() == expected_counts
+
+
+def test_pruning_keeps_sentence_end_and_marks_the_id_cache_unusable(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"a b c d e f g h a a\n")
+    learned = learn_vocab(CorpusFile(str(path)), 1, prune_limit=4)
+    assert learned.vocab.words[0] == b"</s>"
+    assert not learned.cache_valid
+
+
+def test_vocab_file_round_trip_and_refiltering():
+    words, counts = parse_vocab(golden_bytes("vocab/vocab-lee-m1.txt"), "v")
+    vocab = vocab_from_list(words, counts, 1)
+    assert format_vocab(vocab) == golden_bytes("vocab/vocab-lee-m1.txt")
+    # A higher -min-count re-filters the read vocabulary, as the C tool does.
+    assert format_vocab(vocab_from_list(words, counts, 5)) == golden_bytes("vocab/vocab-lee-m5.txt")
+
+
+def test_vocab_file_with_crlf_reads_like_lf():
+    words, counts = parse_vocab(b"</s> 3\r\nthe 10\r\nfox\t2\r\n\r\n", "v")
+    assert words == [b"</s>", b"the", b"fox"] and counts == [3, 10, 2]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"</s> 1\nthe\n", "line 2: missing count"),
+    (b"</s> 1\nthe -4\n", "line 2: negative count"),
+    (b"</s> 1\nthe 4x\n", "line 2: count '4x' is not a whole number"),
+    (b"</s> 1\nthe 4 extra\n", "line 2: expected 'word count', found 3 fields"),
+    (b"</s> 1\nthe 4\nfox 2\nthe 1\n", "line 4: word 'the' is listed twice (first on line 2)"),
+    (b"", "vocabulary file is empty"),
+    (b"\n\n", "vocabulary file is empty"),
+])
+def test_malformed_vocab_files_are_refused(data, message):
+    with pytest.raises(FormatError, match=re.escape(message)):
+        parse_vocab(data, "vocab.txt")
+
+
+def test_sort_is_stable_and_keeps_entry_zero():
+    vocab = vocab_from_list([b"X", b"b", b"a", b"c", b"d"], [0, 2, 3, 2, 1], 2)
+    assert vocab.words == [b"X", b"a", b"b", b"c"]
+    assert vocab.counts.tolist() == [0, 3, 2, 2]
+    assert vocab.train_words == 7
