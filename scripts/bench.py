@@ -1,0 +1,605 @@
+"""Side-by-side benchmark: our ``word2vec`` against gensim (both modes) and fastText.
+
+Every system trains on the same corpus file with the same hyper-parameters and thread
+count, in one run of this script, so their figures can be compared as ratios even on a
+noisy machine.  Each training run is a separate process (our ``word2vec`` command, or
+``scripts/bench_peers.py`` for the peers), timed from start to exit, so the wall time and
+the peak RSS cover interpreter start-up, imports, the vocabulary pass, training and
+writing the vectors.  Every system writes word2vec's binary format, and one evaluation
+code scores all of them: this package's ``compute-accuracy`` with threshold 30000 on
+questions-words.txt (see scripts/bench_eval.py).
+
+Configurations: ``sg-ns``, ``cbow-ns`` (negative 5), ``sg-hs``, ``cbow-hs`` (hs 1,
+negative 0); size 100, window 5, sample 1e-3, min-count 5, alpha 0.025 (skip-gram) or
+0.05 (CBOW), the C tool's defaults.
+
+Besides the main table the report gives, per configuration:
+
+* our speed relative to each peer (peer wall time / our wall time);
+* thread scaling (words/s with the most threads / words/s with 1 thread);
+* our time outside the training loop, estimated without any hook in the product from a
+  second run of ours with ``-iter 1``: with W_N and W_1 the wall times of the N-pass and
+  1-pass runs, one pass costs P = (W_N - W_1) / (N - 1), the training loop of the N-pass
+  run about N * P, and everything else (start-up, vocabulary, reading, writing) about
+  W_N - N * P = W_1 - P.  It is an estimate: the noise of both wall times goes into it.
+
+Outputs (in ``--out``, default bench-results/): ``bench.md`` (the tables, also printed on
+stdout), ``bench.json`` (raw results and machine description), ``bench.png`` (words/s
+per system and configuration, one panel per thread count) and ``logs/``.
+
+Usage::
+
+    python scripts/bench.py [--corpus data/text8h-lines.txt] [--threads 1 2]
+        [--configs sg-ns,cbow-ns,sg-hs,cbow-hs]
+        [--systems ours,gensim-file,gensim-line,fasttext] [--iter 5] [--out bench-results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import importlib.util
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+SCRIPTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(SCRIPTS))
+
+import bench_eval  # noqa: E402  (scripts/ is not a package)
+import make_lines  # noqa: E402
+
+# --------------------------------------------------------------------------- settings
+
+CONFIGS: Dict[str, Dict[str, float]] = {
+    "sg-ns": dict(cbow=0, hs=0, negative=5, alpha=0.025),
+    "cbow-ns": dict(cbow=1, hs=0, negative=5, alpha=0.05),
+    "sg-hs": dict(cbow=0, hs=1, negative=0, alpha=0.025),
+    "cbow-hs": dict(cbow=1, hs=1, negative=0, alpha=0.05),
+}
+COMMON = dict(size=100, window=5, sample=1e-3, min_count=5)
+
+SYSTEMS: Dict[str, str] = {
+    "ours": "w2v_cli word2vec",
+    "gensim-file": "gensim Word2Vec(corpus_file=...)",
+    "gensim-line": "gensim Word2Vec(sentences=LineSentence(...))",
+    "fasttext": "fastText (maxn 0)",
+}
+PEERS = [s for s in SYSTEMS if s != "ours"]
+PEER_MODULE = {"gensim-file": "gensim", "gensim-line": "gensim", "fasttext": "fasttext"}
+
+DEFAULT_CORPUS = "data/text8h-lines.txt"
+# The shared data folder sits beside the repository (../shared).
+DEFAULT_QUESTIONS = os.path.relpath(SCRIPTS.parent.parent / "shared" / "data" /
+                                    "questions-words.txt")
+THRESHOLD = 30000
+WARMUP_WORDS = 20000
+
+
+@dataclass
+class Result:
+    """One timed training run and its evaluation."""
+
+    system: str
+    config: str
+    threads: int
+    iter: int
+    wall_s: float = math.nan
+    peak_rss_mb: float = math.nan
+    words_per_s: float = math.nan
+    accuracy: float = math.nan
+    seen: int = 0
+    total: int = 0
+    evaluator: str = ""
+    wall_iter1_s: float = math.nan  # ours only: the extra 1-pass run
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+# --------------------------------------------------------------------------- helpers
+
+def count_words(path: str) -> int:
+    """Whitespace-separated tokens in a file (streamed)."""
+    with open(path, "rb") as handle:
+        return sum(1 for _ in make_lines.iter_words(handle))
+
+
+def count_lines(path: str) -> int:
+    """Newline bytes in a file (streamed)."""
+    lines = 0
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            lines += chunk.count(b"\n")
+    return lines
+
+
+def run_measured(cmd: Sequence[str], log_stem: Path, env: Optional[dict] = None,
+                 stdin_path: Optional[str] = None) -> Dict[str, float]:
+    """Run ``cmd`` to completion; return its wall time, peak RSS and exit status.
+
+    ``os.wait4`` gives the resource usage of this one child (with its own waited-for
+    children), so the peak RSS is not mixed up with earlier runs as
+    ``RUSAGE_CHILDREN`` would be.  stdout and stderr go to ``<log_stem>.out``/``.err``.
+    """
+    log_stem.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{log_stem}.out", "wb") as out, open(f"{log_stem}.err", "wb") as err:
+        stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+        try:
+            start = time.perf_counter()
+            proc = subprocess.Popen(list(cmd), stdin=stdin, stdout=out, stderr=err, env=env)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - start
+        finally:
+            if stdin_path:
+                stdin.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
+    # ru_maxrss is in kilobytes on Linux (bytes on macOS).
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1024 * 1024)
+    return dict(wall_s=wall, peak_rss_mb=usage.ru_maxrss * scale, returncode=proc.returncode)
+
+
+def tail(path: str, chars: int = 1500) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()[-chars:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def child_env(threads: int) -> dict:
+    """Environment of every training process: BLAS/OpenMP pools limited to the thread
+    count under test, so no system gets more cores than the others."""
+    env = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = str(threads)
+    return env
+
+
+def train_command(system: str, config: str, corpus: str, output: str, threads: int,
+                  iters: int, word2vec: str) -> List[str]:
+    """The command line that trains ``system`` with ``config``'s flags."""
+    c = CONFIGS[config]
+    flags = ["-train", corpus, "-output", output,
+             "-cbow", str(c["cbow"]), "-hs", str(c["hs"]), "-negative", str(c["negative"]),
+             "-size", str(COMMON["size"]), "-window", str(COMMON["window"]),
+             "-sample", f"{COMMON['sample']:g}", "-iter", str(iters),
+             "-min-count", str(COMMON["min_count"]), "-alpha", f"{c['alpha']:g}",
+             "-threads", str(threads)]
+    if system == "ours":
+        return [word2vec, *flags, "-binary", "1", "-debug", "0"]
+    return [sys.executable, str(SCRIPTS / "bench_peers.py"), system, *flags]
+
+
+def find_tool(name: str, explicit: Optional[str]) -> Optional[str]:
+    """``explicit`` if given, else the console script ``name`` installed beside the running
+    interpreter (the same virtual environment), else None."""
+    if explicit:
+        return explicit
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else None
+
+
+def evaluate(vectors: str, questions: str, compute_accuracy: Optional[str],
+             log_stem: Path) -> bench_eval.Accuracy:
+    """Analogy accuracy at 30,000 words: the ``compute-accuracy`` command when installed,
+    else the NumPy fallback in bench_eval.py (same rules)."""
+    if compute_accuracy:
+        with open(questions, "rb") as stdin:
+            proc = subprocess.run([compute_accuracy, vectors, str(THRESHOLD)], stdin=stdin,
+                                  capture_output=True)
+        Path(f"{log_stem}.eval").write_bytes(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            raise RuntimeError(f"compute-accuracy exited with {proc.returncode}: "
+                               + proc.stderr.decode("utf-8", "replace")[-500:])
+        return bench_eval.parse_compute_accuracy(proc.stdout.decode("utf-8", "replace"))
+    return bench_eval.evaluate_file(vectors, questions, THRESHOLD)
+
+
+# --------------------------------------------------------------------------- machine
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def machine_info() -> dict:
+    """CPU, cores, memory, OS and versions, for the report header."""
+    cpu = platform.processor() or platform.machine()
+    memory_gb = math.nan
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemTotal:"):
+                    memory_gb = int(line.split()[1]) / 1024 ** 2
+                    break
+    except OSError:
+        pass
+    versions = {}
+    from importlib import metadata
+    for dist in ("w2v_cli", "gensim", "fasttext-wheel", "fasttext", "numpy", "numba"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return dict(date=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), cpu=cpu, cores=available_cores(),
+                memory_gb=round(memory_gb, 1),
+                os=f"{platform.system()} {platform.release()}",
+                python=platform.python_version(), versions=versions)
+
+
+# --------------------------------------------------------------------------- reporting
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else f"{value:,.{digits}f}"
+
+
+def _find(results: List[Result], system: str, config: str, threads: int) -> Optional[Result]:
+    for r in results:
+        if r.system == system and r.config == config and r.threads == threads and r.ok:
+            return r
+    return None
+
+
+def speed_ratio(results: List[Result], peer: str, config: str, threads: int) -> float:
+    """Peer wall time / our wall time for one configuration (> 1: ours is faster)."""
+    ours, other = _find(results, "ours", config, threads), _find(results, peer, config, threads)
+    if ours is None or other is None:
+        return math.nan
+    return other.wall_s / ours.wall_s
+
+
+def thread_scaling(results: List[Result], system: str, config: str, threads: int) -> float:
+    """words/s with ``threads`` threads / words/s with 1 thread."""
+    one, many = _find(results, system, config, 1), _find(results, system, config, threads)
+    if one is None or many is None:
+        return math.nan
+    return many.words_per_s / one.words_per_s
+
+
+def overhead_estimate(result: Result) -> Dict[str, float]:
+    """Our training-loop time and the rest, from the N-pass and 1-pass wall times."""
+    n = result.iter
+    if n < 2 or math.isnan(result.wall_iter1_s):
+        return dict(loop_s=math.nan, other_s=math.nan)
+    per_pass = (result.wall_s - result.wall_iter1_s) / (n - 1)
+    return dict(loop_s=n * per_pass, other_s=result.wall_s - n * per_pass)
+
+
+def markdown_report(results: List[Result], meta: dict) -> str:
+    """All tables as markdown."""
+    configs = meta["configs"]
+    threads_list = meta["threads"]
+    systems = meta["systems"]
+    peers = [s for s in systems if s != "ours"]
+    versions = ", ".join(f"{k} {v}" for k, v in meta["machine"]["versions"].items())
+    m = meta["machine"]
+    lines = [
+        f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores, {m['memory_gb']} GB, "
+        f"{m['os']}, Python {m['python']}); {versions}.",
+        "",
+        f"Corpus `{meta['corpus_name']}`: {meta['corpus_words']:,} words in "
+        f"{meta['corpus_lines']:,} lines; {meta['iter']} passes; size 100, window 5, "
+        "sample 1e-3, min-count 5; NS: negative 5; HS: hs 1, negative 0; alpha 0.025 "
+        "(skip-gram), 0.05 (CBOW).",
+        "",
+    ]
+    header = "| system | config | threads | wall s | words/s | peak RSS MB | accuracy % (seen) |"
+    if "ours" in systems and peers:
+        header += " ours faster × |"
+    lines += [header, "|" + "---|" * (header.count("|") - 1)]
+    for threads in threads_list:
+        for config in configs:
+            for system in systems:
+                r = next((x for x in results if (x.system, x.config, x.threads)
+                          == (system, config, threads)), None)
+                if r is None:
+                    continue
+                if not r.ok:
+                    row = f"| {system} | {config} | {threads} | failed: {r.error[:60]} | | | |"
+                else:
+                    acc = f"{_fmt(r.accuracy, 2)} ({r.seen:,})"
+                    row = (f"| {system} | {config} | {threads} | {_fmt(r.wall_s)} | "
+                           f"{_fmt(r.words_per_s, 0)} | {_fmt(r.peak_rss_mb, 0)} | {acc} |")
+                if "ours" in systems and peers:
+                    ratio = math.nan if system == "ours" else \
+                        speed_ratio(results, system, config, threads)
+                    row += f" {_fmt(ratio, 2)} |"
+                lines.append(row)
+    lines += [
+        "",
+        "wall s: wall-clock time of the whole training process (start-up, imports, "
+        "vocabulary, training, writing the vectors). words/s: whitespace-separated tokens "
+        "of the corpus file × passes / wall s. peak RSS: maximum resident set of the "
+        "process. accuracy: questions-words.txt, 30,000 most frequent words, correct / seen "
+        f"over all sections, computed for every system by {meta['evaluator']}. "
+        "ours faster ×: the peer's wall time / ours, same configuration and threads "
+        "(> 1: ours is faster).",
+    ]
+
+    if "ours" in systems and peers:
+        lines += ["", "Speed of ours relative to each peer (peer wall time / our wall time):",
+                  "", "| config | threads | " + " | ".join(f"vs {p}" for p in peers) + " |",
+                  "|" + "---|" * (len(peers) + 2)]
+        for threads in threads_list:
+            for config in configs:
+                cells = [_fmt(speed_ratio(results, p, config, threads), 2) for p in peers]
+                lines.append(f"| {config} | {threads} | " + " | ".join(cells) + " |")
+
+    many = [t for t in threads_list if t > 1]
+    if 1 in threads_list and many:
+        top = max(many)
+        lines += ["", f"Thread scaling (words/s with {top} threads / words/s with 1 thread):",
+                  "", "| config | " + " | ".join(systems) + " |",
+                  "|" + "---|" * (len(systems) + 1)]
+        for config in configs:
+            cells = [_fmt(thread_scaling(results, s, config, top), 2) for s in systems]
+            lines.append(f"| {config} | " + " | ".join(cells) + " |")
+
+    ours_rows = [r for r in results if r.system == "ours" and r.ok
+                 and not math.isnan(r.wall_iter1_s)]
+    if ours_rows:
+        lines += ["", "Our time outside the training loop (estimated from a second run with "
+                  "-iter 1: one pass = (wall − wall₁) / (passes − 1); loop = passes × one "
+                  "pass; other = wall − loop):", "",
+                  "| config | threads | wall s | wall -iter 1 s | loop s (est.) | "
+                  "other s (est.) |", "|---|---|---|---|---|---|"]
+        for r in ours_rows:
+            est = overhead_estimate(r)
+            lines.append(f"| {r.config} | {r.threads} | {_fmt(r.wall_s, 2)} | "
+                         f"{_fmt(r.wall_iter1_s, 2)} | {_fmt(est['loop_s'], 2)} | "
+                         f"{_fmt(est['other_s'], 2)} |")
+
+    if "ours" in systems and any(p.startswith("gensim") for p in peers):
+        lines += ["", "Peak RSS, ours / gensim (same configuration and threads):", "",
+                  "| config | threads | " + " | ".join(
+                      f"ours / {p}" for p in peers if p.startswith("gensim")) + " |",
+                  "|" + "---|" * (2 + sum(p.startswith("gensim") for p in peers))]
+        for threads in threads_list:
+            for config in configs:
+                ours = _find(results, "ours", config, threads)
+                cells = []
+                for p in peers:
+                    if not p.startswith("gensim"):
+                        continue
+                    other = _find(results, p, config, threads)
+                    cells.append(_fmt(ours.peak_rss_mb / other.peak_rss_mb, 2)
+                                 if ours and other else "—")
+                lines.append(f"| {config} | {threads} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: List[Result], meta: dict, path: Path) -> bool:
+    """Grouped bar chart of words/s per system and configuration, one panel per thread
+    count.  Returns False (and prints why) when matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart (pip install -e '.[bench]')",
+              file=sys.stderr)
+        return False
+    configs, systems, threads_list = meta["configs"], meta["systems"], meta["threads"]
+    fig, axes = plt.subplots(1, len(threads_list), figsize=(5.5 * len(threads_list), 4.2),
+                             sharey=True, squeeze=False)
+    width = 0.8 / max(1, len(systems))
+    for ax, threads in zip(axes[0], threads_list):
+        for k, system in enumerate(systems):
+            values = []
+            for config in configs:
+                r = _find(results, system, config, threads)
+                values.append(r.words_per_s / 1e6 if r else 0.0)
+            xs = [i + (k - (len(systems) - 1) / 2) * width for i in range(len(configs))]
+            ax.bar(xs, values, width, label=system)
+        ax.set_xticks(range(len(configs)))
+        ax.set_xticklabels(configs)
+        ax.set_title(f"{threads} thread{'s' if threads > 1 else ''}")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("million words / s (whole process)")
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle(f"{meta['corpus_name']}, {meta['iter']} passes — {meta['machine']['date']}",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+# --------------------------------------------------------------------------- main
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark our word2vec against gensim and fastText on one corpus.")
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS,
+                        help="plain-text corpus, one sentence per line (default: %(default)s; "
+                             "make it with scripts/make_lines.py)")
+    parser.add_argument("--questions", default=DEFAULT_QUESTIONS,
+                        help="analogy questions (default: %(default)s)")
+    parser.add_argument("--threads", type=int, nargs="+",
+                        default=sorted({1, available_cores()}),
+                        help="thread counts to test (default: 1 and all cores)")
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help="comma-separated, from " + ",".join(CONFIGS))
+    parser.add_argument("--systems", default=",".join(SYSTEMS),
+                        help="comma-separated, from " + ",".join(SYSTEMS))
+    parser.add_argument("--iter", type=int, default=5, help="training passes")
+    parser.add_argument("--out", default="bench-results", help="output folder")
+    parser.add_argument("--word2vec", default=None,
+                        help="our word2vec command (default: the one beside this Python)")
+    parser.add_argument("--compute-accuracy", default=None,
+                        help="compute-accuracy command (default: the one beside this Python; "
+                             "without one, the NumPy fallback in scripts/bench_eval.py)")
+    parser.add_argument("--no-overhead", action="store_true",
+                        help="skip the extra -iter 1 runs of ours")
+    parser.add_argument("--no-warmup", action="store_true",
+                        help="skip the untimed warm-up run of each system")
+    parser.add_argument("--keep-vectors", action="store_true",
+                        help="keep the vector files (in OUT/vectors)")
+    args = parser.parse_args(argv)
+    args.configs = [c for c in args.configs.split(",") if c]
+    args.systems = [s for s in args.systems.split(",") if s]
+    for name, known, what in ((args.configs, CONFIGS, "config"),
+                              (args.systems, SYSTEMS, "system")):
+        bad = [x for x in name if x not in known]
+        if bad:
+            parser.error(f"unknown {what}: {', '.join(bad)} (known: {', '.join(known)})")
+    args.threads = sorted(set(args.threads))
+    if args.iter < 1 or min(args.threads) < 1:
+        parser.error("--iter and --threads must be at least 1")
+    return args
+
+
+def check_inputs(args: argparse.Namespace) -> Optional[str]:
+    """A message saying what is missing, or None."""
+    if not os.path.isfile(args.corpus):
+        return (f"corpus {args.corpus} not found (make it with: python scripts/make_lines.py "
+                "../shared/data/text8-head12.5M data/text8h-lines.txt)")
+    with open(args.corpus, "rb") as handle:
+        if handle.read(2) in (b"\x1f\x8b", b"BZ"):
+            return f"{args.corpus} is compressed; unpack it first (gensim needs plain text)"
+    if not os.path.isfile(args.questions):
+        return f"questions file {args.questions} not found"
+    if "ours" in args.systems and not args.word2vec:
+        return "our word2vec command was not found beside this Python; pass --word2vec"
+    missing = sorted({PEER_MODULE[s] for s in args.systems if s in PEER_MODULE
+                      and importlib.util.find_spec(PEER_MODULE[s]) is None})
+    if missing:
+        return (f"{', '.join(missing)} not installed in this Python: "
+                "pip install -e '.[bench]' (benchmark-only extras)")
+    return None
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    args.word2vec = find_tool("word2vec", args.word2vec)
+    problem = check_inputs(args)
+    if problem:
+        print(f"bench: {problem}", file=sys.stderr)
+        return 2
+    compute_accuracy = find_tool("compute-accuracy", args.compute_accuracy)
+    evaluator = ("compute-accuracy (this package)" if compute_accuracy else
+                 "the FALLBACK evaluator in scripts/bench_eval.py (compute-accuracy is "
+                 "not installed)")
+    print(f"bench: evaluating with {evaluator}", file=sys.stderr)
+
+    out = Path(args.out)
+    vectors_dir, logs = out / "vectors", out / "logs"
+    vectors_dir.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(parents=True, exist_ok=True)
+
+    corpus_words = count_words(args.corpus)
+    meta = dict(corpus=args.corpus, corpus_name=os.path.basename(args.corpus),
+                corpus_words=corpus_words, corpus_lines=count_lines(args.corpus),
+                iter=args.iter, configs=args.configs, systems=args.systems,
+                threads=args.threads, threshold=THRESHOLD, evaluator=evaluator,
+                words_per_s="corpus tokens x passes / wall seconds of the whole process",
+                machine=machine_info())
+
+    if not args.no_warmup:
+        # One untimed short run per system, so that no timed run pays for cold disk caches
+        # or first-use compilation; every timed run of ours is then a "second identical run".
+        warm = out / "warmup.txt"
+        make_lines.make_lines(args.corpus, str(warm), 1000, WARMUP_WORDS)
+        for system in args.systems:
+            cmd = train_command(system, args.configs[0], str(warm),
+                                str(vectors_dir / "warmup.bin"), 1, 1, args.word2vec)
+            info = run_measured(cmd, logs / f"warmup-{system}", child_env(1))
+            print(f"bench: warm-up {system}: {info['wall_s']:.1f} s", file=sys.stderr)
+
+    results: List[Result] = []
+    planned = len(args.threads) * len(args.configs) * len(args.systems)
+    step = 0
+    for threads in args.threads:
+        for config in args.configs:
+            for system in args.systems:
+                step += 1
+                result = Result(system, config, threads, args.iter)
+                stem = f"{system}-{config}-t{threads}"
+                vectors = str(vectors_dir / f"{stem}.bin")
+                cmd = train_command(system, config, args.corpus, vectors, threads, args.iter,
+                                    args.word2vec)
+                info = run_measured(cmd, logs / stem, child_env(threads))
+                result.wall_s, result.peak_rss_mb = info["wall_s"], info["peak_rss_mb"]
+                result.words_per_s = corpus_words * args.iter / result.wall_s
+                if info["returncode"] != 0:
+                    result.error = f"exit {info['returncode']}"
+                    print(f"bench: {stem} failed ({result.error}):\n"
+                          + tail(f"{logs / stem}.err"), file=sys.stderr)
+                else:
+                    try:
+                        acc = evaluate(vectors, args.questions, compute_accuracy, logs / stem)
+                        result.accuracy, result.seen, result.total = \
+                            acc.percent, acc.seen, acc.total
+                        result.evaluator = "compute-accuracy" if compute_accuracy else "fallback"
+                    except Exception as exc:  # a broken vector file must not stop the run
+                        result.error = f"evaluation: {exc}"
+                        print(f"bench: {stem}: {result.error}", file=sys.stderr)
+                if system == "ours" and result.ok and args.iter > 1 and not args.no_overhead:
+                    cmd1 = train_command(system, config, args.corpus,
+                                         str(vectors_dir / f"{stem}-iter1.bin"), threads, 1,
+                                         args.word2vec)
+                    info1 = run_measured(cmd1, logs / f"{stem}-iter1", child_env(threads))
+                    if info1["returncode"] == 0:
+                        result.wall_iter1_s = info1["wall_s"]
+                if not args.keep_vectors:
+                    for leftover in vectors_dir.glob(f"{stem}*.bin"):
+                        leftover.unlink()
+                results.append(result)
+                print(f"bench: [{step}/{planned}] {system:11s} {config:7s} threads {threads}: "
+                      f"{result.wall_s:7.1f} s  {result.words_per_s / 1e3:8.0f} kwords/s  "
+                      f"{result.peak_rss_mb:6.0f} MB  accuracy {result.accuracy:.2f} %"
+                      + (f"  ({result.error})" if result.error else ""), file=sys.stderr)
+                # Save as we go, so that an interrupted run keeps what it measured.
+                write_json(out / "bench.json", meta, results)
+
+    report = markdown_report(results, meta)
+    (out / "bench.md").write_text(report, encoding="utf-8")
+    write_json(out / "bench.json", meta, results)
+    charted = plot(results, meta, out / "bench.png")
+    print(report)
+    print(f"bench: wrote {out / 'bench.md'}, {out / 'bench.json'}"
+          + (f", {out / 'bench.png'}" if charted else ""), file=sys.stderr)
+    return 0 if all(r.ok for r in results) else 1
+
+
+def write_json(path: Path, meta: dict, results: List[Result]) -> None:
+    """Raw results (NaN written as null) with the run's description."""
+    def clean(value):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+    rows = []
+    for r in results:
+        row = asdict(r)
+        if r.system == "ours":
+            row.update(overhead_estimate(r))
+        rows.append(row)
+    path.write_text(json.dumps(clean(dict(meta=meta, results=rows)), indent=2) + "\n",
+                    encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The benchmark harness's own logic (scripts/make_lines.py, bench_eval.py, bench.py,
+bench_peers.py): line cutting, the fallback analogy evaluator, parsing compute-accuracy's
+output, the ratio and table code.  Needs neither gensim nor fastText."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def _load(name: str):
+    """Import a script from scripts/ (not a package); bench.py imports its siblings by
+    their plain names, so they are loaded the same way."""
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
+    return importlib.import_module(name)
+
+
+make_lines = _load("make_lines")
+bench_eval = _load("bench_eval")
+bench_peers = _load("bench_peers")
+bench = _load("bench")
+
+
+# --------------------------------------------------------------------------- make_lines
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64, 1 << 20])
+def test_iter_words_does_not_depend_on_chunk_size(chunk):
+    text = b"  alpha beta\tgamma\n\ndelta  epsilon zeta eta theta"
+    assert list(make_lines.iter_words(io.BytesIO(text), chunk)) == text.split()
+
+
+def test_make_lines_cuts_exact_lines_and_keeps_the_words(tmp_path):
+    words = [b"w%d" % (i % 97) for i in range(2503)]
+    src = tmp_path / "one-line.txt"
+    src.write_bytes(b" " + b" ".join(words))  # text8 style: one line, leading space
+    dst = tmp_path / "lines.txt"
+    assert make_lines.make_lines(str(src), str(dst), words_per_line=1000) == 2503
+    data = dst.read_bytes()
+    assert data.endswith(b"\n")
+    lines = data.split(b"\n")[:-1]
+    assert [len(line.split(b" ")) for line in lines] == [1000, 1000, 503]
+    assert all(not line.startswith(b" ") and not line.endswith(b" ") for line in lines)
+    assert data.split() == words
+    assert not (tmp_path / "lines.txt.part").exists()
+
+
+def test_make_lines_max_words_and_gzip(tmp_path):
+    import gzip
+    src = tmp_path / "c.txt.gz"
+    with gzip.open(src, "wb") as handle:
+        handle.write(b"a b c d e f g h i j\nk l\n")
+    dst = tmp_path / "out.txt"
+    assert make_lines.make_lines(str(src), str(dst), words_per_line=4, max_words=7) == 7
+    assert dst.read_bytes() == b"a b c d\ne f g\n"
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def _write_vectors(path: Path, words, rows) -> None:
+    with open(path, "wb") as out:
+        bench_peers.write_word2vec_binary(out, words, np.asarray(rows, dtype=np.float32))
+
+
+def test_binary_writer_round_trip(tmp_path):
+    rows = np.arange(12, dtype=np.float32).reshape(4, 3) - 5.5
+    words = ["</s>", "the", "ünïcode", "x"]
+    _write_vectors(tmp_path / "v.bin", words, rows)
+    read_words, read_rows = bench_eval.read_binary_vectors(str(tmp_path / "v.bin"))
+    assert [w.decode() for w in read_words] == words
+    np.testing.assert_array_equal(read_rows, rows)
+    first, _ = bench_eval.read_binary_vectors(str(tmp_path / "v.bin"), limit=2)
+    assert first == [b"</s>", b"the"]
+
+
+# Words on the unit circle (plus a third axis): with these, king - man + woman = queen,
+# and paris - france + italy = rome.  "Queen" is a later case variant of "queen".
+TOY_WORDS = ["</s>", "man", "woman", "king", "queen", "france", "paris", "italy", "rome",
+             "Queen", "far"]
+TOY_ROWS = [
+    [0, 0, 1],           # </s>
+    [1, 0, 0],           # man
+    [0, 1, 0],           # woman
+    [1, 0, 0.2],         # king  (close to man)
+    [0, 1, 0.2],         # queen (close to woman)
+    [-1, 0, 0.01],       # france
+    [-1, 0, 0.3],        # paris
+    [0, -1, 0.01],       # italy
+    [0, -1, 0.3],        # rome
+    [0, 1, 0.19],        # Queen (folds to QUEEN: never the lookup result)
+    [-0.5, -0.5, -5],    # far
+]
+TOY_QUESTIONS = """: capital-common-countries
+france paris italy rome
+italy rome france paris
+France Paris Italy Missing
+: family
+man king woman queen
+man woman king far
+"""
+
+
+def test_fallback_evaluator_known_answers(tmp_path):
+    path = tmp_path / "toy.bin"
+    _write_vectors(path, TOY_WORDS, TOY_ROWS)
+    questions = bench_eval.read_questions(io.StringIO(TOY_QUESTIONS))
+    assert len(questions) == 5
+    words, rows = bench_eval.read_binary_vectors(str(path))
+    result = bench_eval.evaluate(words, rows, questions)
+    # 4 questions seen (one has an unknown word); the first three are right, the last
+    # ("man woman king ?" answered by queen, not far) is wrong.
+    assert (result.correct, result.seen, result.total) == (3, 4, 5)
+    assert result.percent == pytest.approx(75.0)
+
+
+def test_fallback_evaluator_threshold_hides_rare_words(tmp_path):
+    path = tmp_path / "toy.bin"
+    _write_vectors(path, TOY_WORDS, TOY_ROWS)
+    questions = tmp_path / "q.txt"
+    questions.write_text(TOY_QUESTIONS)
+    # With the first 5 vectors only, just the family questions have all words known;
+    # "far" is not loaded either, so only "man king woman queen" is seen.
+    result = bench_eval.evaluate_file(str(path), str(questions), threshold=5)
+    assert (result.correct, result.seen, result.total) == (1, 1, 5)
+
+
+def test_fallback_evaluator_needs_a_positive_score(tmp_path):
+    # The only candidate left scores below zero, so the C tool answers nothing: wrong.
+    words = [b"a", b"b", b"c", b"d"]
+    rows = np.array([[1, 0], [0, 1], [1, 0.1], [-1, -1]], dtype=np.float32)
+    result = bench_eval.evaluate(words, rows, [["A", "B", "C", "D"]])
+    assert (result.correct, result.seen) == (0, 1)
+
+
+def test_fallback_evaluator_cli_prints_the_c_lines(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "toy.bin"
+    _write_vectors(path, TOY_WORDS, TOY_ROWS)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(TOY_QUESTIONS))
+    assert bench_eval.main([str(path), "30000"]) == 0
+    parsed = bench_eval.parse_compute_accuracy(capsys.readouterr().out)
+    assert (parsed.seen, parsed.total, parsed.percent) == (4, 5, 75.0)
+
+
+def test_parse_compute_accuracy_takes_the_final_lines():
+    output = """capital-common-countries:
+ACCURACY TOP1: 0.53 %  (2 / 380)
+Total accuracy: 0.53 %   Semantic accuracy: 0.53 %   Syntactic accuracy: -nan % 
+gram8-plural:
+ACCURACY TOP1: 1.00 %  (1 / 100)
+Total accuracy: 0.59 %   Semantic accuracy: 0.53 %   Syntactic accuracy: 1.00 % 
+Questions seen / total: 9274 19544   47.45 % 
+"""
+    parsed = bench_eval.parse_compute_accuracy(output)
+    assert (parsed.percent, parsed.seen, parsed.total) == (0.59, 9274, 19544)
+    assert math.isnan(bench_eval.parse_compute_accuracy(
+        "Total accuracy: -nan %   Semantic accuracy: -nan %   Syntactic accuracy: -nan % \n"
+        "Questions seen / total: 0 5   0.00 % \n").percent)
+    with pytest.raises(ValueError):
+        bench_eval.parse_compute_accuracy("Segmentation fault\n")
+
+
+# --------------------------------------------------------------------------- bench.py
+
+def _results():
+    R = bench.Result
+    return [
+        R("ours", "sg-ns", 1, 5, wall_s=10.0, peak_rss_mb=100, words_per_s=1000.0,
+          accuracy=8.0, seen=9000, total=19544, wall_iter1_s=3.0),
+        R("gensim-line", "sg-ns", 1, 5, wall_s=25.0, peak_rss_mb=125, words_per_s=400.0,
+          accuracy=8.2, seen=9000, total=19544),
+        R("ours", "sg-ns", 2, 5, wall_s=5.5, peak_rss_mb=101, words_per_s=1900.0,
+          accuracy=7.9, seen=9000, total=19544, wall_iter1_s=1.5),
+        R("gensim-line", "sg-ns", 2, 5, error="exit 1"),
+    ]
+
+
+def test_ratios_scaling_and_overhead():
+    results = _results()
+    assert bench.speed_ratio(results, "gensim-line", "sg-ns", 1) == pytest.approx(2.5)
+    assert math.isnan(bench.speed_ratio(results, "gensim-line", "sg-ns", 2))  # failed run
+    assert bench.thread_scaling(results, "ours", "sg-ns", 2) == pytest.approx(1.9)
+    # one pass = (10 - 3) / 4 = 1.75 s; loop = 8.75 s; the rest = 1.25 s
+    est = bench.overhead_estimate(results[0])
+    assert est["loop_s"] == pytest.approx(8.75)
+    assert est["other_s"] == pytest.approx(1.25)
+    assert math.isnan(bench.overhead_estimate(results[1])["other_s"])
+
+
+def test_markdown_report():
+    meta = dict(configs=["sg-ns"], threads=[1, 2], systems=["ours", "gensim-line"],
+                corpus_name="c.txt", corpus_words=2000, corpus_lines=2, iter=5,
+                evaluator="compute-accuracy",
+                machine=dict(date="2024-01-01 00:00", cpu="CPU", cores=2, memory_gb=8,
+                             os="Linux", python="3.11", versions={"gensim": "4.4.0"}))
+    text = bench.markdown_report(_results(), meta)
+    assert "| ours | sg-ns | 1 | 10.0 | 1,000 | 100 | 8.00 (9,000) | — |" in text
+    assert "| gensim-line | sg-ns | 1 | 25.0 | 400 | 125 | 8.20 (9,000) | 2.50 |" in text
+    assert "| gensim-line | sg-ns | 2 | failed: exit 1" in text
+    assert "| sg-ns | 1 | 2.50 |" in text            # ratio table
+    assert "| sg-ns | 1.90 | — |" in text              # thread scaling
+    assert "| sg-ns | 1 | 10.00 | 3.00 | 8.75 | 1.25 |" in text  # overhead
+    assert "| sg-ns | 1 | 0.80 |" in text              # RSS ours / gensim
+    assert "words/s: whitespace-separated tokens" in text
+
+
+def test_train_commands_use_the_same_flags():
+    ours = bench.train_command("ours", "cbow-hs", "c.txt", "o.bin", 2, 5, "word2vec")
+    peer = bench.train_command("fasttext", "cbow-hs", "c.txt", "o.bin", 2, 5, "word2vec")
+    assert ours[0] == "word2vec" and ours[-4:] == ["-binary", "1", "-debug", "0"]
+    assert ours[1:-4] == peer[3:]
+    flags = dict(zip(ours[1:-4:2], ours[2:-4:2]))
+    assert flags == {"-train": "c.txt", "-output": "o.bin", "-cbow": "1", "-hs": "1",
+                     "-negative": "0", "-size": "100", "-window": "5", "-sample": "0.001",
+                     "-iter": "5", "-min-count": "5", "-alpha": "0.05", "-threads": "2"}
+    parsed = bench_peers.parse_args(["fasttext", *peer[3:]])
+    assert (parsed.cbow, parsed.hs, parsed.negative, parsed.alpha, parsed.min_count) == \
+        (1, 1, 0, 0.05, 5)
+
+
+def test_run_measured_reports_wall_time_and_memory(tmp_path):
+    info = bench.run_measured(
+        [sys.executable, "-c", "import sys; b = bytearray(64 << 20); sys.exit(3)"],
+        tmp_path / "log")
+    assert info["returncode"] == 3
+    assert info["peak_rss_mb"] > 64
+    assert info["wall_s"] > 0
+
+
+def test_count_words(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"a b\nc  d e\n")
+    assert bench.count_words(str(path)) == 5
+    assert bench.count_lines(str(path)) == 2
