@@ -82,7 +82,14 @@ def test_token_id_cache_round_trip():
         cache.append(np.arange(10, dtype=np.int32))
         cache.append(np.array([3, -1, 2], dtype=np.int32))
         cache.finish(mapping=np.array([5, 4, 3, 2, 1, 0, -1, -1, 7, 8, 9], dtype=np.int32))
-        blocks = [b.tolist() for b in cache.blocks(block_ids=4)]
+        reader = cache.open_pass()
+        blocks, buffer = [], np.empty(4, dtype=np.int32)
+        while True:
+            count = reader.read_into(buffer)
+            if count == 0:
+                break
+            blocks.append(buffer[:count].tolist())
+        reader.close()
         assert blocks == [[5, 4, 3, 2], [1, 0, -1, -1], [7, 8, 2, 9], [3]]
     finally:
         cache.close()

@@ -12,6 +12,7 @@ import pytest
 
 from tests import reference
 from w2v_cli.config import TrainConfig
+from w2v_cli.corpus import ArrayIds
 from w2v_cli.train import Trainer
 from w2v_cli.vocab import Vocabulary
 
@@ -50,10 +51,8 @@ def _train_ours(ids, counts, blocks, **settings):
     array = np.array(ids, dtype=np.int32)
     cuts = np.linspace(0, len(array), blocks + 1).astype(int)
 
-    def id_blocks():
-        return [array[cuts[i]:cuts[i + 1]] for i in range(blocks)]
-
-    return Trainer(config, vocab, id_blocks).run().syn0
+    ids = ArrayIds([array[cuts[i]:cuts[i + 1]] for i in range(blocks)])
+    return Trainer(config, vocab, ids).run().syn0
 
 
 CONFIGS = [
@@ -126,6 +125,6 @@ def test_every_pass_counts_every_word():
     vocab = Vocabulary(words=[b"w%d" % i for i in range(len(counts))],
                        counts=np.array(counts, dtype=np.int64))
     array = np.array(ids, dtype=np.int32)
-    trainer = Trainer(config, vocab, lambda: [array[:1000], array[1000:2000], array[2000:]])
+    trainer = Trainer(config, vocab, ArrayIds([array[:1000], array[1000:2000], array[2000:]]))
     trainer.run()
     assert trainer.progress.done() == 3 * sum(counts)

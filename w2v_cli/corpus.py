@@ -29,7 +29,7 @@ from w2v_cli.config import MAX_WORD_BYTES
 from w2v_cli.errors import InputError
 from w2v_cli.sources import read_block
 
-BLOCK_BYTES = 4 << 20          # corpus bytes tokenised per kernel call
+BLOCK_BYTES = 1 << 20          # corpus bytes tokenised per kernel call
 ID_BLOCK = 1 << 18             # token ids per training work unit (1 MB of int32)
 
 class TokenBatch:
@@ -119,16 +119,9 @@ class TokenIdCache:
             self._writer = None
         self.mapping = mapping
 
-    def blocks(self, block_ids: int = ID_BLOCK) -> Iterator[np.ndarray]:
-        """Yield id arrays of at most ``block_ids`` entries (fresh arrays, safe to keep)."""
-        with open(self.path, "rb") as handle:
-            while True:
-                raw = np.fromfile(handle, dtype=np.int32, count=block_ids)
-                if len(raw) == 0:
-                    return
-                if self.mapping is not None:
-                    raw = self.mapping[raw]
-                yield raw
+    def open_pass(self) -> "CachedIdPass":
+        """A reader over the stored ids from the start (one per training pass)."""
+        return CachedIdPass(self.path, self.mapping)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -138,6 +131,64 @@ class TokenIdCache:
 
 
 
+class CachedIdPass:
+    """Reads a ``TokenIdCache`` file into caller-owned buffers, mapping ids on the way."""
+
+    def __init__(self, path: str, mapping: Optional[np.ndarray]) -> None:
+        self._handle = open(path, "rb")
+        self._mapping = mapping
+        self._raw: Optional[np.ndarray] = None
+
+    def read_into(self, out: np.ndarray) -> int:
+        """Fill ``out`` (int32) with the next ids; returns how many, 0 at the end."""
+        if self._mapping is None:
+            got = self._handle.readinto(memoryview(out).cast("B"))
+            return (got or 0) // 4
+        if self._raw is None or len(self._raw) < len(out):
+            self._raw = np.empty(len(out), dtype=np.int32)
+        got = (self._handle.readinto(memoryview(self._raw[:len(out)]).cast("B")) or 0) // 4
+        np.take(self._mapping, self._raw[:got], out=out[:got])
+        return got
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class ArrayIds:
+    """Token ids held in memory as a list of blocks (tests, and callers with ids at hand).
+
+    Block boundaries are kept, so a test can make sentences cross them.
+    """
+
+    def __init__(self, blocks) -> None:
+        self.blocks = [np.ascontiguousarray(b, dtype=np.int32) for b in blocks]
+
+    def open_pass(self) -> "ArrayIds._Pass":
+        return ArrayIds._Pass(self.blocks)
+
+    class _Pass:
+        def __init__(self, blocks) -> None:
+            self._blocks = list(blocks)
+            self._next = 0
+            self._offset = 0
+
+        def read_into(self, out: np.ndarray) -> int:
+            while self._next < len(self._blocks):
+                block = self._blocks[self._next]
+                if self._offset < len(block):
+                    n = min(len(out), len(block) - self._offset)
+                    out[:n] = block[self._offset:self._offset + n]
+                    self._offset += n
+                    if self._offset == len(block):
+                        self._next, self._offset = self._next + 1, 0
+                    return n
+                self._next, self._offset = self._next + 1, 0
+            return 0
+
+        def close(self) -> None:
+            pass
+
+
 def write_token_ids(stream: BinaryIO, table, cache: TokenIdCache, on_block=None) -> None:
     """Tokenise ``stream`` and append the vocabulary id of every known token to ``cache``.
 
@@ -145,8 +196,13 @@ def write_token_ids(stream: BinaryIO, table, cache: TokenIdCache, on_block=None)
     tokens are left out (they take no position in training either).
     """
     ids = np.empty(0, dtype=np.int32)
+    known = np.empty(0, dtype=np.int32)
     for batch in iter_token_batches(stream, on_block=on_block):
-        if len(ids) < batch.count:
+        if len(ids) < batch.count:              # buffers reused: no churn per block
             ids = np.empty(batch.count, dtype=np.int32)
+            known = np.empty(batch.count, dtype=np.int32)
         found = table.lookup(batch.pool, batch.offsets, batch.count, out=ids[:batch.count])
-        cache.append(found[found >= 0])
+        keep = found >= 0
+        kept = int(np.count_nonzero(keep))
+        np.compress(keep, found, out=known[:kept])
+        cache.append(known[:kept])

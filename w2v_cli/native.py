@@ -340,6 +340,18 @@ def build(so_path: str, manifest_path: str) -> None:
     with open(staged_manifest, "w") as handle:
         json.dump({"symbols": symbols}, handle)
     os.replace(staged_manifest, manifest_path)
+    _remove_stale_libraries(folder, keep=(so_path, manifest_path))
+
+
+def _remove_stale_libraries(folder: str, keep) -> None:
+    """Delete libraries built from older sources (a process still using one keeps its copy)."""
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if name.startswith("kernels-") and path not in keep:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 # --- loading -------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ def _train(config: TrainConfig, vocab, cache):
     from w2v_cli import progress
     from w2v_cli.train import Trainer
 
-    trainer = Trainer(config, vocab, cache.blocks)
+    trainer = Trainer(config, vocab, cache)
     bar = progress.TrainingProgress(trainer.progress.planned_words) if config.debug >= 2 else None
     try:
         return trainer.run(on_tick=bar)

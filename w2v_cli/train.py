@@ -21,13 +21,14 @@ import dataclasses
 import queue
 import threading
 import time
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, List, Optional
 
 import numpy as np
 
 from w2v_cli import native
 from w2v_cli.kernels import layout
 from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
+from w2v_cli.corpus import ID_BLOCK
 from w2v_cli.huffman import build_huffman
 from w2v_cli.sampling import NegativeTable, keep_scores, sigmoid_table
 from w2v_cli.vocab import Vocabulary
@@ -139,15 +140,15 @@ class Trainer:
     ----------
     config : TrainConfig
     vocab : Vocabulary
-    id_blocks : callable returning an iterable of int32 arrays
-        One call per pass; each array holds vocabulary ids in corpus order (-1 = unknown).
+    ids : object with ``open_pass()``
+        Each pass gets a reader whose ``read_into(int32 buffer) -> count`` yields the
+        corpus's vocabulary ids in order (-1 = unknown word), e.g. ``corpus.TokenIdCache``.
     """
 
-    def __init__(self, config: TrainConfig, vocab: Vocabulary,
-                 id_blocks: Callable[[], Iterable[np.ndarray]]) -> None:
+    def __init__(self, config: TrainConfig, vocab: Vocabulary, ids) -> None:
         self.config = config
         self.vocab = vocab
-        self.id_blocks = id_blocks
+        self.ids = ids
         self.weights = init_weights(config, len(vocab))
         self.tables = _Tables(config, vocab)
         self.threads = config.threads
@@ -162,7 +163,12 @@ class Trainer:
         self.workers = [_Worker(k, config, planned) for k in range(self.threads)]
         run = native.kernels()
         self.kernel = run.train_block_exact if config.exact else run.train_block_fast
-        self._queue: "queue.Queue" = queue.Queue(maxsize=2 * self.threads + 2)
+        # A fixed set of id buffers circulates reader -> worker -> reader: memory stays the
+        # same whatever the corpus size, and nothing is allocated per block.
+        self._free: "queue.Queue" = queue.Queue()
+        for _ in range(2 * self.threads + 2):
+            self._free.put(np.empty(ID_BLOCK, dtype=np.int32))
+        self._queue: "queue.Queue" = queue.Queue()
         self._stop = threading.Event()
         self._errors: List[BaseException] = []
 
@@ -170,27 +176,34 @@ class Trainer:
     def _read(self) -> None:
         try:
             for _ in range(self.config.iter):
-                for block in self.id_blocks():
-                    if not self._put(np.ascontiguousarray(block, dtype=np.int32)):
-                        return
-                if not self._put(_END_OF_PASS):
-                    return
+                reader = self.ids.open_pass()
+                try:
+                    while True:
+                        buffer = self._take_free_buffer()
+                        if buffer is None:
+                            return
+                        count = reader.read_into(buffer)
+                        if count == 0:
+                            self._free.put(buffer)
+                            break
+                        self._queue.put((buffer, count))
+                finally:
+                    reader.close()
+                self._queue.put(_END_OF_PASS)
         except BaseException as exc:          # reported by the main thread
             self._errors.append(exc)
             self._stop.set()
         finally:
             for _ in range(self.threads):
-                self._put(None, force=True)
+                self._queue.put(None)
 
-    def _put(self, item, force: bool = False) -> bool:
-        while not self._stop.is_set() or force:
+    def _take_free_buffer(self) -> Optional[np.ndarray]:
+        while not self._stop.is_set():
             try:
-                self._queue.put(item, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                if force and self._stop.is_set():
-                    return False
-        return False
+                return self._free.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                continue
+        return None
 
     def _train(self, worker: _Worker) -> None:
         single = self.threads == 1
@@ -206,7 +219,9 @@ class Trainer:
                         self._run_kernel(worker, empty, 0, layout.DISCARD)
                         worker.end_pass(self.progress.words_done)
                     continue
-                self._run_kernel(worker, item, len(item), mode)
+                buffer, count = item
+                self._run_kernel(worker, buffer, count, mode)
+                self._free.put(buffer)
             worker.flush_count(self.progress.words_done)
         except BaseException as exc:
             self._errors.append(exc)

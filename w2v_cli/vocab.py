@@ -104,10 +104,13 @@ def learn_vocab(corpus: CorpusFile, min_count: int, id_sink=None,
         state["min_reduce"] += 1
         state["pruned"] = True
 
+    entry_ids = np.empty(0, dtype=np.int32)
     with corpus.open() as stream:
         for batch in iter_token_batches(stream, on_block=on_progress):
+            if len(entry_ids) < batch.count:
+                entry_ids = np.empty(batch.count, dtype=np.int32)
             ids = table.count(batch.pool, batch.offsets, batch.count,
-                              prune_limit=prune_limit, on_prune=prune)
+                              prune_limit=prune_limit, on_prune=prune, out=entry_ids)
             if id_sink is not None and not state["pruned"]:
                 id_sink.append(ids)
 

@@ -80,13 +80,14 @@ class WordTable:
             raise ValueError("duplicate words")
 
     def count(self, tok_pool: np.ndarray, offsets: np.ndarray, n_tokens: int,
-              prune_limit: int = 2 ** 62, on_prune=None) -> np.ndarray:
-        """Count a batch of tokens; returns each token's entry id (int32).
+              prune_limit: int = 2 ** 62, on_prune=None,
+              out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Count a batch of tokens; returns each token's entry id (int32, in ``out`` if given).
 
         When the table exceeds ``prune_limit`` entries, ``on_prune()`` is called to shrink
         it before counting goes on (ids returned before a prune refer to the old numbering).
         """
-        entry_ids = np.empty(n_tokens, dtype=np.int32)
+        entry_ids = np.empty(n_tokens, dtype=np.int32) if out is None else out[:n_tokens]
         self._reserve(n_tokens, int(offsets[n_tokens] - offsets[0]))
         count_tokens = native.kernels().count_tokens
         done = 0
