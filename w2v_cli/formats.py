@@ -20,11 +20,13 @@ which a diverged run can produce, fall back to Python with glibc's spelling.
 from __future__ import annotations
 
 import math
-from typing import BinaryIO, List, Sequence
+import re
+from typing import BinaryIO, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from w2v_cli import native
+from w2v_cli.errors import FormatError, InputError
 
 _TEXT_CHUNK_BYTES = 8 << 20
 
@@ -102,3 +104,281 @@ def write_classes(stream: BinaryIO, words: Sequence[bytes], classes: np.ndarray)
     for first in range(0, len(words), chunk):
         stream.write(b"".join(b"%s %d\n" % (w, c) for w, c in
                               zip(words[first:first + chunk], labels[first:first + chunk])))
+
+
+# --- reading ------------------------------------------------------------------------------
+#
+# ``read_vectors`` accepts both formats whatever the file is called: the first record
+# tells them apart (a text record is printable ASCII up to its newline; a binary record
+# has 4*size raw bytes, then a newline).  Records are copied by compiled kernels
+# (``kernels/vectors.py``) block by block, so a million-word model loads in seconds and
+# memory holds the matrix plus one block.  As in the C tools, newline bytes before a
+# word are skipped and a binary word ends at the first space; unlike them, words and
+# vectors have no length limit.  NaN and infinite values are accepted as they are (the
+# query tools never return a word whose vector contains one).
+
+_READ_BLOCK = 16 << 20
+_HEADER_BYTES = 4096
+_DONE, _NEED_INPUT, _POOL_FULL, _ENDED, _SHORT_VECTOR, _ASK_PYTHON = range(6)
+_NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)",
+                     re.IGNORECASE)
+_BLANKS = re.compile(rb"[ \t\r]+")
+_PRINTABLE_LINE = re.compile(rb"[\x20-\x7e\t\r]*")
+
+
+def read_vectors(path: str, limit: Optional[int] = None) -> Tuple[List[bytes], np.ndarray]:
+    """Read a word2vec vector file, binary or text (told apart from the content).
+
+    Parameters
+    ----------
+    path : str
+        The vector file.
+    limit : int, optional
+        Read only the first ``limit`` vectors (the most frequent words in files written by
+        word2vec); None or 0 reads them all.
+
+    Returns
+    -------
+    words : list of bytes
+        The words in file order.
+    matrix : float32[len(words), size]
+        Their vectors, as stored.
+
+    Raises
+    ------
+    InputError
+        The file cannot be opened or read.
+    FormatError
+        The content is not a vector file: no header, a record cut short, a wrong number of
+        values, a value that is not a number, or data after the announced records.
+    """
+    try:
+        stream = open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(f"vector file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"vector file is a directory: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read vector file {path}: {exc.strerror or exc}") from None
+    try:
+        with stream:
+            return _VectorReader(stream, path).read(limit)
+    except IsADirectoryError:
+        raise InputError(f"vector file is a directory: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read vector file {path}: {exc.strerror or exc}") from None
+
+
+def _show(word: bytes, limit: int = 40) -> str:
+    text = word[:limit].decode("utf-8", "backslashreplace")
+    return text + ("..." if len(word) > limit else "")
+
+
+class _VectorReader:
+    """One pass over a vector file with a growable block buffer (see ``read_vectors``)."""
+
+    def __init__(self, stream: BinaryIO, path: str) -> None:
+        self.stream = stream
+        self.path = path
+        self.buffer = bytearray(_READ_BLOCK)
+        self.n = 0              # valid bytes in the buffer
+        self.base = 0           # file offset of buffer[0]
+        self.eof = False
+        self._fill()
+
+    # --- input ------------------------------------------------------------------------
+    def _fill(self) -> None:
+        """Read until the buffer is full or the file ends."""
+        view = memoryview(self.buffer)
+        while self.n < len(self.buffer) and not self.eof:
+            got = self.stream.readinto(view[self.n:])
+            if not got:
+                self.eof = True
+            else:
+                self.n += got
+
+    def _refill(self, keep_from: int) -> None:
+        """Drop the bytes before ``keep_from`` and read more; grow when nothing was dropped."""
+        if keep_from == 0 and self.n == len(self.buffer):
+            self.buffer.extend(bytes(len(self.buffer)))     # one record exceeds the block
+        else:
+            kept = self.n - keep_from
+            self.buffer[:kept] = self.buffer[keep_from:self.n]
+            self.base += keep_from
+            self.n = kept
+        self._fill()
+
+    def _array(self) -> np.ndarray:
+        return np.frombuffer(self.buffer, dtype=np.uint8)
+
+    def _fail(self, message: str) -> FormatError:
+        return FormatError(f"{self.path}: {message}")
+
+    # --- header and format ------------------------------------------------------------
+    def _header(self) -> Tuple[int, int, int]:
+        """(words, size, offset of the first record) from the ``<words> <size>`` line."""
+        if self.n == 0:
+            raise self._fail("empty file (a vector file starts with '<words> <dimensions>')")
+        head = bytes(self.buffer[:min(self.n, _HEADER_BYTES)])
+        end = head.find(b"\n")
+        if end >= 0:
+            line, first_record = head[:end], end + 1
+        elif self.eof and self.n <= _HEADER_BYTES:
+            line, first_record = head, len(head)        # a header without records
+        else:
+            line, first_record = b"", 0
+        parts = _BLANKS.split(line.strip(b" \t\r"))
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise self._fail("not a word2vec vector file: the first line should be "
+                             "'<number of words> <dimensions>'")
+        count, size = int(parts[0]), int(parts[1])
+        if size == 0:
+            raise self._fail("the header gives 0 dimensions")
+        return count, size, first_record
+
+    def _looks_binary(self, position: int, size: int) -> bool:
+        """Whether the first record is binary (see the section comment)."""
+        window = bytes(self.buffer[position:min(self.n, position + 48 * size + 65536)])
+        window = window.lstrip(b"\n")
+        space = min((i for i in (window.find(b" "), window.find(b"\t")) if i >= 0), default=-1)
+        if space < 0:
+            return True
+        after = window[space + 1:]
+        newline = after.find(b"\n")
+        whole = position + 48 * size + 65536 >= self.n and self.eof
+        line = after[:newline] if newline >= 0 else after
+        text_like = (newline >= 0 or whole) and _PRINTABLE_LINE.fullmatch(line) is not None
+        binary_like = (len(after) > 4 * size and after[4 * size] == 10) or (
+            len(after) == 4 * size and whole)
+        if text_like and binary_like:
+            values = _BLANKS.split(line.strip(b" \t\r"))
+            return not (len(values) == size and all(_NUMBER.fullmatch(v) for v in values))
+        return not text_like
+
+    # --- records ----------------------------------------------------------------------
+    def read(self, limit: Optional[int]) -> Tuple[List[bytes], np.ndarray]:
+        announced, size, position = self._header()
+        count = announced if not limit or limit <= 0 else min(announced, limit)
+        binary = self._looks_binary(position, size) if count else True
+        smallest = (4 * size + 1) if binary else (2 * size)
+        total = _file_size(self.stream)
+        if total is not None and count * smallest > total - position:
+            raise self._fail(f"the header announces {announced} vectors of {size} dimensions "
+                             f"but the file is too short to hold {count} of them "
+                             f"({total} bytes)")
+        try:
+            matrix = np.empty((count, size), dtype="<f4" if binary else np.float32)
+        except (MemoryError, ValueError):
+            raise self._fail(f"the header announces {count} x {size} values: too many to "
+                             f"load") from None
+        word_ends = np.empty(count, dtype=np.int64)
+        pool = np.empty(max(64, min(count * 16, 1 << 26)), dtype=np.uint8)
+        state = np.array([position, 0, 0, count, 0], dtype=np.int64)
+        run = native.kernels()
+        scan = run.scan_binary_records if binary else run.scan_text_records
+        target = matrix.view(np.uint8) if binary else matrix     # binary: raw bytes per row
+        while True:
+            status = scan(self._array(), self.n, int(self.eof), target, pool, word_ends, state)
+            if status == _DONE:
+                break
+            if status == _NEED_INPUT:
+                self._refill(int(state[0]))
+                state[0] = 0            # the unread bytes now start the buffer
+                continue
+            if status == _POOL_FULL:
+                pool = _grown_pool(pool, 2 * len(pool))
+                continue
+            if status == _ASK_PYTHON:
+                pool = self._parse_text_record(state, matrix, pool, word_ends)
+                continue
+            raise self._record_error(status, state, announced, size)
+        if count == announced:
+            self._check_rest(int(state[0]), announced)
+        if matrix.dtype != np.float32:      # little-endian data on a big-endian machine
+            matrix = matrix.astype(np.float32)
+        data = pool[:int(state[2])].tobytes()
+        ends = word_ends.tolist()
+        starts = [0] + ends[:-1]
+        return [data[a:b] for a, b in zip(starts, ends)], matrix
+
+    def _word_at(self, position: int) -> bytes:
+        rest = bytes(self.buffer[position:self.n]).lstrip(b"\n")
+        return re.split(rb"[ \t]", rest, maxsplit=1)[0].replace(b"\n", b"")
+
+    def _record_error(self, status: int, state: np.ndarray, announced: int,
+                      size: int) -> FormatError:
+        record = int(state[1])
+        if status == _ENDED and int(state[4]) == 0:
+            return self._fail(f"the file ends after {record} of the {announced} vectors "
+                              f"announced in its header")
+        if status == _ENDED:
+            return self._fail(f"vector {record + 1} of {announced} is cut short: the file "
+                              f"ends inside its word")
+        word = self._word_at(int(state[0]))
+        return self._fail(f"vector {record + 1} of {announced} ('{_show(word)}') is cut short: "
+                          f"expected {size} float32 values ({4 * size} bytes), the file ends "
+                          f"after {int(state[4])} bytes")
+
+    def _parse_text_record(self, state: np.ndarray, matrix: np.ndarray, pool: np.ndarray,
+                           word_ends: np.ndarray) -> np.ndarray:
+        """Parse the text line the kernel left to Python, or raise what is wrong with it."""
+        start = int(state[0])
+        record = int(state[1])
+        data = bytes(self.buffer[start:self.n])
+        end = data.find(b"\n")
+        line = data if end < 0 else data[:end]
+        parts = re.split(rb"[ \t]", line, maxsplit=1)
+        word, rest = parts[0], (parts[1] if len(parts) == 2 else b"")
+        rest = rest.strip(b" \t\r")
+        values = _BLANKS.split(rest) if rest else []
+        size = matrix.shape[1]
+        if len(values) != size:
+            raise self._fail(f"vector {record + 1} ('{_show(word)}') has {len(values)} values, "
+                             f"the header says {size}")
+        for column, value in enumerate(values):
+            if not _NUMBER.fullmatch(value):
+                raise self._fail(f"vector {record + 1} ('{_show(word)}'): value {column + 1} is "
+                                 f"not a number: {_show(value, 20)!r}")
+        with np.errstate(over="ignore"):
+            matrix[record] = np.array([float(v) for v in values], dtype=np.float64)
+        used = int(state[2])
+        if used + len(word) > len(pool):
+            pool = _grown_pool(pool, max(2 * len(pool), used + len(word)))
+        pool[used:used + len(word)] = np.frombuffer(word, dtype=np.uint8)
+        word_ends[record] = used + len(word)
+        state[0] = start + (len(data) if end < 0 else end + 1)
+        state[1] = record + 1
+        state[2] = used + len(word)
+        return pool
+
+    def _check_rest(self, position: int, announced: int) -> None:
+        """After the last announced record only blank space may follow."""
+        while True:
+            rest = bytes(self.buffer[position:self.n]).strip(b" \t\r\n")
+            if rest:
+                raise self._fail(f"unexpected data after the {announced} vectors announced in "
+                                 f"the header (is the header's word count or dimension "
+                                 f"wrong?)")
+            if self.eof:
+                return
+            self.base += self.n
+            self.n = 0
+            position = 0
+            self._fill()
+
+
+def _grown_pool(pool: np.ndarray, capacity: int) -> np.ndarray:
+    bigger = np.empty(capacity, dtype=np.uint8)
+    bigger[:len(pool)] = pool
+    return bigger
+
+
+def _file_size(stream: BinaryIO) -> Optional[int]:
+    """Size of a regular file, None for pipes and devices."""
+    import os
+    import stat
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, AttributeError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None

@@ -87,6 +87,16 @@ KERNELS: Tuple[Kernel, ...] = (
     _k("kmeans", "centroids", "f32[:,:] i64[:] f32[:,:] i64[:]"),
     _k("kmeans", "assign", "f32[:,:] f32[:,:] i64 i64 i64[:]"),
     _k("text", "format_text_rows", "f32[:,:] i64 i64 u8[:] i64[:] u8[:]", "i64"),
+    # companion tools: reading vector files, scoring, word2phrase
+    _k("vectors", "scan_binary_records", "u8[:] i64 i64 u8[:,:] u8[:] i64[:] i64[:]", "i64"),
+    _k("vectors", "scan_text_records", "u8[:] i64 i64 f32[:,:] u8[:] i64[:] i64[:]", "i64"),
+    _k("vectors", "normalise_rows", "f32[:,:] i64 i64"),
+    _k("vectors", "dot_rows", "f32[:,:] f32[:] i64[:] f32[:]"),
+    _k("phrases", "phrase_tokenize_block", "u8[:] i64 u8[:] i64[:] u8[:] i64[:]", "i64"),
+    _k("phrases", "phrase_count_stream", "u8[:] i64[:] i64 u8[:] i64[:] u8[:] i64[:]", "i64"),
+    _k("phrases", "phrase_write",
+       "u8[:] i64[:] i64 i32[:] u8[:] i64[:] i32[:] i64[:] u8[:] i64[:] i64 f64 i64 u8[:] u8[:]",
+       "i64"),
 )
 
 

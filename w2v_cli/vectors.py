@@ -1,0 +1,239 @@
+"""Word vectors in memory: the words, the matrix, unit-length rows, and nearest-word queries.
+
+Queries score every word with one BLAS matrix product (fast even for millions of words),
+but the C tools print scores summed in float32 one dimension after the other, and BLAS
+sums in another order, which changes the 6th decimal now and then and can swap two
+nearly tied words.  So the BLAS scores only pick candidates: every word whose BLAS score
+is within a proven error margin of the cut-off is rescored by a compiled kernel in the C
+order (``kernels/vectors.py``), and the ranking and the printed scores come from those
+exact scores.  The margin follows from the standard bound on a float32 dot product of n
+terms, |error| <= n * 2**-24 * |v| * |m| (any summation order, FMA or not); with
+unit-length rows it is a few 1e-5 at most, so only a handful of words are rescored.
+
+Ranking rules are the C tools': a word enters the list only with a score strictly above
+the floor (-1 for distance, 0 for word-analogy and compute-accuracy), and among equal
+scores the earlier vocabulary entry comes first.  NaN scores (a zero or NaN vector) never
+enter.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from w2v_cli import native
+
+_UNIT_ROUNDOFF = 2.0 ** -24
+_SCORE_BLOCK_VALUES = 16 << 20     # scores held at once by batched queries (64 MB)
+
+
+def normalise_rows(matrix: np.ndarray) -> None:
+    """Scale every row of ``matrix`` (float32[V, size], C order) to unit length in place,
+    with the C tools' float32 arithmetic; two threads for large matrices."""
+    count = matrix.shape[0]
+    run = native.kernels().normalise_rows
+    if count < 200_000:
+        run(matrix, 0, count)
+        return
+    half = count // 2
+    worker = threading.Thread(target=run, args=(matrix, half, count))
+    worker.start()
+    run(matrix, 0, half)
+    worker.join()
+
+
+def unit_vector(vector: np.ndarray) -> np.ndarray:
+    """``vector`` (float32[size]) divided by its length, computed as the C tools do."""
+    vector = np.ascontiguousarray(vector, dtype=np.float32)
+    scaled = vector.reshape(1, -1).copy()
+    normalise_rows(scaled)
+    return scaled[0]
+
+
+class Vectors:
+    """A word list and its float32 matrix, with the C tools' queries.
+
+    Parameters
+    ----------
+    words : sequence of bytes
+        The words in file order (vocabulary order: most frequent first).
+    matrix : float32[len(words), size]
+        Their vectors.
+    """
+
+    def __init__(self, words: Sequence[bytes], matrix: np.ndarray) -> None:
+        self.words: List[bytes] = list(words)
+        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.words):
+            raise ValueError("matrix must have one row per word")
+        self._unit: Optional[np.ndarray] = None
+        self._index: Optional[Dict[bytes, int]] = None
+
+    @classmethod
+    def load(cls, path: str, limit: Optional[int] = None) -> "Vectors":
+        """Read a binary or text vector file (``formats.read_vectors``)."""
+        from w2v_cli.formats import read_vectors
+        words, matrix = read_vectors(path, limit)
+        return cls(words, matrix)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @property
+    def size(self) -> int:
+        return self.matrix.shape[1]
+
+    # --- unit-length rows -----------------------------------------------------------
+    def unit(self) -> np.ndarray:
+        """The rows scaled to unit length (float32[V, size]), computed once."""
+        if self._unit is None:
+            unit = self.matrix.copy()
+            normalise_rows(unit)
+            self._unit = unit
+        return self._unit
+
+    def normalise_in_place(self) -> None:
+        """Replace the matrix by its unit-length rows (saves a copy of a large model)."""
+        if self._unit is None:
+            normalise_rows(self.matrix)
+        else:
+            self.matrix = self._unit
+        self._unit = self.matrix
+
+    # --- lookup ---------------------------------------------------------------------
+    def index(self) -> Dict[bytes, int]:
+        """word -> position; for a word listed twice, the first position."""
+        if self._index is None:
+            count = len(self.words)
+            self._index = dict(zip(reversed(self.words), range(count - 1, -1, -1)))
+        return self._index
+
+    def find(self, word: bytes) -> int:
+        """Position of ``word`` (exact bytes), -1 when absent."""
+        return self.index().get(word, -1)
+
+    # --- queries --------------------------------------------------------------------
+    def top(self, vector: np.ndarray, exclude: Iterable[int] = (), count: int = 40,
+            floor: float = -1.0) -> Tuple[np.ndarray, np.ndarray]:
+        """The ``count`` best-scoring words for ``vector`` by the C tools' rules.
+
+        Parameters
+        ----------
+        vector : float32[size]
+            The query; scores are its dot products with the unit-length rows.
+        exclude : iterable of int
+            Positions never returned (the query words).
+        count : int
+            Length of the list.
+        floor : float
+            Only scores strictly above it enter the list.
+
+        Returns
+        -------
+        positions : int64[k], scores : float32[k]
+            k <= count, best first; equal scores keep vocabulary order.
+        """
+        unit = self.unit()
+        vector = np.ascontiguousarray(vector, dtype=np.float32)
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        if len(unit) == 0 or count <= 0 or not np.isfinite(vector).all():
+            return empty
+        scores = unit @ vector
+        scores[np.isnan(scores)] = -np.inf
+        excluded = np.fromiter(exclude, dtype=np.int64)
+        scores[excluded] = -np.inf
+        margin = _margin(self.size, float(np.linalg.norm(vector.astype(np.float64))))
+        candidates = np.flatnonzero(scores > _below(floor - margin))
+        if len(candidates) > count:
+            picked = scores[candidates]
+            cut = np.partition(picked, len(picked) - count)[len(picked) - count]
+            candidates = candidates[picked >= _below(float(cut) - margin)]
+        exact = np.empty(len(candidates), dtype=np.float32)
+        native.kernels().dot_rows(unit, vector, candidates, exact)
+        keep = exact > floor
+        candidates, exact = candidates[keep], exact[keep]
+        order = np.lexsort((candidates, -exact))[:count]
+        return candidates[order], exact[order]
+
+    def nearest(self, positions: Sequence[int], count: int = 40) -> List[Tuple[bytes, float]]:
+        """``distance``: the words closest to the sum of the given words' unit vectors."""
+        unit = self.unit()
+        total = np.zeros(self.size, dtype=np.float32)
+        for position in positions:              # float32 sums in query order, as in C
+            total = total + unit[position]
+        found, scores = self.top(unit_vector(total), positions, count, floor=-1.0)
+        return [(self.words[i], float(s)) for i, s in zip(found.tolist(), scores)]
+
+    def analogy(self, a: int, b: int, c: int, exclude: Iterable[int] = (),
+                count: int = 40) -> List[Tuple[bytes, float]]:
+        """``word-analogy``: "a is to b as c is to ?", by vec(b) - vec(a) + vec(c)."""
+        unit = self.unit()
+        query = unit_vector((unit[b] - unit[a]) + unit[c])
+        excluded = {a, b, c, *exclude}
+        found, scores = self.top(query, sorted(excluded), count, floor=0.0)
+        return [(self.words[i], float(s)) for i, s in zip(found.tolist(), scores)]
+
+    def best_matches(self, queries: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+        """For many queries at once, the best word scoring above 0 (compute-accuracy).
+
+        Parameters
+        ----------
+        queries : float32[Q, size]
+            Query vectors (not necessarily unit length).
+        exclude : int64[Q, k]
+            Positions that may not answer each query.
+
+        Returns
+        -------
+        int64[Q]
+            The position of the best word per query, -1 when no score is above 0.
+        """
+        unit = self.unit()
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        result = np.full(len(queries), -1, dtype=np.int64)
+        if len(unit) == 0 or len(queries) == 0:
+            return result
+        bad_rows = np.flatnonzero(~np.isfinite(unit).all(axis=1))
+        block = max(1, _SCORE_BLOCK_VALUES // len(unit))
+        dot_rows = native.kernels().dot_rows
+        finite = np.isfinite(queries).all(axis=1)      # a NaN query scores nothing above 0
+        margins = _margin(self.size, np.linalg.norm(queries.astype(np.float64), axis=1))
+        for first in range(0, len(queries), block):
+            last = min(len(queries), first + block)
+            scores = queries[first:last] @ unit.T
+            rows = np.arange(last - first)
+            scores[rows[:, None], exclude[first:last]] = -np.inf
+            if len(bad_rows):
+                scores[:, bad_rows] = -np.inf
+            best = np.argmax(scores, axis=1)
+            top = scores[rows, best].astype(np.float64)
+            margin = margins[first:last]
+            # Clear cases: one candidate within the margin, safely above 0.
+            clear = (top > margin) & (np.count_nonzero(
+                scores >= _below(top - margin)[:, None], axis=1) == 1)
+            ok = finite[first:last]
+            result[first:last][clear & ok] = best[clear & ok]
+            for k in np.flatnonzero(~clear & ok).tolist():
+                q = first + k
+                candidates = np.flatnonzero(scores[k] >= _below(top[k] - margin[k]))
+                candidates = candidates[np.isfinite(scores[k, candidates])]
+                if len(candidates) == 0:
+                    continue
+                exact = np.empty(len(candidates), dtype=np.float32)
+                dot_rows(unit, queries[q], candidates, exact)
+                winner = int(np.argmax(exact))  # first of equal scores: vocabulary order
+                if exact[winner] > 0:
+                    result[q] = candidates[winner]
+        return result
+
+
+def _below(value):
+    """A float32 no larger than ``value`` (float64), for comparisons with float32 scores."""
+    return np.nextafter(np.asarray(value, dtype=np.float32), np.float32(-np.inf))
+
+
+def _margin(size: int, query_norm):
+    """Twice the largest possible gap between a BLAS score and the C-order score."""
+    return 4.0 * size * _UNIT_ROUNDOFF * query_norm * 1.01 + 1e-30
