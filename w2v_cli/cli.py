@@ -196,3 +196,167 @@ def word2vec_main(args: Optional[List[str]] = None) -> None:
 COMMANDS: dict = {"word2vec": word2vec_command}
 MAINS: dict = {"word2vec": word2vec_main}
 
+
+# --- companion tools ----------------------------------------------------------------------
+
+VECTOR_FILE_NOTE = """FILE is a vector file written by word2vec, binary or text (told apart by its
+content, whatever its name)."""
+
+DISTANCE_HELP = f"""Show the 40 words nearest to a word, or to the sum of several words.
+
+{VECTOR_FILE_NOTE}  Queries are read from standard input, one per line, until a
+line EXIT or the end of the input; the scores are cosine similarities.
+
+\b
+Example:
+  printf 'paris\\nking queen\\n' | distance vectors.bin
+"""
+
+ANALOGY_HELP = f"""Answer analogies: for "A B C", the 40 words nearest to B - A + C.
+
+{VECTOR_FILE_NOTE}  Read "A B C" lines from standard input ("A is to B as C is
+to ?") until a line EXIT or the end of the input.
+
+\b
+Example:
+  printf 'man king woman\\n' | word-analogy vectors.bin
+"""
+
+ACCURACY_HELP = f"""Score a model on analogy questions read from standard input.
+
+{VECTOR_FILE_NOTE}  Each question "A B C D" counts as right when D is the word
+nearest to B - A + C; ": name" lines start sections.  THRESHOLD > 0 loads only the
+first THRESHOLD words (the most frequent; 30000 is usual), 0 (default) all of them.
+
+\b
+Example:
+  compute-accuracy vectors.bin 30000 < questions-words.txt
+"""
+
+SIMILARITY_HELP = f"""Spearman correlation between a model's cosine similarities and human scores.
+
+{VECTOR_FILE_NOTE}  PAIRS has one "word1<TAB>word2<TAB>score" line per pair and "#"
+comment lines (the WordSim-353 layout).  Words are matched ignoring ASCII case; pairs with
+an unknown word are skipped and counted.
+
+\b
+Example:
+  compute-similarity vectors.bin wordsim353.tsv
+"""
+
+WORD2PHRASE_HELP = """Join frequent word pairs of a text into phrases such as new_york.
+
+A pair "a b" is joined as "a_b" when
+(count(a b) - min_count) / count(a) / count(b) * words_in_text is above -threshold.
+Run the output through word2phrase again to get phrases of three and four words.
+-train also takes gzip, bzip2 or xz files, and - for standard input.
+
+\b
+Example:
+  word2phrase -train text -output text-phrase -threshold 200 -debug 2
+"""
+
+
+def _binary_streams():
+    """Standard input and output as byte streams (text already written is flushed)."""
+    sys.stdout.flush()
+    return sys.stdin.buffer, sys.stdout.buffer
+
+
+def _load_unit_vectors(path: str, limit: Optional[int] = None):
+    from w2v_cli.vectors import Vectors
+    vectors = Vectors.load(path, limit)
+    vectors.normalise_in_place()
+    return vectors
+
+
+@click.command(context_settings=HELP_OPTIONS, help=DISTANCE_HELP)
+@click.argument("file", metavar="FILE")
+def distance_command(file: str) -> None:
+    from w2v_cli.query import run_distance
+    vectors = _load_unit_vectors(file)
+    run_distance(vectors, *_binary_streams())
+
+
+@click.command(context_settings=HELP_OPTIONS, help=ANALOGY_HELP)
+@click.argument("file", metavar="FILE")
+def word_analogy_command(file: str) -> None:
+    from w2v_cli.query import run_analogy
+    vectors = _load_unit_vectors(file)
+    run_analogy(vectors, *_binary_streams())
+
+
+@click.command(context_settings=HELP_OPTIONS, help=ACCURACY_HELP)
+@click.argument("file", metavar="FILE")
+@click.argument("threshold", metavar="[THRESHOLD]", required=False, default="0")
+def compute_accuracy_command(file: str, threshold: str) -> None:
+    from w2v_cli.accuracy import evaluate
+    from w2v_cli.errors import ConfigError
+
+    if not threshold.strip().isdigit():
+        raise ConfigError(f"THRESHOLD must be a whole number of words (0 = all), "
+                          f"got '{threshold}'")
+    vectors = _load_unit_vectors(file, int(threshold) or None)
+    stdin, stdout = _binary_streams()
+    report = evaluate(vectors, stdin.read())
+    stdout.write(report.text)
+
+
+@click.command(context_settings=HELP_OPTIONS, help=SIMILARITY_HELP)
+@click.argument("file", metavar="FILE")
+@click.argument("pairs", metavar="PAIRS")
+def compute_similarity_command(file: str, pairs: str) -> None:
+    from w2v_cli.similarity import evaluate_files
+    report = evaluate_files(file, pairs)
+    _binary_streams()[1].write(report.text)
+
+
+@click.command(context_settings=HELP_OPTIONS, help=WORD2PHRASE_HELP)
+@_flag("train", metavar="FILE", help="The text to read (plain, gzip, bzip2, xz; - for stdin).")
+@_flag("output", metavar="FILE", help="Where to write the text with phrases joined.")
+@_flag("min-count", type=int, default=5, show_default=True,
+       help="Ignore words and pairs that occur fewer times than this.")
+@_flag("threshold", type=float, default=100.0, show_default=True,
+       help="Join a pair when its score is above this (higher: fewer phrases).")
+@_flag("debug", type=int, default=2, show_default=True,
+       help="0: errors only; 1: the vocabulary figures on stdout; 2: also progress bars "
+            "on stderr.")
+def word2phrase_command(**flags) -> None:
+    from w2v_cli.phrases import PhraseConfig, run_word2phrase
+    run_word2phrase(PhraseConfig(**flags))
+
+
+def distance_main(args: Optional[List[str]] = None) -> None:
+    run_command(distance_command, "distance", args)
+
+
+def word_analogy_main(args: Optional[List[str]] = None) -> None:
+    run_command(word_analogy_command, "word-analogy", args)
+
+
+def compute_accuracy_main(args: Optional[List[str]] = None) -> None:
+    run_command(compute_accuracy_command, "compute-accuracy", args)
+
+
+def compute_similarity_main(args: Optional[List[str]] = None) -> None:
+    run_command(compute_similarity_command, "compute-similarity", args)
+
+
+def word2phrase_main(args: Optional[List[str]] = None) -> None:
+    run_command(word2phrase_command, "word2phrase", args)
+
+
+COMMANDS.update({
+    "word2phrase": word2phrase_command,
+    "distance": distance_command,
+    "word-analogy": word_analogy_command,
+    "compute-accuracy": compute_accuracy_command,
+    "compute-similarity": compute_similarity_command,
+})
+MAINS.update({
+    "word2phrase": word2phrase_main,
+    "distance": distance_main,
+    "word-analogy": word_analogy_main,
+    "compute-accuracy": compute_accuracy_main,
+    "compute-similarity": compute_similarity_main,
+})
