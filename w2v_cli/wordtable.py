@@ -17,10 +17,14 @@ from typing import Iterable, Optional
 import numpy as np
 
 from w2v_cli import native
+from w2v_cli.config import MAX_WORD_BYTES
+
+_MAX_LOAD = 0.7            # linear probing stays short (about 2 probes per hit) below this
+
 
 def _slot_count(entries: int) -> int:
-    """A power of two at least twice ``entries`` (load factor at most 1/2)."""
-    return 1 << max(4, int(2 * max(entries, 1) - 1).bit_length())
+    """The smallest power of two holding ``entries`` at a load factor of at most 0.7."""
+    return 1 << max(4, int(max(entries, 1) / _MAX_LOAD).bit_length())
 
 
 class WordTable:
@@ -46,19 +50,28 @@ class WordTable:
     def __len__(self) -> int:
         return int(self.sizes[0])
 
-    def _reserve(self, new_entries: int, new_bytes: int) -> None:
-        """Grow the arrays so that ``new_entries`` more words of ``new_bytes`` bytes fit."""
-        need = len(self) + new_entries
+    def _reserve(self, new_entries: int, new_bytes: int, limit: int) -> None:
+        """Grow the arrays so that ``new_entries`` more words of ``new_bytes`` bytes fit.
+
+        The table never holds more than ``limit + 1`` entries (it is pruned first), so
+        growth stops there instead of doubling past it.
+        """
+        room = limit + 1 - len(self)
+        need = len(self) + min(new_entries, room)
         if need > len(self.starts):
-            capacity = max(need, 2 * len(self.starts))
+            capacity = min(max(need, 2 * len(self.starts)), limit + 1)
             self.starts = _grown(self.starts, capacity)
             self.lengths = _grown(self.lengths, capacity)
             self.counts = _grown(self.counts, capacity)
-        need_bytes = int(self.sizes[1]) + new_bytes
+        used = int(self.sizes[1])
+        need_bytes = used + min(new_bytes, room * MAX_WORD_BYTES)
         if need_bytes > len(self.pool):
-            self.pool = _grown(self.pool, max(need_bytes, 2 * len(self.pool)))
-        if 2 * need > len(self.slots):
-            self.slots = np.empty(_slot_count(need), dtype=np.int32)
+            most = used + room * MAX_WORD_BYTES
+            self.pool = _grown(self.pool, min(max(need_bytes, 2 * len(self.pool)), most))
+        # Slots for every entry the arrays can hold: the kernel may fill them all, and
+        # linear probing must always find an empty slot.
+        if len(self.starts) > _MAX_LOAD * len(self.slots):
+            self.slots = np.empty(_slot_count(len(self.starts)), dtype=np.int32)
             native.kernels().rebuild_slots(self.slots, self.pool, self.starts, self.lengths,
                                            len(self))
 
@@ -71,7 +84,7 @@ class WordTable:
         data = b"".join(words)
         offsets = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum([len(w) for w in words], out=offsets[1:])
-        tok_pool = np.frombuffer(data, dtype=np.uint8) if data else np.zeros(1, np.uint8)
+        tok_pool = np.frombuffer(data, dtype=np.uint8).copy() if data else np.zeros(1, np.uint8)
         before = len(self)
         ids = self.count(tok_pool, offsets, len(words))
         if counts is not None:
@@ -88,10 +101,10 @@ class WordTable:
         it before counting goes on (ids returned before a prune refer to the old numbering).
         """
         entry_ids = np.empty(n_tokens, dtype=np.int32) if out is None else out[:n_tokens]
-        self._reserve(n_tokens, int(offsets[n_tokens] - offsets[0]))
         count_tokens = native.kernels().count_tokens
         done = 0
         while done < n_tokens:
+            self._reserve(n_tokens - done, int(offsets[n_tokens] - offsets[done]), prune_limit)
             done = count_tokens(tok_pool, offsets, done, n_tokens, self.slots, self.pool,
                                 self.starts, self.lengths, self.counts, self.sizes,
                                 prune_limit, entry_ids)

@@ -42,10 +42,10 @@ def count_tokens(tok_pool, offsets, first, n_tokens, slots, pool, starts, length
                  sizes, prune_limit, entry_ids):
     """Count tokens ``first .. n_tokens-1`` of a batch, inserting new words.
 
-    ``sizes`` is int64[2] = (entries, pool bytes used), updated in place.  The caller
-    guarantees room for every token of the batch to be new.  ``entry_ids[t]`` receives the
-    entry of token t.  Stops right after the token that makes the table exceed
-    ``prune_limit`` entries, so the caller can prune before going on.
+    ``sizes`` is int64[2] = (entries, pool bytes used), updated in place.  ``entry_ids[t]``
+    receives the entry of token t.  Stops right after the token that makes the table
+    exceed ``prune_limit`` entries, so the caller can prune before going on, and before a
+    new word that would not fit in the arrays, so the caller can grow them.
 
     Returns the index of the next token to count (``n_tokens`` when the batch is done).
     """
@@ -58,6 +58,8 @@ def count_tokens(tok_pool, offsets, first, n_tokens, slots, pool, starts, length
         slot = _find_slot(slots, pool, starts, lengths, tok_pool, start, end)
         entry = slots[slot]
         if entry < 0:
+            if n_entries >= len(starts) or used + (end - start) > len(pool):
+                break                    # out of room: the caller grows the arrays
             entry = n_entries
             for k in range(end - start):
                 pool[used + k] = tok_pool[start + k]
