@@ -73,11 +73,10 @@ class CorpusFile:
 
     def open(self) -> BinaryIO:
         """A fresh binary stream over the decompressed corpus."""
-        raw = open(self.path, "rb")
         if self.compression is None:
-            return raw
-        opener = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}
-        return opener[self.compression](fileobj=raw, mode="rb")  # type: ignore[return-value]
+            return open(self.path, "rb")
+        opener = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}[self.compression]
+        return opener(self.path, "rb")  # type: ignore[return-value]
 
 
 def compressed_position(stream: BinaryIO) -> int:

@@ -1,0 +1,131 @@
+"""word2vec in batch jobs: compressed and piped corpora, interruption, concurrent writers."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import GOLDEN, run_cli
+from w2v_cli.cli import word2vec_main
+from w2v_cli.errors import OutputError
+from w2v_cli.outputs import AtomicOutput
+
+_LEE = GOLDEN / "corpus" / "lee.txt"
+_FLAGS = ["-size", "10", "-threads", "1", "-iter", "2", "-debug", "0", "-exact", "1"]
+
+
+def _command(*args):
+    return [sys.executable, "-m", "w2v_cli", *args]
+
+
+def _env(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir(exist_ok=True)
+    return dict(os.environ, TMPDIR=str(temp)), temp
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress],
+                         ids=["gzip", "bzip2", "xz"])
+def test_compressed_corpora_train_like_the_plain_file(tmp_path, compress):
+    packed = tmp_path / "corpus.txt"              # the name says nothing: content decides
+    packed.write_bytes(compress(_LEE.read_bytes()))
+    plain = run_cli(word2vec_main, ["-train", str(_LEE), "-output", str(tmp_path / "a")] + _FLAGS)
+    zipped = run_cli(word2vec_main, ["-train", str(packed), "-output", str(tmp_path / "b")]
+                     + _FLAGS)
+    assert plain.exit_code == zipped.exit_code == 0, zipped.stderr
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
+
+
+def test_truncated_gzip_is_a_clean_error(tmp_path):
+    packed = tmp_path / "corpus.gz"
+    packed.write_bytes(gzip.compress(_LEE.read_bytes())[:5000])
+    result = run_cli(word2vec_main, ["-train", str(packed), "-output", str(tmp_path / "v")]
+                     + _FLAGS)
+    assert result.exit_code != 0
+    assert result.error_lines[-1].startswith("word2vec: error: cannot read the corpus")
+    assert not (tmp_path / "v").exists()
+
+
+def test_standard_input_is_read_once_and_trained_every_pass(tmp_path):
+    env, temp = _env(tmp_path)
+    expected = tmp_path / "from-file"
+    subprocess.run(_command("-train", str(_LEE), "-output", str(expected), *_FLAGS), check=True,
+                   env=env)
+    piped = tmp_path / "from-stdin"
+    with open(_LEE, "rb") as stdin:
+        subprocess.run(_command("-train", "-", "-output", str(piped), *_FLAGS), stdin=stdin,
+                       check=True, env=env)
+    assert piped.read_bytes() == expected.read_bytes()
+    assert list(temp.iterdir()) == []              # the spooled copy is gone
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code):
+    env, temp = _env(tmp_path)
+    output = tmp_path / "out" / "vectors.bin"
+    output.parent.mkdir()
+    process = subprocess.Popen(
+        _command("-train", "-", "-output", str(output), "-iter", "1000", "-size", "50",
+                 "-debug", "0"),
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process.stdin.write(_LEE.read_bytes())
+    process.stdin.close()
+    deadline = time.time() + 60
+    while not any(p.name.startswith("w2v-ids-") for p in temp.iterdir()):
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.05)
+    time.sleep(1.0)                                   # well into training
+    process.send_signal(signum)
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=30) == code
+    assert stderr.strip().splitlines() == [
+        f"word2vec: interrupted by {signal.Signals(signum).name}"]
+    assert list(output.parent.iterdir()) == []        # no output, no partial file
+    assert list(temp.iterdir()) == []                 # no spooled input, no id cache
+
+
+def test_two_runs_writing_the_same_output_each_leave_a_whole_file(tmp_path):
+    env, _ = _env(tmp_path)
+    outputs = {}
+    for seed in ("1", "2"):
+        outputs[seed] = tmp_path / f"alone-{seed}"
+        subprocess.run(_command("-train", str(_LEE), "-output", str(outputs[seed]), "-seed", seed,
+                                *_FLAGS), check=True, env=env)
+    shared = tmp_path / "shared.bin"
+    runs = [subprocess.Popen(_command("-train", str(_LEE), "-output", str(shared), "-seed", seed,
+                                      *_FLAGS), env=env) for seed in ("1", "2")]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0]
+    assert shared.read_bytes() in (outputs["1"].read_bytes(), outputs["2"].read_bytes())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alone-1", "alone-2", "shared.bin",
+                                                          "tmp"]
+
+
+def test_atomic_output_never_shows_a_partial_file(tmp_path):
+    target = tmp_path / "v.txt"
+    target.write_bytes(b"previous content\n")
+    reserved = AtomicOutput(str(target))
+
+    def half_then_interrupt(stream):
+        stream.write(b"half of it")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        reserved.write(half_then_interrupt)
+    assert target.read_bytes() == b"previous content\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.txt"]
+
+
+def test_unwritable_folder_is_found_before_any_work(tmp_path):
+    # /sys refuses new files even to root, so this works whoever runs the tests.
+    if not os.path.isdir("/sys/kernel"):
+        pytest.skip("no /sys here")
+    with pytest.raises(OutputError, match="cannot write output file /sys/kernel/v.bin"):
+        AtomicOutput("/sys/kernel/v.bin", "output file")
