@@ -5,8 +5,9 @@ count, in one run of this script, so their figures can be compared as ratios eve
 noisy machine.  Each training run is a separate process (our ``word2vec`` command, or
 ``scripts/bench_peers.py`` for the peers), timed from start to exit, so the wall time and
 the peak RSS cover interpreter start-up, imports, the vocabulary pass, training and
-writing the vectors.  Every system writes word2vec's binary format, and one evaluation
-code scores all of them: this package's ``compute-accuracy`` with threshold 30000 on
+writing the vectors (a small launcher, scripts/bench_launch.py, takes both figures; it
+says why).  Every system writes word2vec's binary format, and one evaluation code scores
+all of them: this package's ``compute-accuracy`` with threshold 30000 on
 questions-words.txt (see scripts/bench_eval.py).
 
 Configurations: ``sg-ns``, ``cbow-ns`` (negative 5), ``sg-hs``, ``cbow-hs`` (hs 1,
@@ -45,7 +46,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -123,29 +123,28 @@ def count_lines(path: str) -> int:
     return lines
 
 
-def run_measured(cmd: Sequence[str], log_stem: Path, env: Optional[dict] = None,
-                 stdin_path: Optional[str] = None) -> Dict[str, float]:
-    """Run ``cmd`` to completion; return its wall time, peak RSS and exit status.
+def run_measured(cmd: Sequence[str], log_stem: Path,
+                 env: Optional[dict] = None) -> Dict[str, float]:
+    """Run ``cmd`` to completion; return its wall time (s), peak RSS (MB) and exit status.
 
-    ``os.wait4`` gives the resource usage of this one child (with its own waited-for
-    children), so the peak RSS is not mixed up with earlier runs as
-    ``RUSAGE_CHILDREN`` would be.  stdout and stderr go to ``<log_stem>.out``/``.err``.
+    The command is started by scripts/bench_launch.py, a small fresh interpreter that
+    times it and reads its own ``os.wait4`` figures: started straight from this process,
+    the child's peak RSS would never read lower than this (large) process's own.  stdout
+    and stderr go to ``<log_stem>.out`` and ``<log_stem>.err``.
     """
     log_stem.parent.mkdir(parents=True, exist_ok=True)
+    result = Path(f"{log_stem}.time.json")
+    result.unlink(missing_ok=True)
     with open(f"{log_stem}.out", "wb") as out, open(f"{log_stem}.err", "wb") as err:
-        stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
-        try:
-            start = time.perf_counter()
-            proc = subprocess.Popen(list(cmd), stdin=stdin, stdout=out, stderr=err, env=env)
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - start
-        finally:
-            if stdin_path:
-                stdin.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
-    # ru_maxrss is in kilobytes on Linux (bytes on macOS).
-    scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1024 * 1024)
-    return dict(wall_s=wall, peak_rss_mb=usage.ru_maxrss * scale, returncode=proc.returncode)
+        launcher = subprocess.run([sys.executable, "-S", str(SCRIPTS / "bench_launch.py"),
+                                   str(result), *cmd],
+                                  stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+    if not result.exists():
+        return dict(wall_s=math.nan, peak_rss_mb=math.nan,
+                    returncode=launcher.returncode or 1)
+    info = json.loads(result.read_text())
+    return dict(wall_s=info["wall_s"], peak_rss_mb=info["peak_rss_kb"] / 1024,
+                returncode=info["returncode"])
 
 
 def tail(path: str, chars: int = 1500) -> str:
@@ -239,8 +238,8 @@ def machine_info() -> dict:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             pass
-    return dict(date=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), cpu=cpu, cores=available_cores(),
-                memory_gb=round(memory_gb, 1),
+    return dict(date=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), cpu=cpu,
+                cores=available_cores(), memory_gb=round(memory_gb, 1),
                 os=f"{platform.system()} {platform.release()}",
                 python=platform.python_version(), versions=versions)
 

@@ -234,6 +234,22 @@ def test_run_measured_reports_wall_time_and_memory(tmp_path):
     assert info["wall_s"] > 0
 
 
+def test_run_measured_is_not_floored_by_a_large_parent(tmp_path):
+    # A child started straight from a 200 MB process would report >= 200 MB.
+    ballast = bytearray(200 << 20)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touch every page
+    info = bench.run_measured([sys.executable, "-S", "-c", "pass"], tmp_path / "log")
+    assert info["returncode"] == 0
+    assert info["peak_rss_mb"] < 100
+    del ballast
+
+
+def test_run_measured_missing_command(tmp_path):
+    info = bench.run_measured(["/nonexistent/command"], tmp_path / "log")
+    assert info["returncode"] == 127
+    assert "cannot start" in (tmp_path / "log.err").read_text()
+
+
 def test_count_words(tmp_path):
     path = tmp_path / "c.txt"
     path.write_bytes(b"a b\nc  d e\n")
