@@ -208,11 +208,15 @@ class Vectors:
             if len(bad_rows):
                 scores[:, bad_rows] = -np.inf
             best = np.argmax(scores, axis=1)
-            top = scores[rows, best].astype(np.float64)
+            top32 = scores[rows, best]
+            scores[rows, best] = -np.inf
+            runner_up = scores.max(axis=1).astype(np.float64)
+            scores[rows, best] = top32
+            top = top32.astype(np.float64)
             margin = margins[first:last]
-            # Clear cases: one candidate within the margin, safely above 0.
-            clear = (top > margin) & (np.count_nonzero(
-                scores >= _below(top - margin)[:, None], axis=1) == 1)
+            # Clear cases: the best leads the next word by more than the margin and is
+            # safely above 0, so the C-order scores rank it first too.
+            clear = (top > margin) & (top - runner_up > margin)
             ok = finite[first:last]
             result[first:last][clear & ok] = best[clear & ok]
             for k in np.flatnonzero(~clear & ok).tolist():
