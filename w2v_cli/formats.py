@@ -180,7 +180,7 @@ class _VectorReader:
     def __init__(self, stream: BinaryIO, path: str) -> None:
         self.stream = stream
         self.path = path
-        self.buffer = bytearray(_READ_BLOCK)
+        self.buffer = bytearray(max(_READ_BLOCK, _HEADER_BYTES))
         self.n = 0              # valid bytes in the buffer
         self.base = 0           # file offset of buffer[0]
         self.eof = False
@@ -236,16 +236,21 @@ class _VectorReader:
             raise self._fail("the header gives 0 dimensions")
         return count, size, first_record
 
-    def _looks_binary(self, position: int, size: int) -> bool:
+    def _looks_binary(self, position: int, size: int, total: Optional[int]) -> bool:
         """Whether the first record is binary (see the section comment)."""
-        window = bytes(self.buffer[position:min(self.n, position + 48 * size + 65536)])
+        need = position + 48 * size + 65536     # the first record, whatever its format
+        need = min(need, total if total is not None else 1 << 28)
+        if len(self.buffer) < need:
+            self.buffer.extend(bytes(need - len(self.buffer)))
+            self._fill()
+        window = bytes(self.buffer[position:min(self.n, need)])
         window = window.lstrip(b"\n")
         space = min((i for i in (window.find(b" "), window.find(b"\t")) if i >= 0), default=-1)
         if space < 0:
             return True
         after = window[space + 1:]
         newline = after.find(b"\n")
-        whole = position + 48 * size + 65536 >= self.n and self.eof
+        whole = need >= self.n and self.eof
         line = after[:newline] if newline >= 0 else after
         text_like = (newline >= 0 or whole) and _PRINTABLE_LINE.fullmatch(line) is not None
         binary_like = (len(after) > 4 * size and after[4 * size] == 10) or (
@@ -259,9 +264,12 @@ class _VectorReader:
     def read(self, limit: Optional[int]) -> Tuple[List[bytes], np.ndarray]:
         announced, size, position = self._header()
         count = announced if not limit or limit <= 0 else min(announced, limit)
-        binary = self._looks_binary(position, size) if count else True
-        smallest = (4 * size + 1) if binary else (2 * size)
         total = _file_size(self.stream)
+        if total is not None and count and 2 * size > total - position:
+            raise self._fail(f"the header announces vectors of {size} dimensions but the "
+                             f"file is too short to hold even one ({total} bytes)")
+        binary = self._looks_binary(position, size, total) if count else True
+        smallest = (4 * size + 1) if binary else (2 * size)
         if total is not None and count * smallest > total - position:
             raise self._fail(f"the header announces {announced} vectors of {size} dimensions "
                              f"but the file is too short to hold {count} of them "
