@@ -70,10 +70,10 @@ def _hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp
             continue                     # the C tool skips saturated nodes entirely
         f = exp_table[_sigmoid_index(f)]
         g = (F32(1 - np.int64(codes[d])) - f) * alpha
-        for k in range(size):
-            neu1e[k] += g * syn1[node, k]
-        for k in range(size):
-            syn1[node, k] += g * h[k]
+        for k in range(size):            # one pass: the error takes the node's old value
+            old = syn1[node, k]
+            neu1e[k] += g * old
+            syn1[node, k] = old + g * h[k]
 
 
 @njit(inline="always")
@@ -104,10 +104,10 @@ def _negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_w
             g = label * alpha
         else:
             g = (label - exp_table[_sigmoid_index(f)]) * alpha
-        for k in range(size):
-            neu1e[k] += g * syn1neg[target, k]
-        for k in range(size):
-            syn1neg[target, k] += g * h[k]
+        for k in range(size):            # one pass: the error takes the row's old value
+            old = syn1neg[target, k]
+            neu1e[k] += g * old
+            syn1neg[target, k] = old + g * h[k]
     return r
 
 
