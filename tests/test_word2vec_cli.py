@@ -193,6 +193,10 @@ def test_debug_levels(tmp_path):
     assert bars.stdout == figures.stdout
     progress = bars.stderr.decode()
     assert "training" in progress and "alpha=" in progress and "words/sec/thread=" in progress
+    timed = run_cli(word2vec_main, base + ["-debug", "3"], cwd=work)
+    assert timed.stdout == figures.stdout
+    last = timed.stderr.decode().splitlines()[-1]
+    assert last.startswith("timings: vocabulary ") and " training " in last
 
 
 def test_no_output_flag_builds_the_vocabulary_only(tmp_path):

@@ -166,7 +166,8 @@ def _flag(name: str, **kwargs):
 @_flag("classes", type=int, default=0, show_default=True,
        help="Write K-means word classes (this many) instead of vectors.")
 @_flag("debug", type=int, default=2, show_default=True,
-       help="0: errors only; 1: vocabulary figures on stdout; 2: also progress bars on stderr.")
+       help="0: errors only; 1: vocabulary figures on stdout; 2: also progress bars on "
+            "stderr; 3: also the time of each phase.")
 @_flag("binary", type=int, default=0, show_default=True,
        help="1: write the vectors in the binary format.")
 @_flag("save-vocab", metavar="FILE", help="Save the vocabulary (word count per line).")

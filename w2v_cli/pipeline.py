@@ -8,6 +8,7 @@ paths) runs before the first pass over the corpus; the outputs are written throu
 from __future__ import annotations
 
 import sys
+import time
 from typing import Optional, TextIO
 
 from w2v_cli import sources
@@ -47,6 +48,7 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
     from w2v_cli.vocab import format_vocab, learn_vocab, read_vocab_file, vocab_from_list
 
     say(f"Starting training using file {config.train}")
+    clock = _PhaseClock()
     corpus = sources.CorpusFile(config.train)
     cache = corpus_module.TokenIdCache() if output is not None else None
     try:
@@ -67,6 +69,7 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
             cached_entry_ids = learned.entry_to_id if learned.cache_valid else None
             distinct_words = learned.distinct_words
 
+        clock.mark("vocabulary")
         say(f"Vocab size: {len(vocab)}")
         say(f"Words in train file: {vocab.train_words}")
         _check_trainable(vocab, distinct_words, config)
@@ -84,15 +87,20 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
             cache = corpus_module.TokenIdCache()
             _map_corpus(corpus, vocab, cache, config)
             cache.finish()
+            clock.mark("token ids")
 
-        weights = _train(config, vocab, cache)
+        weights = _train(config, vocab, cache, clock)
         if config.classes > 0:
             from w2v_cli.classes import kmeans_classes
             labels = kmeans_classes(weights.syn0, config.classes, config.threads)
+            clock.mark("classes")
             output.write(lambda stream: formats.write_classes(stream, vocab.words, labels))
         else:
             output.write(lambda stream: formats.write_vectors(stream, vocab.words,
                                                                weights.syn0, config.binary != 0))
+        clock.mark("writing")
+        if config.debug >= 3:
+            clock.report()
     finally:
         if cache is not None:
             cache.close()
@@ -128,14 +136,36 @@ def _map_corpus(corpus, vocab, cache, config: TrainConfig) -> None:
             bar.close()
 
 
-def _train(config: TrainConfig, vocab, cache):
+def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock"):
     from w2v_cli import progress
     from w2v_cli.train import Trainer
 
     trainer = Trainer(config, vocab, cache)
+    clock.mark("model setup")
     bar = progress.TrainingProgress(trainer.progress.planned_words) if config.debug >= 2 else None
     try:
-        return trainer.run(on_tick=bar)
+        weights = trainer.run(on_tick=bar)
     finally:
         if bar is not None:
             bar.close()
+    clock.mark("training")
+    return weights
+
+
+class _PhaseClock:
+    """Wall time per phase of the run, printed on stderr at ``-debug 3`` (for profiling)."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self._started = self._last
+        self.phases: list = []
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases.append((phase, now - self._last))
+        self._last = now
+
+    def report(self) -> None:
+        parts = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.phases)
+        total = self._last - self._started
+        sys.stderr.write(f"timings: {parts}; total {total:.2f} s since the corpus was opened\n")
