@@ -169,3 +169,4 @@ class _PhaseClock:
         parts = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.phases)
         total = self._last - self._started
         sys.stderr.write(f"timings: {parts}; total {total:.2f} s since the corpus was opened\n")
+        sys.stderr.flush()
