@@ -36,7 +36,7 @@ $(DATA)/text8:
 demo: install $(CORPUS)            ## train on the default corpus, show nearest neighbours
 	$(BIN)/word2vec -train $(CORPUS) -output $(DATA)/vectors.bin -cbow 1 -size 200 -window 8 \
 	  -negative 25 -hs 0 -sample 1e-4 -threads $(THREADS) -binary 1 -iter 15
-	$(BIN)/python scripts/neighbours.py $(DATA)/vectors.bin king france computer music
+	printf '%s\n' king france computer music | $(BIN)/distance $(DATA)/vectors.bin
 
 clean:
 	rm -rf $(VENV) $(DATA) build *.egg-info w2v_cli/_native .pytest_cache
@@ -73,3 +73,50 @@ bench: $(VENV)/.bench-installed $(BENCH_CORPUS)   ## side-by-side benchmark (~15
 bench-wiki8: $(VENV)/.bench-installed $(WIKI8)   ## quality on wiki8 beside the peers
 	$(BENCH) --corpus $(WIKI8) --configs sg-ns,cbow-ns --threads $(THREADS) \
 	  --out $(BENCH_OUT)/wiki8 $(BENCH_ARGS)
+
+# --- demo pipelines (companion tools) ---
+# The original toolkit's demo scripts as targets, non-interactive: the queries reach
+# distance and word-analogy through a pipe, and both stop at the end of their input.
+# The corpus is $(CORPUS) (text8-head12.5M from ../shared, else text8, downloaded as the
+# original scripts do); the training flags are the scripts' own except -threads.
+# Scaled down: demo-phrases trains on $(CORPUS) instead of the 2012 news crawl (several GB,
+# hours here); text8 is already lower-case letters and spaces, so the scripts' sed/tr
+# clean-up of the news text is left out.  On text8-head each training takes 1-2 minutes
+# on 2 cores; demo-word, demo-analogy and demo-accuracy share one model.
+QUESTIONS      := tests/data/questions
+DEMO_WORDS     ?= france king computer music
+DEMO_ANALOGIES ?= paris france berlin man woman king one two three
+DEMO_TRAIN     := -cbow 1 -size 200 -window 8 -negative 25 -hs 0 -sample 1e-4 -iter 15 \
+                  -threads $(THREADS)
+
+.PHONY: demo-word demo-analogy demo-accuracy demo-phrases demo-classes
+
+$(DATA)/vectors-demo.bin: $(CORPUS) | $(VENV)/.installed
+	mkdir -p $(DATA)
+	$(BIN)/word2vec -train $(CORPUS) -output $@ $(DEMO_TRAIN) -binary 1
+
+demo-word: $(DATA)/vectors-demo.bin       ## demo-word.sh: train, nearest words of a few words
+	printf '%s\n' $(DEMO_WORDS) | $(BIN)/distance $<
+
+demo-analogy: $(DATA)/vectors-demo.bin    ## demo-analogy.sh: a is to b as c is to ?
+	printf '%s %s %s\n' $(DEMO_ANALOGIES) | $(BIN)/word-analogy $<
+
+demo-accuracy: $(DATA)/vectors-demo.bin   ## demo-word-accuracy.sh: analogy test, 30,000 words
+	$(BIN)/compute-accuracy $< 30000 < $(QUESTIONS)/questions-words.txt
+
+demo-phrases: install $(CORPUS)           ## demo-phrase-accuracy.sh: phrases, then their test
+	mkdir -p $(DATA)
+	$(BIN)/word2phrase -train $(CORPUS) -output $(DATA)/phrase0.txt -threshold 200 -debug 2
+	$(BIN)/word2phrase -train $(DATA)/phrase0.txt -output $(DATA)/phrase1.txt -threshold 100 \
+	  -debug 2
+	tr A-Z a-z < $(DATA)/phrase1.txt > $(DATA)/phrase1-lower.txt
+	$(BIN)/word2vec -train $(DATA)/phrase1-lower.txt -output $(DATA)/vectors-phrase.bin \
+	  -cbow 1 -size 200 -window 10 -negative 25 -hs 0 -sample 1e-5 -iter 15 \
+	  -threads $(THREADS) -binary 1
+	$(BIN)/compute-accuracy $(DATA)/vectors-phrase.bin < $(QUESTIONS)/questions-phrases.txt
+
+demo-classes: install $(CORPUS)           ## demo-classes.sh: 500 K-means word classes
+	mkdir -p $(DATA)
+	$(BIN)/word2vec -train $(CORPUS) -output $(DATA)/classes.txt $(DEMO_TRAIN) -classes 500
+	sort $(DATA)/classes.txt -k 2 -n > $(DATA)/classes.sorted.txt
+	@echo The word classes were saved to file $(DATA)/classes.sorted.txt
