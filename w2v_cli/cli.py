@@ -77,7 +77,9 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
 
     args = sys.argv[1:] if args is None else args
     if not args:
-        with click.Context(command, info_name=prog) as ctx:
+        # The command's context settings (its -help/-h names) must apply here too: click
+        # caches the help option built by the first context it sees.
+        with click.Context(command, info_name=prog, **command.context_settings) as ctx:
             click.echo(command.get_help(ctx))
         return
     _install_signal_handlers()
