@@ -15,12 +15,16 @@ Writing the text format value by value in Python would take minutes for a large 
 values are formatted by a compiled kernel that reproduces glibc's "%f" exactly (round half
 to even on the exact binary value, ``-0.000000`` for small negatives); NaN and infinities,
 which a diverged run can produce, fall back to Python with glibc's spelling.
+
+``read_vectors`` reads either format, told apart by the content (see "reading" below).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from typing import BinaryIO, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -182,7 +186,6 @@ class _VectorReader:
         self.path = path
         self.buffer = bytearray(max(_READ_BLOCK, _HEADER_BYTES))
         self.n = 0              # valid bytes in the buffer
-        self.base = 0           # file offset of buffer[0]
         self.eof = False
         self._fill()
 
@@ -204,7 +207,6 @@ class _VectorReader:
         else:
             kept = self.n - keep_from
             self.buffer[:kept] = self.buffer[keep_from:self.n]
-            self.base += keep_from
             self.n = kept
         self._fill()
 
@@ -369,7 +371,6 @@ class _VectorReader:
                                  f"wrong?)")
             if self.eof:
                 return
-            self.base += self.n
             self.n = 0
             position = 0
             self._fill()
@@ -383,8 +384,6 @@ def _grown_pool(pool: np.ndarray, capacity: int) -> np.ndarray:
 
 def _file_size(stream: BinaryIO) -> Optional[int]:
     """Size of a regular file, None for pipes and devices."""
-    import os
-    import stat
     try:
         info = os.fstat(stream.fileno())
     except (OSError, AttributeError, ValueError):
