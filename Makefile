@@ -95,14 +95,15 @@ $(DATA)/vectors-demo.bin: $(CORPUS) | $(VENV)/.installed
 	mkdir -p $(DATA)
 	$(BIN)/word2vec -train $(CORPUS) -output $@ $(DEMO_TRAIN) -binary 1
 
-demo-word: $(DATA)/vectors-demo.bin       ## demo-word.sh: train, nearest words of a few words
-	printf '%s\n' $(DEMO_WORDS) | $(BIN)/distance $<
+# (install first: on a fresh clone without ../shared, fetching text8 needs the venv)
+demo-word: install $(DATA)/vectors-demo.bin      ## demo-word.sh: train, nearest words
+	printf '%s\n' $(DEMO_WORDS) | $(BIN)/distance $(DATA)/vectors-demo.bin
 
-demo-analogy: $(DATA)/vectors-demo.bin    ## demo-analogy.sh: a is to b as c is to ?
-	printf '%s %s %s\n' $(DEMO_ANALOGIES) | $(BIN)/word-analogy $<
+demo-analogy: install $(DATA)/vectors-demo.bin   ## demo-analogy.sh: a is to b as c is to ?
+	printf '%s %s %s\n' $(DEMO_ANALOGIES) | $(BIN)/word-analogy $(DATA)/vectors-demo.bin
 
-demo-accuracy: $(DATA)/vectors-demo.bin   ## demo-word-accuracy.sh: analogy test, 30,000 words
-	$(BIN)/compute-accuracy $< 30000 < $(QUESTIONS)/questions-words.txt
+demo-accuracy: install $(DATA)/vectors-demo.bin  ## demo-word-accuracy.sh: analogy test
+	$(BIN)/compute-accuracy $(DATA)/vectors-demo.bin 30000 < $(QUESTIONS)/questions-words.txt
 
 demo-phrases: install $(CORPUS)           ## demo-phrase-accuracy.sh: phrases, then their test
 	mkdir -p $(DATA)
