@@ -1,0 +1,165 @@
+"""Run every bad-input case of the README's table and print the table from what happened.
+
+Usage: python scripts/bad_inputs.py > table.md   (from the repository root, package installed)
+
+Each case runs the real console command in a scratch folder and reports its exit code, its
+last stderr line and whether anything was left under the output name, so the README shows
+measured behaviour, not intentions.  Cases that need a non-root user (unreadable files, a
+read-only folder) say so when run as root, since root ignores file permissions.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LEE = ROOT / "tests" / "data" / "golden" / "corpus" / "lee.txt"
+MODEL = ROOT / "tests" / "data" / "golden" / "eval" / "vec-text8head-cbow-50.bin"
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    path = BIN / name
+    return str(path) if path.exists() else name
+
+
+def run(command, work: Path, stdin: bytes = b"", timeout: float = 120):
+    result = subprocess.run(command, cwd=work, input=stdin, capture_output=True,
+                            timeout=timeout)
+    lines = [line for line in result.stderr.decode("utf-8", "replace").splitlines()
+             if line.strip() and "%|" not in line]
+    return result.returncode, (lines[-1] if lines else "")
+
+
+def scratch() -> Path:
+    """A fresh folder holding every input file the cases use."""
+    work = Path(tempfile.mkdtemp(prefix="w2v-bad-"))
+    shutil.copy(LEE, work / "lee.txt")
+    shutil.copy(MODEL, work / "model.bin")
+    (work / "empty.txt").write_bytes(b"")
+    (work / "blank.txt").write_bytes(b"\n \t\n\n   \n")
+    (work / "random.bin").write_bytes(os.urandom(1 << 20))
+    (work / "nul.txt").write_bytes(b"\0" * 4096 + b"\n")
+    (work / "latin1.txt").write_bytes("café naïve ".encode("latin-1") * 300 + b"\n")
+    (work / "crlf.txt").write_bytes(LEE.read_bytes().replace(b"\n", b"\r\n"))
+    (work / "cut.gz").write_bytes(gzip.compress(LEE.read_bytes())[:4000])
+    (work / "folder").mkdir()
+    (work / "vocab-missing-count.txt").write_bytes(b"</s> 0\nthe 40\nfox\n")
+    (work / "vocab-negative.txt").write_bytes(b"</s> 0\nthe -4\n")
+    (work / "vocab-text-count.txt").write_bytes(b"</s> 0\nthe forty\n")
+    (work / "vocab-twice.txt").write_bytes(b"</s> 0\nthe 40\nfox 9\nthe 3\n")
+    (work / "vocab-crlf.txt").write_bytes(b"</s> 0\r\nthe 40\r\nof 20\r\n")
+    data = MODEL.read_bytes()
+    (work / "truncated.bin").write_bytes(data[:len(data) // 2])
+    header, _, rest = data.partition(b"\n")
+    (work / "header-more.bin").write_bytes(b"9999 50\n" + rest)
+    (work / "header-size.bin").write_bytes(b"7350 51\n" + rest)
+    (work / "nan.txt").write_bytes(b"3 2\n</s> 0.1 0.2 \nking nan 0.5 \nqueen 0.3 0.4 \n")
+    (work / "words.txt").write_bytes(b"2 3\nking 0.1 0.2 0.3 \nqueen 0.3 zz 0.5 \n")
+    (work / "short.txt").write_bytes(b"2 3\nking 0.1 0.2 0.3 \nqueen 0.3 \n")
+    (work / "empty.bin").write_bytes(b"")
+    return work
+
+
+def cases():
+    """(description, command, stdin, output name to check) for each case."""
+    w2v = tool("word2vec")
+    train = [w2v, "-train", "lee.txt", "-output", "out.bin", "-debug", "1", "-size", "20"]
+    yield "training file missing", [w2v, "-train", "nope.txt", "-output", "out.bin"], b"", "out.bin"
+    yield "training file unreadable (non-root)", "unreadable", b"", "out.bin"
+    yield "training file is a folder", [w2v, "-train", "folder", "-output", "out.bin"], b"", "out.bin"
+    yield "empty training file", [w2v, "-train", "empty.txt", "-output", "out.bin"], b"", "out.bin"
+    yield "only whitespace and newlines", [w2v, "-train", "blank.txt", "-output", "out.bin"], b"", "out.bin"
+    yield "1 MB of random bytes", [w2v, "-train", "random.bin", "-output", "out.bin"], b"", "out.bin"
+    yield "random bytes, -min-count 1 (trains)", [w2v, "-train", "random.bin", "-output", "out.bin", "-min-count", "1", "-iter", "1", "-debug", "1"], b"", None
+    yield "only NUL bytes", [w2v, "-train", "nul.txt", "-output", "out.bin"], b"", "out.bin"
+    yield "Latin-1 text (invalid UTF-8: trained on as bytes)", [w2v, "-train", "latin1.txt", "-output", "out.bin", "-min-count", "1", "-debug", "1"], b"", None
+    yield "CRLF text (CR dropped, as the original)", [w2v, "-train", "crlf.txt", "-output", "out.bin", "-debug", "1"], b"", None
+    yield "truncated gzip corpus", [w2v, "-train", "cut.gz", "-output", "out.bin"], b"", "out.bin"
+    yield "output in a missing folder", train[:4] + ["no/such/dir/v.bin"], b"", "no"
+    yield "output in a read-only folder (non-root)", "readonly", b"", "ro/v.bin"
+    yield "full disk (-output /dev/full)", [w2v, "-train", "lee.txt", "-output", "/dev/full", "-iter", "1", "-debug", "0"], b"", None
+    yield "-save-vocab in a missing folder", train + ["-save-vocab", "no/v.txt"], b"", "out.bin"
+    yield "-read-vocab file missing", train + ["-read-vocab", "nope.txt"], b"", "out.bin"
+    yield "-read-vocab: missing count", train + ["-read-vocab", "vocab-missing-count.txt"], b"", "out.bin"
+    yield "-read-vocab: negative count", train + ["-read-vocab", "vocab-negative.txt"], b"", "out.bin"
+    yield "-read-vocab: count not a number", train + ["-read-vocab", "vocab-text-count.txt"], b"", "out.bin"
+    yield "-read-vocab: word listed twice", train + ["-read-vocab", "vocab-twice.txt"], b"", "out.bin"
+    yield "-read-vocab: CRLF file (accepted)", train + ["-read-vocab", "vocab-crlf.txt", "-min-count", "1", "-iter", "1"], b"", None
+    yield "-size 0", train + ["-size", "0"], b"", "out.bin"
+    yield "-window 0", train + ["-window", "0"], b"", "out.bin"
+    yield "-iter 0", train + ["-iter", "0"], b"", "out.bin"
+    yield "-threads 0", train + ["-threads", "0"], b"", "out.bin"
+    yield "-negative -1", train + ["-negative", "-1"], b"", "out.bin"
+    yield "-sample -1", train + ["-sample", "-1"], b"", "out.bin"
+    yield "-alpha 0", train + ["-alpha", "0"], b"", "out.bin"
+    yield "-hs 0 -negative 0", train + ["-hs", "0", "-negative", "0"], b"", "out.bin"
+    yield "-size abc", train + ["-size", "abc"], b"", "out.bin"
+    yield "-sample 1e-3x", train + ["-sample", "1e-3x"], b"", "out.bin"
+    yield "unknown flag -itter", train + ["-itter", "3"], b"", "out.bin"
+    yield "flag without value", [w2v, "-train", "lee.txt", "-output"], b"", None
+    yield "SIGINT during training", "sigint", b"", "out.bin"
+    yield "SIGTERM during training", "sigterm", b"", "out.bin"
+    yield "distance: file missing", [tool("distance"), "nope.bin"], b"king\n", None
+    yield "distance: empty vector file", [tool("distance"), "empty.bin"], b"king\n", None
+    yield "distance: truncated binary file", [tool("distance"), "truncated.bin"], b"king\n", None
+    yield "distance: header announces more words", [tool("distance"), "header-more.bin"], b"king\n", None
+    yield "distance: header disagrees on size", [tool("distance"), "header-size.bin"], b"king\n", None
+    yield "distance: short last vector (text)", [tool("distance"), "short.txt"], b"king\n", None
+    yield "distance: non-numeric value (text)", [tool("distance"), "words.txt"], b"king\n", None
+    yield "distance: NaN in a vector (accepted)", [tool("distance"), "nan.txt"], b"queen\n", None
+    yield "distance: end of input without EXIT", [tool("distance"), "model.bin"], b"paris\n", None
+    yield "word-analogy: truncated binary file", [tool("word-analogy"), "truncated.bin"], b"a b c\n", None
+    yield "compute-accuracy: threshold abc", [tool("compute-accuracy"), "model.bin", "abc"], b"", None
+    yield "compute-accuracy: truncated file", [tool("compute-accuracy"), "truncated.bin"], b"", None
+    yield "word2phrase: no -output", [tool("word2phrase"), "-train", "lee.txt"], b"", None
+    yield "word2phrase: training file missing", [tool("word2phrase"), "-train", "nope.txt", "-output", "p.txt"], b"", "p.txt"
+
+
+def special(kind: str, work: Path):
+    """Cases that need set-up around the command: permissions and signals."""
+    w2v = tool("word2vec")
+    if kind in ("unreadable", "readonly") and os.geteuid() == 0:
+        return None, "not run: root ignores file permissions (covered by tests as non-root)"
+    if kind == "unreadable":
+        (work / "locked.txt").write_bytes(b"a b c\n")
+        (work / "locked.txt").chmod(0)
+        return run([w2v, "-train", "locked.txt", "-output", "out.bin"], work)
+    if kind == "readonly":
+        (work / "ro").mkdir()
+        (work / "ro").chmod(0o555)
+        return run([w2v, "-train", "lee.txt", "-output", "ro/v.bin"], work)
+    signum = signal.SIGINT if kind == "sigint" else signal.SIGTERM
+    process = subprocess.Popen([w2v, "-train", "lee.txt", "-output", "out.bin", "-iter", "500",
+                                "-debug", "0"], cwd=work, stderr=subprocess.PIPE)
+    time.sleep(3)
+    process.send_signal(signum)
+    stderr = process.stderr.read().decode().strip().splitlines()
+    return process.wait(), (stderr[-1] if stderr else "")
+
+
+def main() -> None:
+    print("| case | exit code | stderr (last line) | file left under the output name |")
+    print("|---|---|---|---|")
+    for description, command, stdin, output in cases():
+        work = scratch()
+        if isinstance(command, str):
+            code, line = special(command, work)
+        else:
+            code, line = run(command, work, stdin)
+        left = "-" if output is None else ("**yes**" if (work / output).exists() else "no")
+        line = line.replace("|", "\\|").replace(str(work) + "/", "")
+        print(f"| {description} | {'' if code is None else code} | `{line}` | {left} |")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
