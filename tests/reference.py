@@ -208,7 +208,6 @@ def train(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bo
         return exp_table[int(F32(F32(f + F32(6)) * F32(83)))]
 
     def learn(h, neu1e, word, rr):
-        nonlocal syn1, syn1neg
         if hs:
             for d in range(len(codes[word])):
                 node = points[word][d]

@@ -48,20 +48,23 @@ class TokenBatch:
         return [data[self.offsets[i]:self.offsets[i + 1]] for i in range(self.count)]
 
 
-def iter_token_batches(stream: BinaryIO, block_bytes: int = BLOCK_BYTES,
-                       on_block=None) -> Iterator[TokenBatch]:
+def iter_token_batches(stream: BinaryIO, block_bytes: int = BLOCK_BYTES, on_block=None,
+                       tokenizer: str = "tokenize_block", max_word: int = MAX_WORD_BYTES,
+                       newline_bytes: int = len(b"</s>")) -> Iterator[TokenBatch]:
     """Tokenise a byte stream block by block.
 
     The buffers are reused: each batch is valid only until the next one is requested.
     ``on_block(stream)`` is called after each block is read (progress reporting).
+    ``tokenizer`` names the kernel (word2phrase has its own variant of the rules), with
+    the longest word it keeps and the length of its newline token.
     """
     buffer = bytearray(block_bytes)
     block = np.frombuffer(buffer, dtype=np.uint8)
-    pool = np.empty(4 * block_bytes + MAX_WORD_BYTES + 8, dtype=np.uint8)
+    pool = np.empty(newline_bytes * block_bytes + max_word + 8, dtype=np.uint8)
     offsets = np.empty(block_bytes + 2, dtype=np.int64)
-    carry = np.zeros(MAX_WORD_BYTES, dtype=np.uint8)
+    carry = np.zeros(max_word, dtype=np.uint8)
     carry_state = np.zeros(3, dtype=np.int64)
-    tokenize_block = native.kernels().tokenize_block
+    tokenize_block = getattr(native.kernels(), tokenizer)
     while True:
         n = read_block(stream, buffer)
         if on_block is not None:

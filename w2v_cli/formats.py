@@ -31,6 +31,7 @@ import numpy as np
 
 from w2v_cli import native
 from w2v_cli.errors import FormatError, InputError
+from w2v_cli.sources import open_input
 
 _TEXT_CHUNK_BYTES = 8 << 20
 
@@ -156,14 +157,7 @@ def read_vectors(path: str, limit: Optional[int] = None) -> Tuple[List[bytes], n
         The content is not a vector file: no header, a record cut short, a wrong number of
         values, a value that is not a number, or data after the announced records.
     """
-    try:
-        stream = open(path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"vector file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"vector file is a directory: {path}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read vector file {path}: {exc.strerror or exc}") from None
+    stream = open_input(path, "vector file")
     try:
         with stream:
             return _VectorReader(stream, path).read(limit)

@@ -35,6 +35,7 @@ from typing import BinaryIO, Optional, TextIO
 import numpy as np
 
 from w2v_cli import native, sources
+from w2v_cli.corpus import iter_token_batches
 from w2v_cli.errors import ConfigError
 from w2v_cli.outputs import AtomicOutput
 from w2v_cli.wordtable import WordTable
@@ -106,18 +107,18 @@ def _c_reported_size(counts: np.ndarray, min_count: int) -> tuple:
     return remaining - (remaining - kept) // 2, findable
 
 
+def _phrase_tokens(stream: BinaryIO, on_block):
+    """word2phrase's tokens of a stream, block by block (its own tokeniser variant)."""
+    return iter_token_batches(stream, BLOCK_BYTES, on_block, tokenizer="phrase_tokenize_block",
+                              max_word=MAX_WORD, newline_bytes=1)
+
+
 def count_phrases(corpus: sources.CorpusFile, min_count: int,
                   on_block=None) -> PhraseCounts:
     """The counting pass over ``corpus`` (see the module docstring)."""
     run = native.kernels()
     table = WordTable()
     table.add_words([b"</s>"], counts=[0])
-    buffer = bytearray(BLOCK_BYTES)
-    block = np.frombuffer(buffer, dtype=np.uint8)
-    pool = np.empty(BLOCK_BYTES + MAX_WORD + 8, dtype=np.uint8)
-    offsets = np.empty(BLOCK_BYTES + 2, dtype=np.int64)
-    carry = np.zeros(MAX_WORD, dtype=np.uint8)
-    carry_state = np.zeros(3, dtype=np.int64)
     last = np.zeros(MAX_WORD, dtype=np.uint8)
     state = np.zeros(3, dtype=np.int64)         # (len(last), words, next token)
     strings = np.empty(_STREAM_BYTES, dtype=np.uint8)
@@ -132,17 +133,11 @@ def count_phrases(corpus: sources.CorpusFile, min_count: int,
         pruned_below[0] += 1
 
     with corpus.open() as stream:
-        while True:
-            n = sources.read_block(stream, buffer)
-            if on_block is not None:
-                on_block(stream)
-            if n == 0:
-                break
-            tokens = run.phrase_tokenize_block(block, n, carry, carry_state, pool, offsets)
+        for batch in _phrase_tokens(stream, on_block):
             state[2] = 0
-            while state[2] < tokens:
-                made = run.phrase_count_stream(pool, offsets, tokens, last, state, strings,
-                                               string_offsets)
+            while state[2] < batch.count:
+                made = run.phrase_count_stream(batch.pool, batch.offsets, batch.count, last,
+                                               state, strings, string_offsets)
                 if made:
                     table.count(strings, string_offsets, made, prune_limit=PRUNE_LIMIT,
                                 on_prune=prune, out=entry_ids)
@@ -158,28 +153,16 @@ def write_phrases(corpus: sources.CorpusFile, counts: PhraseCounts, min_count: i
     joined by ``_``."""
     run = native.kernels()
     table = counts.table
-    buffer = bytearray(BLOCK_BYTES)
-    block = np.frombuffer(buffer, dtype=np.uint8)
-    pool = np.empty(BLOCK_BYTES + MAX_WORD + 8, dtype=np.uint8)
-    offsets = np.empty(BLOCK_BYTES + 2, dtype=np.int64)
-    carry = np.zeros(MAX_WORD, dtype=np.uint8)
-    carry_state = np.zeros(3, dtype=np.int64)
     last = np.zeros(MAX_WORD, dtype=np.uint8)
     state = np.zeros(4, dtype=np.int64)         # (len(last), previous known?, pa, pb)
     scratch = np.zeros(128, dtype=np.uint8)
     out = np.empty(2 * BLOCK_BYTES + 2 * MAX_WORD + 16, dtype=np.uint8)
     with corpus.open() as source:
-        while True:
-            n = sources.read_block(source, buffer)
-            if on_block is not None:
-                on_block(source)
-            if n == 0:
-                break
-            tokens = run.phrase_tokenize_block(block, n, carry, carry_state, pool, offsets)
-            written = run.phrase_write(pool, offsets, tokens, table.slots, table.pool,
-                                       table.starts, table.lengths, counts.found_counts,
-                                       last, state, min_count, float(threshold),
-                                       counts.train_words, scratch, out)
+        for batch in _phrase_tokens(source, on_block):
+            written = run.phrase_write(batch.pool, batch.offsets, batch.count, table.slots,
+                                       table.pool, table.starts, table.lengths,
+                                       counts.found_counts, last, state, min_count,
+                                       float(threshold), counts.train_words, scratch, out)
             stream.write(memoryview(out)[:written])
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from w2v_cli import native
 from w2v_cli.errors import FormatError, InputError
+from w2v_cli.sources import read_input
 from w2v_cli.vectors import Vectors
 
 _FIELDS = re.compile(rb"[ \t]+")
@@ -143,16 +144,7 @@ def evaluate_files(vector_path: str, pair_path: str) -> SimilarityReport:
 
     Raises InputError when fewer than two pairs can be scored (no correlation exists).
     """
-    try:
-        with open(pair_path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        raise InputError(f"pair file not found: {pair_path}") from None
-    except IsADirectoryError:
-        raise InputError(f"pair file is a directory: {pair_path}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read pair file {pair_path}: {exc.strerror or exc}") from None
-    pairs = read_pairs(data, pair_path)
+    pairs = read_pairs(read_input(pair_path, "pair file"), pair_path)
     vectors = Vectors.load(vector_path)
     vectors.normalise_in_place()
     report = evaluate(vectors, pairs)

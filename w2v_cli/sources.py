@@ -37,19 +37,41 @@ def detect_compression(head: bytes) -> Optional[str]:
     return None
 
 
+def _unreadable(path: str, what: str, exc: OSError) -> InputError:
+    """The one-line error for an input that cannot be opened or read."""
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"{what} not found: {path}")
+    if isinstance(exc, IsADirectoryError):
+        return InputError(f"{what} is a directory: {path}")
+    return InputError(f"cannot read {what} {path}: {exc.strerror or exc}")
+
+
+def open_input(path: str, what: str) -> BinaryIO:
+    """Open ``path`` for reading bytes; failures become InputError naming ``what``."""
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise _unreadable(path, what, exc) from None
+
+
+def read_input(path: str, what: str) -> bytes:
+    """The whole content of a (small) input file, with the same errors as ``open_input``."""
+    with open_input(path, what) as handle:
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise _unreadable(path, what, exc) from None
+
+
 def check_readable(path: str, what: str = "training file") -> None:
     """Fail early, with one clear line, if ``path`` cannot be read as a file."""
     if path == STDIN_NAME:
         return
-    if not os.path.exists(path):
-        raise InputError(f"{what} not found: {path}")
-    if os.path.isdir(path):
-        raise InputError(f"{what} is a directory: {path}")
-    try:
-        with open(path, "rb") as handle:
+    with open_input(path, what) as handle:
+        try:
             handle.read(1)
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise _unreadable(path, what, exc) from None
 
 
 class CorpusFile:

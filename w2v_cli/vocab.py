@@ -21,8 +21,8 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from w2v_cli import config
-from w2v_cli.errors import FormatError, InputError
-from w2v_cli.sources import CorpusFile
+from w2v_cli.errors import FormatError
+from w2v_cli.sources import CorpusFile, read_input
 
 
 @dataclasses.dataclass
@@ -190,13 +190,4 @@ def parse_vocab(data: bytes, name: str) -> Tuple[List[bytes], List[int]]:
 
 
 def read_vocab_file(path: str) -> Tuple[List[bytes], List[int]]:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        raise InputError(f"vocabulary file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"vocabulary file is a directory: {path}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read vocabulary file {path}: {exc.strerror or exc}") from None
-    return parse_vocab(data, path)
+    return parse_vocab(read_input(path, "vocabulary file"), path)

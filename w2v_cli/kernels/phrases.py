@@ -4,74 +4,23 @@ stream it counts, and the scoring pass that writes the joined text."""
 import numpy as np
 from numba import njit
 
+from w2v_cli.kernels.tokenize import split_block
 from w2v_cli.kernels.wordtable import _find_slot
 
-_SPACE, _TAB, _NEWLINE, _CR, _NUL, _JOIN = 32, 9, 10, 13, 0, 95
+_SPACE, _NEWLINE, _JOIN = 32, 10, 95
+_NEWLINE_TOKEN = np.array([_NEWLINE], dtype=np.uint8)
 MAX_WORD = 58        # word2phrase keeps the first 58 bytes of a word
 MAX_BIGRAM = 59      # ... and the first 59 bytes of "previous_word" + "_" + "word"
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def phrase_tokenize_block(block, n, carry, carry_state, pool, offsets):
-    """Split ``block[:n]`` into word2phrase tokens, continuing the previous block's word.
-
-    Unlike the trainer's tokeniser, a newline is the one-byte token ``b"\\n"`` (a literal
-    ``</s>`` is an ordinary word), a word keeps at most 58 bytes, and a word that starts
-    with a NUL byte is the empty word (the C code keeps it).
-
-    Parameters
-    ----------
-    block : uint8[:]        bytes to tokenise (the first ``n``)
-    carry : uint8[58]       bytes of the word open at the end of the previous block
-    carry_state : int64[3]  (stored length, word open?, NUL seen?); updated
-    pool : uint8[n+58]      receives the tokens' bytes back to back
-    offsets : int64[n+2]    token i is ``pool[offsets[i]:offsets[i+1]]``
-
-    Returns
-    -------
-    int  number of complete tokens.
-    """
-    stored = carry_state[0]
-    open_word = carry_state[1]
-    cut = carry_state[2]
-    for i in range(stored):
-        pool[i] = carry[i]
-    write = stored
-    start = 0
-    count = 0
-    offsets[0] = 0
-    for i in range(n):
-        ch = block[i]
-        if ch == _CR:
-            continue
-        if ch == _SPACE or ch == _TAB or ch == _NEWLINE:
-            if open_word:
-                count += 1
-                offsets[count] = write
-                start = write
-                open_word = 0
-                cut = 0
-            if ch == _NEWLINE:
-                pool[write] = _NEWLINE
-                write += 1
-                count += 1
-                offsets[count] = write
-                start = write
-            continue
-        open_word = 1
-        if cut == 0:
-            if ch == _NUL:
-                cut = 1
-            elif write - start < MAX_WORD:
-                pool[write] = ch
-                write += 1
-    stored = write - start
-    for i in range(stored):
-        carry[i] = pool[start + i]
-    carry_state[0] = stored
-    carry_state[1] = open_word
-    carry_state[2] = cut
-    return count
+    """word2phrase's tokens of one block (``tokenize.split_block``): a newline is the
+    one-byte token ``b"\\n"`` (a literal ``</s>`` is an ordinary word), a word keeps at most
+    58 bytes, and a word that starts with a NUL byte is the empty word (the C code keeps
+    it).  Returns the number of tokens."""
+    return split_block(block, n, carry, carry_state, pool, offsets, MAX_WORD,
+                       _NEWLINE_TOKEN, True)
 
 
 @njit(inline="always")
