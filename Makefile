@@ -46,7 +46,7 @@ clean:
 # 1000-word lines, 4 configurations, 1 thread and all cores; tables in bench-results/bench.md
 # (also printed), raw results in bench.json, chart in bench.png.  Another corpus (plain
 # text, one sentence per line): make bench BENCH_CORPUS=path/to/corpus.txt
-# `make bench-wiki8`: skip-gram NS and CBOW NS on wiki8 (17.5M words), all cores (~30 min).
+# `make bench-wiki8`: skip-gram NS and CBOW NS on wiki8 (17.5M words), all cores (~40 min on 2 cores).
 BENCH_CORPUS ?= $(DATA)/text8h-lines.txt
 BENCH_OUT    ?= bench-results
 BENCH_ARGS   ?=
@@ -67,7 +67,7 @@ $(DATA)/wiki8.txt: $(SHARED)/data/wiki8.txt.gz     # already in lines of 10,000 
 	mkdir -p $(DATA)
 	gunzip -c $< > $@.part && mv $@.part $@
 
-bench: $(VENV)/.bench-installed $(BENCH_CORPUS)   ## side-by-side benchmark (~15 min on 2 cores)
+bench: $(VENV)/.bench-installed $(BENCH_CORPUS)   ## side-by-side benchmark (~20 min on 2 cores)
 	$(BENCH) --corpus $(BENCH_CORPUS) --threads 1 $(THREADS) --out $(BENCH_OUT) $(BENCH_ARGS)
 
 bench-wiki8: $(VENV)/.bench-installed $(WIKI8)   ## quality on wiki8 beside the peers

@@ -92,6 +92,7 @@ class Result:
     threads: int
     iter: int
     wall_s: float = math.nan
+    cpu_s: float = math.nan
     peak_rss_mb: float = math.nan
     words_per_s: float = math.nan
     accuracy: float = math.nan
@@ -125,7 +126,8 @@ def count_lines(path: str) -> int:
 
 def run_measured(cmd: Sequence[str], log_stem: Path,
                  env: Optional[dict] = None) -> Dict[str, float]:
-    """Run ``cmd`` to completion; return its wall time (s), peak RSS (MB) and exit status.
+    """Run ``cmd`` to completion; return its wall time (s), CPU time (user + system, s),
+    peak RSS (MB) and exit status.
 
     The command is started by scripts/bench_launch.py, a small fresh interpreter that
     times it and reads its own ``os.wait4`` figures: started straight from this process,
@@ -140,11 +142,11 @@ def run_measured(cmd: Sequence[str], log_stem: Path,
                                    str(result), *cmd],
                                   stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
     if not result.exists():
-        return dict(wall_s=math.nan, peak_rss_mb=math.nan,
+        return dict(wall_s=math.nan, cpu_s=math.nan, peak_rss_mb=math.nan,
                     returncode=launcher.returncode or 1)
     info = json.loads(result.read_text())
-    return dict(wall_s=info["wall_s"], peak_rss_mb=info["peak_rss_kb"] / 1024,
-                returncode=info["returncode"])
+    return dict(wall_s=info["wall_s"], cpu_s=info["cpu_s"],
+                peak_rss_mb=info["peak_rss_kb"] / 1024, returncode=info["returncode"])
 
 
 def tail(path: str, chars: int = 1500) -> str:
@@ -301,7 +303,8 @@ def markdown_report(results: List[Result], meta: dict) -> str:
         "(skip-gram), 0.05 (CBOW).",
         "",
     ]
-    header = "| system | config | threads | wall s | words/s | peak RSS MB | accuracy % (seen) |"
+    header = ("| system | config | threads | wall s | CPU % | words/s | peak RSS MB "
+              "| accuracy % (seen) |")
     if "ours" in systems and peers:
         header += " ours faster × |"
     lines += [header, "|" + "---|" * (header.count("|") - 1)]
@@ -313,11 +316,11 @@ def markdown_report(results: List[Result], meta: dict) -> str:
                 if r is None:
                     continue
                 if not r.ok:
-                    row = f"| {system} | {config} | {threads} | failed: {r.error[:60]} | | | |"
+                    row = f"| {system} | {config} | {threads} | failed: {r.error[:60]} | | | | |"
                 else:
                     acc = f"{_fmt(r.accuracy, 2)} ({r.seen:,})"
                     row = (f"| {system} | {config} | {threads} | {_fmt(r.wall_s)} | "
-                           f"{_fmt(r.words_per_s, 0)} | {_fmt(r.peak_rss_mb, 0)} | {acc} |")
+                           f"{_fmt(100 * r.cpu_s / r.wall_s, 0)} | {_fmt(r.words_per_s, 0)} | {_fmt(r.peak_rss_mb, 0)} | {acc} |")
                 if "ours" in systems and peers:
                     ratio = math.nan if system == "ours" else \
                         speed_ratio(results, system, config, threads)
@@ -326,7 +329,9 @@ def markdown_report(results: List[Result], meta: dict) -> str:
     lines += [
         "",
         "wall s: wall-clock time of the whole training process (start-up, imports, "
-        "vocabulary, training, writing the vectors). words/s: whitespace-separated tokens "
+        "vocabulary, training, writing the vectors). CPU %: user + system CPU time / wall "
+        "time (200 % = two cores kept busy; below 100 × threads on a busy machine, the run "
+        "did not get all the cores it asked for). words/s: whitespace-separated tokens "
         "of the corpus file × passes / wall s. peak RSS: maximum resident set of the "
         "process. accuracy: questions-words.txt, 30,000 most frequent words, correct / seen "
         f"over all sections, computed for every system by {meta['evaluator']}. "
@@ -537,7 +542,8 @@ def main(argv=None) -> int:
                 cmd = train_command(system, config, args.corpus, vectors, threads, args.iter,
                                     args.word2vec)
                 info = run_measured(cmd, logs / stem, child_env(threads))
-                result.wall_s, result.peak_rss_mb = info["wall_s"], info["peak_rss_mb"]
+                result.wall_s, result.cpu_s = info["wall_s"], info["cpu_s"]
+                result.peak_rss_mb = info["peak_rss_mb"]
                 result.words_per_s = corpus_words * args.iter / result.wall_s
                 if info["returncode"] != 0:
                     result.error = f"exit {info['returncode']}"

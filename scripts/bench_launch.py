@@ -13,7 +13,8 @@ Usage::
     python scripts/bench_launch.py RESULT.json COMMAND [ARG ...]
 
 stdin, stdout and stderr pass through to the command.  RESULT.json gets
-``{"wall_s": ..., "peak_rss_kb": ..., "returncode": ...}``; the launcher exits with the
+``{"wall_s": ..., "cpu_s": ..., "peak_rss_kb": ..., "returncode": ...}`` (cpu_s: user +
+system CPU seconds of the command and its children); the launcher exits with the
 command's exit code.
 """
 
@@ -33,15 +34,16 @@ def main() -> int:
         pid = os.posix_spawnp(cmd[0], cmd, os.environ)
     except OSError as exc:
         print(f"bench_launch: cannot start {cmd[0]}: {exc}", file=sys.stderr)
-        returncode, wall, peak_kb = 127, time.perf_counter() - start, 0
+        returncode, wall, cpu, peak_kb = 127, time.perf_counter() - start, 0.0, 0
     else:
         _, status, usage = os.wait4(pid, 0)
         wall = time.perf_counter() - start
         returncode = os.waitstatus_to_exitcode(status)
+        cpu = usage.ru_utime + usage.ru_stime
         # ru_maxrss is in kilobytes on Linux, bytes on macOS.
         peak_kb = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
     with open(result_path, "w") as out:
-        json.dump(dict(wall_s=wall, peak_rss_kb=peak_kb, returncode=returncode), out)
+        json.dump(dict(wall_s=wall, cpu_s=cpu, peak_rss_kb=peak_kb, returncode=returncode), out)
     return returncode if 0 <= returncode < 256 else 1
 
 

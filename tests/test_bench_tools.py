@@ -172,11 +172,11 @@ Questions seen / total: 9274 19544   47.45 %
 def _results():
     R = bench.Result
     return [
-        R("ours", "sg-ns", 1, 5, wall_s=10.0, peak_rss_mb=100, words_per_s=1000.0,
+        R("ours", "sg-ns", 1, 5, wall_s=10.0, cpu_s=9.9, peak_rss_mb=100, words_per_s=1000.0,
           accuracy=8.0, seen=9000, total=19544, wall_iter1_s=3.0),
-        R("gensim-line", "sg-ns", 1, 5, wall_s=25.0, peak_rss_mb=125, words_per_s=400.0,
+        R("gensim-line", "sg-ns", 1, 5, wall_s=25.0, cpu_s=26.0, peak_rss_mb=125, words_per_s=400.0,
           accuracy=8.2, seen=9000, total=19544),
-        R("ours", "sg-ns", 2, 5, wall_s=5.5, peak_rss_mb=101, words_per_s=1900.0,
+        R("ours", "sg-ns", 2, 5, wall_s=5.5, cpu_s=11.0, peak_rss_mb=101, words_per_s=1900.0,
           accuracy=7.9, seen=9000, total=19544, wall_iter1_s=1.5),
         R("gensim-line", "sg-ns", 2, 5, error="exit 1"),
     ]
@@ -201,8 +201,8 @@ def test_markdown_report():
                 machine=dict(date="2024-01-01 00:00", cpu="CPU", cores=2, memory_gb=8,
                              os="Linux", python="3.11", versions={"gensim": "4.4.0"}))
     text = bench.markdown_report(_results(), meta)
-    assert "| ours | sg-ns | 1 | 10.0 | 1,000 | 100 | 8.00 (9,000) | — |" in text
-    assert "| gensim-line | sg-ns | 1 | 25.0 | 400 | 125 | 8.20 (9,000) | 2.50 |" in text
+    assert "| ours | sg-ns | 1 | 10.0 | 99 | 1,000 | 100 | 8.00 (9,000) | — |" in text
+    assert "| gensim-line | sg-ns | 1 | 25.0 | 104 | 400 | 125 | 8.20 (9,000) | 2.50 |" in text
     assert "| gensim-line | sg-ns | 2 | failed: exit 1" in text
     assert "| sg-ns | 1 | 2.50 |" in text            # ratio table
     assert "| sg-ns | 1.90 | — |" in text              # thread scaling
@@ -231,7 +231,7 @@ def test_run_measured_reports_wall_time_and_memory(tmp_path):
         tmp_path / "log")
     assert info["returncode"] == 3
     assert info["peak_rss_mb"] > 64
-    assert info["wall_s"] > 0
+    assert info["wall_s"] > 0 and info["cpu_s"] > 0
 
 
 def test_run_measured_is_not_floored_by_a_large_parent(tmp_path):
