@@ -100,16 +100,33 @@ class _Tables:
             self.shift = 0
 
 
+_CACHE_BLOCK = 128     # two cache lines: the adjacent-line prefetcher fetches pairs
+
+
+def _private_array(length: int, dtype) -> np.ndarray:
+    """A zeroed array that shares no cache line with any other allocation.
+
+    Each worker rewrites its scratch vectors at every word; small arrays allocated one
+    after another would share cache lines across workers, and every write would then
+    steal the line from the other core (false sharing).
+    """
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.zeros(length * itemsize + 3 * _CACHE_BLOCK, dtype=np.uint8)
+    start = (-raw.ctypes.data) % _CACHE_BLOCK + _CACHE_BLOCK
+    return raw[start:start + length * itemsize].view(dtype)
+
+
 class _Worker:
     """One training thread's private state (random generator, sentence, counters)."""
 
     def __init__(self, index: int, config: TrainConfig, planned: int) -> None:
         self.index = index
-        self.state = np.zeros(layout.STATE_SLOTS, dtype=np.int64)
-        self.rng = np.array([worker_seed(config.seed, index)], dtype=np.uint64)
-        self.sentence = np.zeros(MAX_SENTENCE_LENGTH + 1, dtype=np.int32)
-        self.neu1 = np.zeros(config.size, dtype=np.float32)
-        self.neu1e = np.zeros(config.size, dtype=np.float32)
+        self.state = _private_array(layout.STATE_SLOTS, np.int64)
+        self.rng = _private_array(1, np.uint64)
+        self.rng[0] = worker_seed(config.seed, index)
+        self.sentence = _private_array(MAX_SENTENCE_LENGTH + 1, np.int32)
+        self.neu1 = _private_array(config.size, np.float32)
+        self.neu1e = _private_array(config.size, np.float32)
         self.int_params = np.zeros(layout.INT_PARAMS, dtype=np.int64)
         self.int_params[layout.P_CBOW] = 1 if config.cbow else 0
         self.int_params[layout.P_HS] = 1 if config.hs else 0
