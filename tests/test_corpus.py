@@ -93,3 +93,10 @@ def test_token_id_cache_round_trip():
         assert blocks == [[5, 4, 3, 2], [1, 0, -1, -1], [7, 8, 2, 9], [3]]
     finally:
         cache.close()
+
+
+@given(st.binary(max_size=500), st.integers(1, 64))
+@settings(max_examples=300, deadline=None)
+def test_any_bytes_tokenise_like_the_reference(data, block):
+    """Fuzzing: arbitrary bytes never fail and always give the reference's tokens."""
+    assert _tokens(data, block) == reference.tokenize(data)

@@ -77,3 +77,27 @@ def test_sort_is_stable_and_keeps_entry_zero():
     assert vocab.words == [b"X", b"a", b"b", b"c"]
     assert vocab.counts.tolist() == [0, 3, 2, 2]
     assert vocab.train_words == 7
+
+
+@given(st.binary(max_size=400))
+@settings(max_examples=400, deadline=None)
+def test_any_bytes_read_as_a_vocab_file_or_fail_with_a_format_error(data):
+    """Fuzzing: the vocab-file reader accepts a file or raises its own FormatError."""
+    try:
+        words, counts = parse_vocab(data, "fuzz.txt")
+    except FormatError:
+        return
+    assert len(words) == len(set(words)) == len(counts) > 0
+    assert all(count >= 0 for count in counts)
+    assert all(0 < len(word) <= 98 and b"\0" not in word for word in words)
+
+
+@given(st.lists(st.tuples(st.binary(min_size=1, max_size=12).filter(
+    lambda w: not any(c in w for c in b" \t\n\r\0")), st.integers(0, 10 ** 12)),
+    min_size=1, max_size=20, unique_by=lambda pair: pair[0]))
+@settings(max_examples=200, deadline=None)
+def test_vocab_file_round_trip(pairs):
+    words = [w for w, _ in pairs]
+    counts = [c for _, c in pairs]
+    data = b"".join(b"%s %d\n" % pair for pair in pairs)
+    assert parse_vocab(data, "v") == (words, counts)
