@@ -52,7 +52,7 @@ def _train_ours(ids, counts, blocks, **settings):
     cuts = np.linspace(0, len(array), blocks + 1).astype(int)
 
     ids = ArrayIds([array[cuts[i]:cuts[i + 1]] for i in range(blocks)])
-    return Trainer(config, vocab, ids).run().syn0
+    return Trainer(config, vocab, ids).run().input_vectors()
 
 
 CONFIGS = [
@@ -113,10 +113,14 @@ def test_learning_rate_updates_and_passes_match_reference():
 def test_initial_vectors_follow_the_c_generator():
     from w2v_cli import native
     got = np.empty((5, 7), dtype=np.float32)
-    native.kernels().init_input_vectors(got, 1)
+    native.kernels().init_input_vectors(got, 1, 7)
     np.testing.assert_array_equal(got, reference.init_vectors(5, 7, seed=1))
-    native.kernels().init_input_vectors(got, 12345)
+    native.kernels().init_input_vectors(got, 12345, 7)
     np.testing.assert_array_equal(got, reference.init_vectors(5, 7, seed=12345))
+    padded = np.zeros((5, 16), dtype=np.float32)          # rows padded to a cache line
+    native.kernels().init_input_vectors(padded, 1, 7)
+    np.testing.assert_array_equal(padded[:, :7], reference.init_vectors(5, 7, seed=1))
+    assert not padded[:, 7:].any()
 
 
 def test_every_pass_counts_every_word():

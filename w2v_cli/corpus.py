@@ -122,9 +122,11 @@ class TokenIdCache:
             self._writer = None
         self.mapping = mapping
 
-    def open_pass(self) -> "CachedIdPass":
-        """A reader over the stored ids from the start (one per training pass)."""
-        return CachedIdPass(self.path, self.mapping)
+    def open_pass(self, part: int = 0, parts: int = 1) -> "CachedIdPass":
+        """A reader over part ``part`` of ``parts`` equal parts of the stored ids."""
+        first = self.length * part // parts
+        last = self.length * (part + 1) // parts
+        return CachedIdPass(self.path, self.mapping, first, last)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -137,20 +139,25 @@ class TokenIdCache:
 class CachedIdPass:
     """Reads a ``TokenIdCache`` file into caller-owned buffers, mapping ids on the way."""
 
-    def __init__(self, path: str, mapping: Optional[np.ndarray]) -> None:
+    def __init__(self, path: str, mapping: Optional[np.ndarray], first: int,
+                 last: int) -> None:
         self._handle = open(path, "rb")
+        self._handle.seek(4 * first)
+        self._left = last - first
         self._mapping = mapping
         self._raw: Optional[np.ndarray] = None
 
     def read_into(self, out: np.ndarray) -> int:
         """Fill ``out`` (int32) with the next ids; returns how many, 0 at the end."""
+        wanted = min(len(out), self._left)
         if self._mapping is None:
-            got = self._handle.readinto(memoryview(out).cast("B"))
-            return (got or 0) // 4
-        if self._raw is None or len(self._raw) < len(out):
-            self._raw = np.empty(len(out), dtype=np.int32)
-        got = (self._handle.readinto(memoryview(self._raw[:len(out)]).cast("B")) or 0) // 4
-        np.take(self._mapping, self._raw[:got], out=out[:got])
+            got = (self._handle.readinto(memoryview(out[:wanted]).cast("B")) or 0) // 4
+        else:
+            if self._raw is None or len(self._raw) < wanted:
+                self._raw = np.empty(len(out), dtype=np.int32)
+            got = (self._handle.readinto(memoryview(self._raw[:wanted]).cast("B")) or 0) // 4
+            np.take(self._mapping, self._raw[:got], out=out[:got])
+        self._left -= got
         return got
 
     def close(self) -> None:
@@ -166,8 +173,11 @@ class ArrayIds:
     def __init__(self, blocks) -> None:
         self.blocks = [np.ascontiguousarray(b, dtype=np.int32) for b in blocks]
 
-    def open_pass(self) -> "ArrayIds._Pass":
-        return ArrayIds._Pass(self.blocks)
+    def open_pass(self, part: int = 0, parts: int = 1) -> "ArrayIds._Pass":
+        if parts == 1:
+            return ArrayIds._Pass(self.blocks)
+        ids = np.concatenate(self.blocks) if self.blocks else np.zeros(0, dtype=np.int32)
+        return ArrayIds._Pass([ids[len(ids) * part // parts:len(ids) * (part + 1) // parts]])
 
     class _Pass:
         def __init__(self, blocks) -> None:

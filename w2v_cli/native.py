@@ -79,7 +79,7 @@ KERNELS: Tuple[Kernel, ...] = (
     _k("wordtable", "compact_entries", "u8[:] u8[:] i64[:] i32[:] i64[:] i64 i64[:]"),
     _k("training", "train_block_fast", _TRAIN_ARGS, "i64"),
     _k("training", "train_block_exact", _TRAIN_ARGS, "i64"),
-    _k("training", "init_input_vectors", "f32[:,:] u64"),
+    _k("training", "init_input_vectors", "f32[:,:] u64 i64"),
     _k("tables", "unigram_last_slots", "f64[:] i32[:]"),
     _k("tables", "unigram_bucket_owners", "i32[:] i64 i32[:]"),
     _k("tables", "huffman_tree", "i64[:] i64[:] i64[:] u8[:] i64[:]"),

@@ -92,12 +92,13 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
         weights = _train(config, vocab, cache, clock)
         if config.classes > 0:
             from w2v_cli.classes import kmeans_classes
-            labels = kmeans_classes(weights.syn0, config.classes, config.threads)
+            labels = kmeans_classes(weights.input_vectors(), config.classes, config.threads)
             clock.mark("classes")
             output.write(lambda stream: formats.write_classes(stream, vocab.words, labels))
         else:
-            output.write(lambda stream: formats.write_vectors(stream, vocab.words,
-                                                               weights.syn0, config.binary != 0))
+            vectors = weights.input_vectors()
+            output.write(lambda stream: formats.write_vectors(stream, vocab.words, vectors,
+                                                               config.binary != 0))
         clock.mark("writing")
         if config.debug >= 3:
             clock.report()

@@ -1,15 +1,16 @@
 """The training driver: weights, tables, worker threads, the learning-rate schedule.
 
-One reader thread streams the corpus's token ids, pass after pass, in blocks of 2^18 ids
-through a bounded queue; ``threads`` workers take blocks and run the compiled kernel on
-them with the GIL released, sharing the weight matrices lock-free as the C tool's threads
-do (Hogwild).  Memory is the model plus a fixed number of blocks, whatever the corpus size.
+As in the C tool, each of the ``threads`` workers owns one contiguous part of the corpus
+(cut on token boundaries, not byte offsets) and makes ``iter`` passes over it, reading
+its token ids in blocks of 2^18 and running the compiled kernel on them with the GIL
+released.  The workers share the weight matrices lock-free (Hogwild).  Working on distant
+parts of the corpus, they rarely update the same rows at the same moment, which keeps the
+cores from stealing cache lines from each other.  Memory is the model plus one block per
+worker, whatever the corpus size.
 
-With one worker, blocks arrive in corpus order and the kernel carries a sentence from one
-block into the next, so the run follows the C tool's single thread step for step (same
-random stream, same sentence cuts, same learning rate at every word).  With several
-workers a block boundary also ends a sentence (one cut per 262,144 tokens) and results
-vary from run to run, as they do with the C tool.
+With one worker the run follows the C tool's single thread step for step (same random
+stream, same sentence cuts, same learning rate at every word): a sentence continues from
+one block into the next.  With several, results vary from run to run, as with the C tool.
 
 Every pass trains (the 2017 C code silently skipped passes after the first when a thread
 reached the end of the file; reference §3.11).
@@ -18,7 +19,6 @@ reached the end of the file; reference §3.11).
 from __future__ import annotations
 
 import dataclasses
-import queue
 import threading
 import time
 from typing import Callable, List, Optional
@@ -33,28 +33,54 @@ from w2v_cli.huffman import build_huffman
 from w2v_cli.sampling import NegativeTable, keep_scores, sigmoid_table
 from w2v_cli.vocab import Vocabulary
 
-_END_OF_PASS = "end of pass"
 _POLL_SECONDS = 0.2
 
 
 @dataclasses.dataclass
 class Weights:
-    """The model: ``syn0`` are the word vectors written out; the others are output layers."""
+    """The model.  Rows are padded to whole 64-byte cache lines (see ``_row_matrix``).
 
-    syn0: np.ndarray       # float32[V, size]
-    syn1: np.ndarray       # float32[V, size] (hierarchical softmax) or float32[1, 1]
-    syn1neg: np.ndarray    # float32[V, size] (negative sampling) or float32[1, 1]
+    ``syn0`` holds the word vectors that are written out (``input_vectors()``); ``syn1``
+    (hierarchical softmax) and ``syn1neg`` (negative sampling) are the output layers, or
+    float32[1, 1] placeholders when unused.
+    """
+
+    syn0: np.ndarray
+    syn1: np.ndarray
+    syn1neg: np.ndarray
+    size: int
+
+    def input_vectors(self) -> np.ndarray:
+        """float32[V, size]: the trained word vectors, without the padding."""
+        return np.ascontiguousarray(self.syn0[:, :self.size])
+
+
+_LINE_BYTES = 64
+_FLOATS_PER_LINE = _LINE_BYTES // 4
+
+
+def _row_matrix(rows: int, size: int) -> np.ndarray:
+    """A zeroed float32 matrix whose rows start on cache-line boundaries.
+
+    The threads update rows without locks; a row that shared a cache line with its
+    neighbour would make two threads updating different (often frequent, hence adjacent)
+    words steal the line from each other.  Padding each row to whole lines avoids that.
+    """
+    stride = -(-size // _FLOATS_PER_LINE) * _FLOATS_PER_LINE
+    raw = np.zeros(rows * stride * 4 + _LINE_BYTES, dtype=np.uint8)
+    start = (-raw.ctypes.data) % _LINE_BYTES
+    return raw[start:start + rows * stride * 4].view(np.float32).reshape(rows, stride)
 
 
 def init_weights(config: TrainConfig, vocab_size: int) -> Weights:
     """Random input vectors (seeded like the C tool) and zeroed output layers."""
     size = config.size
     dummy = np.zeros((1, 1), dtype=np.float32)
-    syn0 = np.empty((vocab_size, size), dtype=np.float32)
-    native.kernels().init_input_vectors(syn0, config.seed)
-    syn1 = np.zeros((vocab_size, size), dtype=np.float32) if config.hs else dummy
-    syn1neg = np.zeros((vocab_size, size), dtype=np.float32) if config.negative > 0 else dummy
-    return Weights(syn0, syn1, syn1neg)
+    syn0 = _row_matrix(vocab_size, size)
+    native.kernels().init_input_vectors(syn0, config.seed, size)
+    syn1 = _row_matrix(vocab_size, size) if config.hs else dummy
+    syn1neg = _row_matrix(vocab_size, size) if config.negative > 0 else dummy
+    return Weights(syn0, syn1, syn1neg, size)
 
 
 def worker_seed(seed: int, worker: int) -> np.uint64:
@@ -135,6 +161,7 @@ class _Worker:
         self.int_params[layout.P_SAMPLE] = 1 if config.sample > 0 else 0
         self.int_params[layout.P_WORKER] = index
         self.int_params[layout.P_PLANNED] = planned
+        self.int_params[layout.P_SIZE] = config.size
 
     def end_pass(self, progress: np.ndarray) -> None:
         """What the C thread does at end of file: count its last words, reset its counters."""
@@ -151,15 +178,16 @@ class _Worker:
 
 
 class Trainer:
-    """Trains ``Weights`` on a stream of token-id blocks.
+    """Trains ``Weights`` on the corpus's token ids with ``config.threads`` workers.
 
     Parameters
     ----------
     config : TrainConfig
     vocab : Vocabulary
-    ids : object with ``open_pass()``
-        Each pass gets a reader whose ``read_into(int32 buffer) -> count`` yields the
-        corpus's vocabulary ids in order (-1 = unknown word), e.g. ``corpus.TokenIdCache``.
+    ids : object with ``open_pass(part, parts)``
+        Returns a reader whose ``read_into(int32 buffer) -> count`` yields, in corpus
+        order, the vocabulary ids (-1 = unknown word) of part ``part`` of ``parts`` equal
+        parts of the corpus, e.g. ``corpus.TokenIdCache``.
     """
 
     def __init__(self, config: TrainConfig, vocab: Vocabulary, ids) -> None:
@@ -180,67 +208,35 @@ class Trainer:
         self.workers = [_Worker(k, config, planned) for k in range(self.threads)]
         run = native.kernels()
         self.kernel = run.train_block_exact if config.exact else run.train_block_fast
-        # A fixed set of id buffers circulates reader -> worker -> reader: memory stays the
-        # same whatever the corpus size, and nothing is allocated per block.
-        self._free: "queue.Queue" = queue.Queue()
-        for _ in range(2 * self.threads + 2):
-            self._free.put(np.empty(ID_BLOCK, dtype=np.int32))
-        self._queue: "queue.Queue" = queue.Queue()
         self._stop = threading.Event()
         self._errors: List[BaseException] = []
 
     # --- threads ------------------------------------------------------------------------
-    def _read(self) -> None:
-        try:
-            for _ in range(self.config.iter):
-                reader = self.ids.open_pass()
-                try:
-                    while True:
-                        buffer = self._take_free_buffer()
-                        if buffer is None:
-                            return
-                        count = reader.read_into(buffer)
-                        if count == 0:
-                            self._free.put(buffer)
-                            break
-                        self._queue.put((buffer, count))
-                finally:
-                    reader.close()
-                self._queue.put(_END_OF_PASS)
-        except BaseException as exc:          # reported by the main thread
-            self._errors.append(exc)
-            self._stop.set()
-        finally:
-            for _ in range(self.threads):
-                self._queue.put(None)
-
-    def _take_free_buffer(self) -> Optional[np.ndarray]:
-        while not self._stop.is_set():
-            try:
-                return self._free.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                continue
-        return None
-
     def _train(self, worker: _Worker) -> None:
-        single = self.threads == 1
-        mode = layout.CARRY if single else layout.FLUSH
+        """One worker: ``iter`` passes over its own part of the corpus, as a C thread does.
+
+        Within the part, blocks follow each other and a sentence continues across them;
+        at the end of each pass the sentence being read is dropped (the C thread drops
+        the one it meets the end of its range in) and the word counters restart.
+        """
+        buffer = np.empty(ID_BLOCK, dtype=np.int32)    # the worker's only per-block memory
         empty = np.zeros(1, dtype=np.int32)
         try:
-            while not self._stop.is_set():
-                item = self._queue.get()
-                if item is None:
-                    break
-                if item is _END_OF_PASS:
-                    if single:
-                        self._run_kernel(worker, empty, 0, layout.DISCARD)
-                        worker.end_pass(self.progress.words_done)
-                    continue
-                buffer, count = item
-                self._run_kernel(worker, buffer, count, mode)
-                self._free.put(buffer)
-            worker.flush_count(self.progress.words_done)
-        except BaseException as exc:
+            for _ in range(self.config.iter):
+                reader = self.ids.open_pass(worker.index, self.threads)
+                try:
+                    while not self._stop.is_set():
+                        count = reader.read_into(buffer)
+                        if count == 0:
+                            break
+                        self._run_kernel(worker, buffer, count, layout.CARRY)
+                finally:
+                    reader.close()
+                if self._stop.is_set():
+                    return
+                self._run_kernel(worker, empty, 0, layout.DISCARD)
+                worker.end_pass(self.progress.words_done)
+        except BaseException as exc:          # reported by the main thread
             self._errors.append(exc)
             self._stop.set()
 
@@ -255,13 +251,12 @@ class Trainer:
     def run(self, on_tick: Optional[Callable[[Progress], None]] = None) -> Weights:
         """Train all passes; ``on_tick(progress)`` is called a few times a second."""
         self.progress.started = time.time()
-        threads = [threading.Thread(target=self._read, name="w2v-reader", daemon=True)]
-        threads += [threading.Thread(target=self._train, args=(w,), name=f"w2v-worker-{i}",
-                                     daemon=True) for i, w in enumerate(self.workers)]
+        threads = [threading.Thread(target=self._train, args=(w,), name=f"w2v-worker-{i}",
+                                    daemon=True) for i, w in enumerate(self.workers)]
         for thread in threads:
             thread.start()
         try:
-            for thread in threads[1:]:
+            for thread in threads:
                 while thread.is_alive():
                     thread.join(_POLL_SECONDS)
                     if on_tick is not None:
@@ -269,11 +264,8 @@ class Trainer:
         except BaseException:
             self._stop.set()
             raise
-        self._stop.set()
-        threads[0].join()
         if self._errors:
             raise self._errors[0]
         if on_tick is not None:
             on_tick(self.progress)
         return self.weights
-

@@ -9,8 +9,8 @@ READING = 4             # 1: a sentence is being read and continues in the next 
 STATE_SLOTS = 5
 
 # Slots of the integer parameter array.
-P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED = range(7)
-INT_PARAMS = 7
+P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED, P_SIZE = range(8)
+INT_PARAMS = 8
 # Slots of the float64 parameter array.
 P_START_ALPHA, P_MIN_ALPHA = range(2)
 FLOAT_PARAMS = 2

@@ -27,8 +27,9 @@ from numba import njit
 
 from w2v_cli.config import (ALPHA_UPDATE_WORDS, EXP_TABLE_SIZE, MAX_EXP,
                             MAX_SENTENCE_LENGTH, UNIGRAM_TABLE_SIZE)
+from w2v_cli.kernels.prefetch import prefetch_row
 from w2v_cli.kernels.layout import (CARRY, DISCARD, LAST_WORD_COUNT, P_CBOW, P_HS,
-                                    P_MIN_ALPHA, P_NEGATIVE, P_PLANNED, P_SAMPLE,
+                                    P_MIN_ALPHA, P_NEGATIVE, P_PLANNED, P_SAMPLE, P_SIZE,
                                     P_START_ALPHA, P_WINDOW, P_WORKER, READING,
                                     SENTENCE_LENGTH, SENTENCE_POSITION, WORD_COUNT)
 
@@ -61,7 +62,13 @@ def _sigmoid_index(f):
 def _hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_table,
                           alpha, size):
     """Walk ``word``'s Huffman path from the root, updating inner nodes and ``neu1e``."""
-    for d in range(code_offsets[word], code_offsets[word + 1]):
+    first = code_offsets[word]
+    last = code_offsets[word + 1]
+    for d in range(first, min(first + 2, last)):
+        prefetch_row(syn1, points[d], size)
+    for d in range(first, last):
+        if d + 2 < last:
+            prefetch_row(syn1, points[d + 2], size)    # two nodes ahead
         node = points[d]
         f = F32(0)
         for k in range(size):
@@ -77,21 +84,36 @@ def _hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp
 
 
 @njit(inline="always")
+def _unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size):
+    """The negative drawn by random state ``r`` from the emulated unigram table."""
+    slot = np.int64((r >> _SHIFT16) % _TABLE_SLOTS)
+    target = np.int64(bucket_word[slot >> bucket_shift])
+    while last_slot[target] < slot:
+        target += 1
+    if target == 0:                      # </s> draws become a uniform real word
+        target = np.int64(r % np.uint64(vocab_size - 1)) + 1
+    return target
+
+
+@njit(inline="always")
 def _negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_word,
                        bucket_shift, vocab_size, exp_table, alpha, size):
     """One positive and ``negative`` drawn targets; returns the advanced random state."""
+    # Replay the draws once to prefetch every target row; the loop below draws them again
+    # from the same state, so the random stream is used exactly as before.
+    prefetch_row(syn1neg, word, size)
+    ahead = r
+    for d in range(negative):
+        ahead = _next_random(ahead)
+        prefetch_row(syn1neg, _unigram_target(ahead, last_slot, bucket_word, bucket_shift,
+                                              vocab_size), size)
     for d in range(negative + 1):
         if d == 0:
             target = np.int64(word)
             label = F32(1)
         else:
             r = _next_random(r)
-            slot = np.int64((r >> _SHIFT16) % _TABLE_SLOTS)
-            target = np.int64(bucket_word[slot >> bucket_shift])
-            while last_slot[target] < slot:
-                target += 1
-            if target == 0:              # </s> draws become a uniform real word
-                target = np.int64(r % np.uint64(vocab_size - 1)) + 1
+            target = _unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size)
             if target == word:
                 continue                 # skipped, not redrawn
             label = F32(0)
@@ -117,7 +139,7 @@ def _train_block(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep,
                  int_params, float_params, state, rng, sentence, progress, shared_alpha,
                  neu1, neu1e):
     vocab_size = syn0.shape[0]
-    size = syn0.shape[1]
+    size = int_params[P_SIZE]          # rows may be padded beyond it (whole cache lines)
     cbow = int_params[P_CBOW]
     hs = int_params[P_HS]
     negative = int_params[P_NEGATIVE]
@@ -192,6 +214,10 @@ def _train_block(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep,
                 for k in range(size):
                     neu1[k] = F32(0)
                     neu1e[k] = F32(0)
+                for a in range(b, 2 * window + 1 - b):
+                    c = position - window + a
+                    if a != window and c >= 0 and c < length:
+                        prefetch_row(syn0, sentence[c], size)   # summed now, updated later
                 cw = 0
                 for a in range(b, 2 * window + 1 - b):
                     if a == window:
@@ -231,6 +257,9 @@ def _train_block(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep,
                     if c < 0 or c >= length:
                         continue
                     context = sentence[c]
+                    following = c + 1 if a + 1 != window else c + 2
+                    if a + 1 < 2 * window + 1 - b and following < length:
+                        prefetch_row(syn0, sentence[following], size)   # the next pair's
                     for k in range(size):
                         neu1e[k] = F32(0)
                     h = syn0[context]
@@ -303,14 +332,13 @@ def train_block_exact(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def init_input_vectors(syn0, seed):
-    """Fill float32[V, size] ``syn0`` with the C tool's random initial vectors.
+def init_input_vectors(syn0, seed, size):
+    """Fill ``syn0[:, :size]`` (float32[V, >= size]) with the C tool's random vectors.
 
     One LCG stream from ``seed`` (the C tool uses 1), row by row; each value is
     ((r & 0xFFFF) / 65536 - 0.5) / size, in double, stored as float32.
     """
     r = np.uint64(seed)
-    size = syn0.shape[1]
     scale = np.float64(size)
     for a in range(syn0.shape[0]):
         for b in range(size):
