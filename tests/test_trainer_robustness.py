@@ -129,3 +129,18 @@ def test_unwritable_folder_is_found_before_any_work(tmp_path):
         pytest.skip("no /sys here")
     with pytest.raises(OutputError, match="cannot write output file /sys/kernel/v.bin"):
         AtomicOutput("/sys/kernel/v.bin", "output file")
+
+
+def test_output_files_get_ordinary_permissions(tmp_path):
+    old_mask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.txt"
+        AtomicOutput(str(fresh)).write(lambda stream: stream.write(b"x"))
+        assert fresh.stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.txt"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        AtomicOutput(str(kept)).write(lambda stream: stream.write(b"new"))
+        assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_bytes() == b"new"
+    finally:
+        os.umask(old_mask)

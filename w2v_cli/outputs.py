@@ -27,6 +27,12 @@ def _is_special(path: str) -> bool:
     return any(p.startswith(("/dev/", "/proc/")) for p in (os.path.abspath(path), real))
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)          # reading the umask means setting it; put it back
+    os.umask(mask)
+    return mask
+
+
 def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
@@ -67,10 +73,15 @@ class AtomicOutput:
         try:
             handle, self.temp_path = tempfile.mkstemp(
                 prefix="." + os.path.basename(path) + ".", suffix=".part", dir=folder)
+            cleanup.register(self.temp_path)
+            # mkstemp makes the file private (0600); give it the permissions the file
+            # would get from a plain open(): those of the file it replaces, or the umask's.
+            os.fchmod(handle, stat.S_IMODE(info.st_mode) if info is not None
+                      else 0o666 & ~_current_umask())
             os.close(handle)
         except OSError as exc:
+            self.discard()
             raise OutputError(f"cannot write {what} {path}: {_describe(exc)}") from None
-        cleanup.register(self.temp_path)
 
     def _check_direct(self) -> None:
         try:
