@@ -18,11 +18,9 @@ Besides the main table the report gives, per configuration:
 
 * our speed relative to each peer (peer wall time / our wall time);
 * thread scaling (words/s with the most threads / words/s with 1 thread);
-* our time outside the training loop, estimated without any hook in the product from a
-  second run of ours with ``-iter 1``: with W_N and W_1 the wall times of the N-pass and
-  1-pass runs, one pass costs P = (W_N - W_1) / (N - 1), the training loop of the N-pass
-  run about N * P, and everything else (start-up, vocabulary, reading, writing) about
-  W_N - N * P = W_1 - P.  It is an estimate: the noise of both wall times goes into it.
+* our time outside the training loop: our runs use ``-debug 3``, which makes the tool
+  print the wall time of each of its phases on stderr; other = whole-process wall time
+  minus the training loop (start-up, vocabulary, reading, writing).
 
 Outputs (in ``--out``, default bench-results/): ``bench.md`` (the tables, also printed on
 stdout), ``bench.json`` (raw results and machine description), ``bench.png`` (words/s
@@ -42,6 +40,7 @@ import datetime as _dt
 import importlib.util
 import json
 import math
+import re
 import os
 import platform
 import subprocess
@@ -99,7 +98,7 @@ class Result:
     seen: int = 0
     total: int = 0
     evaluator: str = ""
-    wall_iter1_s: float = math.nan  # ours only: the extra 1-pass run
+    loop_s: float = math.nan        # ours only: the training loop, from -debug 3
     error: str = ""
 
     @property
@@ -177,7 +176,7 @@ def train_command(system: str, config: str, corpus: str, output: str, threads: i
              "-min-count", str(COMMON["min_count"]), "-alpha", f"{c['alpha']:g}",
              "-threads", str(threads)]
     if system == "ours":
-        return [word2vec, *flags, "-binary", "1", "-debug", "0"]
+        return [word2vec, *flags, "-binary", "1", "-debug", "3"]     # 3: phase timings
     return [sys.executable, str(SCRIPTS / "bench_peers.py"), system, *flags]
 
 
@@ -276,13 +275,18 @@ def thread_scaling(results: List[Result], system: str, config: str, threads: int
     return many.words_per_s / one.words_per_s
 
 
-def overhead_estimate(result: Result) -> Dict[str, float]:
-    """Our training-loop time and the rest, from the N-pass and 1-pass wall times."""
-    n = result.iter
-    if n < 2 or math.isnan(result.wall_iter1_s):
-        return dict(loop_s=math.nan, other_s=math.nan)
-    per_pass = (result.wall_s - result.wall_iter1_s) / (n - 1)
-    return dict(loop_s=n * per_pass, other_s=result.wall_s - n * per_pass)
+_TIMINGS = re.compile(r"timings: .*\btraining ([0-9.]+) s")
+
+
+def training_loop_seconds(stderr: str) -> float:
+    """The training-loop time our tool reports at ``-debug 3`` (NaN if absent)."""
+    found = _TIMINGS.search(stderr)
+    return float(found.group(1)) if found else math.nan
+
+
+def overhead(result: Result) -> Dict[str, float]:
+    """Our training loop and everything else in the process, in seconds."""
+    return dict(loop_s=result.loop_s, other_s=result.wall_s - result.loop_s)
 
 
 def markdown_report(results: List[Result], meta: dict) -> str:
@@ -358,19 +362,16 @@ def markdown_report(results: List[Result], meta: dict) -> str:
             cells = [_fmt(thread_scaling(results, s, config, top), 2) for s in systems]
             lines.append(f"| {config} | " + " | ".join(cells) + " |")
 
-    ours_rows = [r for r in results if r.system == "ours" and r.ok
-                 and not math.isnan(r.wall_iter1_s)]
+    ours_rows = [r for r in results if r.system == "ours" and r.ok and not math.isnan(r.loop_s)]
     if ours_rows:
-        lines += ["", "Our time outside the training loop (estimated from a second run with "
-                  "-iter 1: one pass = (wall − wall₁) / (passes − 1); loop = passes × one "
-                  "pass; other = wall − loop):", "",
-                  "| config | threads | wall s | wall -iter 1 s | loop s (est.) | "
-                  "other s (est.) |", "|---|---|---|---|---|---|"]
+        lines += ["", "Our time outside the training loop (the tool's own phase timings, "
+                  "-debug 3; other = whole-process wall time − training loop):", "",
+                  "| config | threads | wall s | training loop s | other s |",
+                  "|---|---|---|---|---|"]
         for r in ours_rows:
-            est = overhead_estimate(r)
+            rest = overhead(r)
             lines.append(f"| {r.config} | {r.threads} | {_fmt(r.wall_s, 2)} | "
-                         f"{_fmt(r.wall_iter1_s, 2)} | {_fmt(est['loop_s'], 2)} | "
-                         f"{_fmt(est['other_s'], 2)} |")
+                         f"{_fmt(rest['loop_s'], 2)} | {_fmt(rest['other_s'], 2)} |")
 
     if "ours" in systems and any(p.startswith("gensim") for p in peers):
         lines += ["", "Peak RSS, ours / gensim (same configuration and threads):", "",
@@ -452,8 +453,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--compute-accuracy", default=None,
                         help="compute-accuracy command (default: the one beside this Python; "
                              "without one, the NumPy fallback in scripts/bench_eval.py)")
-    parser.add_argument("--no-overhead", action="store_true",
-                        help="skip the extra -iter 1 runs of ours")
     parser.add_argument("--no-warmup", action="store_true",
                         help="skip the untimed warm-up run of each system")
     parser.add_argument("--keep-vectors", action="store_true",
@@ -558,13 +557,9 @@ def main(argv=None) -> int:
                     except Exception as exc:  # a broken vector file must not stop the run
                         result.error = f"evaluation: {exc}"
                         print(f"bench: {stem}: {result.error}", file=sys.stderr)
-                if system == "ours" and result.ok and args.iter > 1 and not args.no_overhead:
-                    cmd1 = train_command(system, config, args.corpus,
-                                         str(vectors_dir / f"{stem}-iter1.bin"), threads, 1,
-                                         args.word2vec)
-                    info1 = run_measured(cmd1, logs / f"{stem}-iter1", child_env(threads))
-                    if info1["returncode"] == 0:
-                        result.wall_iter1_s = info1["wall_s"]
+                if system == "ours":
+                    result.loop_s = training_loop_seconds(
+                        Path(f"{logs / stem}.err").read_text(errors="replace"))
                 if not args.keep_vectors:
                     for leftover in vectors_dir.glob(f"{stem}*.bin"):
                         leftover.unlink()
@@ -600,7 +595,7 @@ def write_json(path: Path, meta: dict, results: List[Result]) -> None:
     for r in results:
         row = asdict(r)
         if r.system == "ours":
-            row.update(overhead_estimate(r))
+            row.update(overhead(r))
         rows.append(row)
     path.write_text(json.dumps(clean(dict(meta=meta, results=rows)), indent=2) + "\n",
                     encoding="utf-8")

@@ -173,11 +173,11 @@ def _results():
     R = bench.Result
     return [
         R("ours", "sg-ns", 1, 5, wall_s=10.0, cpu_s=9.9, peak_rss_mb=100, words_per_s=1000.0,
-          accuracy=8.0, seen=9000, total=19544, wall_iter1_s=3.0),
+          accuracy=8.0, seen=9000, total=19544, loop_s=8.75),
         R("gensim-line", "sg-ns", 1, 5, wall_s=25.0, cpu_s=26.0, peak_rss_mb=125, words_per_s=400.0,
           accuracy=8.2, seen=9000, total=19544),
         R("ours", "sg-ns", 2, 5, wall_s=5.5, cpu_s=11.0, peak_rss_mb=101, words_per_s=1900.0,
-          accuracy=7.9, seen=9000, total=19544, wall_iter1_s=1.5),
+          accuracy=7.9, seen=9000, total=19544, loop_s=4.5),
         R("gensim-line", "sg-ns", 2, 5, error="exit 1"),
     ]
 
@@ -187,11 +187,13 @@ def test_ratios_scaling_and_overhead():
     assert bench.speed_ratio(results, "gensim-line", "sg-ns", 1) == pytest.approx(2.5)
     assert math.isnan(bench.speed_ratio(results, "gensim-line", "sg-ns", 2))  # failed run
     assert bench.thread_scaling(results, "ours", "sg-ns", 2) == pytest.approx(1.9)
-    # one pass = (10 - 3) / 4 = 1.75 s; loop = 8.75 s; the rest = 1.25 s
-    est = bench.overhead_estimate(results[0])
-    assert est["loop_s"] == pytest.approx(8.75)
-    assert est["other_s"] == pytest.approx(1.25)
-    assert math.isnan(bench.overhead_estimate(results[1])["other_s"])
+    rest = bench.overhead(results[0])
+    assert rest["loop_s"] == pytest.approx(8.75) and rest["other_s"] == pytest.approx(1.25)
+    assert math.isnan(bench.overhead(results[1])["other_s"])      # not ours: no timings
+    stderr = ("training: 100%|###| 10.2M/10.2M\ntimings: vocabulary 0.20 s, model setup "
+              "0.01 s, training 3.45 s, writing 0.02 s; total 3.7 s since the corpus was opened\n")
+    assert bench.training_loop_seconds(stderr) == pytest.approx(3.45)
+    assert math.isnan(bench.training_loop_seconds("no timings here"))
 
 
 def test_markdown_report():
@@ -206,7 +208,7 @@ def test_markdown_report():
     assert "| gensim-line | sg-ns | 2 | failed: exit 1" in text
     assert "| sg-ns | 1 | 2.50 |" in text            # ratio table
     assert "| sg-ns | 1.90 | — |" in text              # thread scaling
-    assert "| sg-ns | 1 | 10.00 | 3.00 | 8.75 | 1.25 |" in text  # overhead
+    assert "| sg-ns | 1 | 10.00 | 8.75 | 1.25 |" in text  # outside the training loop
     assert "| sg-ns | 1 | 0.80 |" in text              # RSS ours / gensim
     assert "words/s: whitespace-separated tokens" in text
 
@@ -214,7 +216,7 @@ def test_markdown_report():
 def test_train_commands_use_the_same_flags():
     ours = bench.train_command("ours", "cbow-hs", "c.txt", "o.bin", 2, 5, "word2vec")
     peer = bench.train_command("fasttext", "cbow-hs", "c.txt", "o.bin", 2, 5, "word2vec")
-    assert ours[0] == "word2vec" and ours[-4:] == ["-binary", "1", "-debug", "0"]
+    assert ours[0] == "word2vec" and ours[-4:] == ["-binary", "1", "-debug", "3"]
     assert ours[1:-4] == peer[3:]
     flags = dict(zip(ours[1:-4:2], ours[2:-4:2]))
     assert flags == {"-train": "c.txt", "-output": "o.bin", "-cbow": "1", "-hs": "1",
