@@ -34,6 +34,7 @@ $(DATA)/text8:
 	$(BIN)/python scripts/fetch_text8.py $@
 
 demo: install $(CORPUS)            ## train on the default corpus, show nearest neighbours
+	mkdir -p $(DATA)
 	$(BIN)/word2vec -train $(CORPUS) -output $(DATA)/vectors.bin -cbow 1 -size 200 -window 8 \
 	  -negative 25 -hs 0 -sample 1e-4 -threads $(THREADS) -binary 1 -iter 15
 	printf '%s\n' king france computer music | $(BIN)/distance $(DATA)/vectors.bin
