@@ -82,7 +82,7 @@ def test_token_id_cache_round_trip():
         cache.append(np.arange(10, dtype=np.int32))
         cache.append(np.array([3, -1, 2], dtype=np.int32))
         cache.finish(mapping=np.array([5, 4, 3, 2, 1, 0, -1, -1, 7, 8, 9], dtype=np.int32))
-        reader = cache.open_pass()
+        reader = cache.open_range(0, cache.length)
         blocks, buffer = [], np.empty(4, dtype=np.int32)
         while True:
             count = reader.read_into(buffer)

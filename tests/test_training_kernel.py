@@ -132,3 +132,21 @@ def test_every_pass_counts_every_word():
     trainer = Trainer(config, vocab, ArrayIds([array[:1000], array[1000:2000], array[2000:]]))
     trainer.run()
     assert trainer.progress.done() == 3 * sum(counts)
+
+
+def test_schedule_covers_every_token_once_per_pass_and_spreads_the_workers():
+    from w2v_cli.train import _Schedule
+    schedule = _Schedule(length=1000, threads=2, passes=3)
+    items = []
+    while (item := schedule.next()) is not None:
+        items.append(item)
+    assert len(items) == 3 * 16
+    for p in range(3):
+        ranges = sorted(items[16 * p:16 * (p + 1)])
+        assert ranges[0][0] == 0 and ranges[-1][1] == 1000
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))      # no gap, no overlap
+        assert [r for r in ranges if r[2]] == [ranges[-1]]                 # one corpus end
+    # The first two ranges handed out start half the corpus apart.
+    assert items[0][0] == 0 and items[1][0] == 500
+    single = _Schedule(length=1000, threads=1, passes=2)
+    assert [single.next(), single.next(), single.next()] == [(0, 1000, True)] * 2 + [None]

@@ -122,10 +122,8 @@ class TokenIdCache:
             self._writer = None
         self.mapping = mapping
 
-    def open_pass(self, part: int = 0, parts: int = 1) -> "CachedIdPass":
-        """A reader over part ``part`` of ``parts`` equal parts of the stored ids."""
-        first = self.length * part // parts
-        last = self.length * (part + 1) // parts
+    def open_range(self, first: int, last: int) -> "CachedIdPass":
+        """A reader over the stored ids of tokens ``first .. last-1``."""
         return CachedIdPass(self.path, self.mapping, first, last)
 
     def close(self) -> None:
@@ -173,11 +171,20 @@ class ArrayIds:
     def __init__(self, blocks) -> None:
         self.blocks = [np.ascontiguousarray(b, dtype=np.int32) for b in blocks]
 
-    def open_pass(self, part: int = 0, parts: int = 1) -> "ArrayIds._Pass":
-        if parts == 1:
-            return ArrayIds._Pass(self.blocks)
-        ids = np.concatenate(self.blocks) if self.blocks else np.zeros(0, dtype=np.int32)
-        return ArrayIds._Pass([ids[len(ids) * part // parts:len(ids) * (part + 1) // parts]])
+    @property
+    def length(self) -> int:
+        return sum(len(block) for block in self.blocks)
+
+    def open_range(self, first: int, last: int) -> "ArrayIds._Pass":
+        """The ids of tokens ``first .. last-1``, still cut where the blocks were cut."""
+        pieces, start = [], 0
+        for block in self.blocks:
+            end = start + len(block)
+            low, high = max(first, start), min(last, end)
+            if low < high:
+                pieces.append(block[low - start:high - start])
+            start = end
+        return ArrayIds._Pass(pieces)
 
     class _Pass:
         def __init__(self, blocks) -> None:

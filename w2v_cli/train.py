@@ -1,12 +1,12 @@
 """The training driver: weights, tables, worker threads, the learning-rate schedule.
 
-As in the C tool, each of the ``threads`` workers owns one contiguous part of the corpus
-(cut on token boundaries, not byte offsets) and makes ``iter`` passes over it, reading
-its token ids in blocks of 2^18 and running the compiled kernel on them with the GIL
-released.  The workers share the weight matrices lock-free (Hogwild).  Working on distant
-parts of the corpus, they rarely update the same rows at the same moment, which keeps the
-cores from stealing cache lines from each other.  Memory is the model plus one block per
-worker, whatever the corpus size.
+As in the C tool, each of the ``threads`` workers trains its own region of the corpus
+(cut on token boundaries, not byte offsets), reading token ids in blocks of 2^18 and
+running the compiled kernel on them with the GIL released; a worker that gets ahead takes
+over ranges of the others' regions (``_Schedule``).  The workers share the weight matrices
+lock-free (Hogwild).  Working on distant parts of the corpus, they rarely update the same
+rows at the same moment, which keeps the cores from stealing cache lines from each other.
+Memory is the model plus one block per worker, whatever the corpus size.
 
 With one worker the run follows the C tool's single thread step for step (same random
 stream, same sentence cuts, same learning rate at every word): a sentence continues from
@@ -18,6 +18,7 @@ reached the end of the file; reference §3.11).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import threading
 import time
@@ -177,6 +178,36 @@ class _Worker:
         self.state[layout.LAST_WORD_COUNT] = self.state[layout.WORD_COUNT]
 
 
+class _Schedule:
+    """Hands out the work: (first token, last token, ends the corpus?) ranges, pass by pass.
+
+    One worker gets each whole pass as one range (the C thread's order).  Several workers
+    get ranges of 1/8 of their share of the corpus, handed out so that the ranges being
+    trained at the same time lie far apart: worker k starts at the k-th of ``threads``
+    equal parts and moves forward through it, as a C thread does, but a worker that runs
+    ahead (parts differ in how much subsampling removes) goes on with ranges left in the
+    other parts instead of idling.
+    """
+
+    CHUNKS_PER_THREAD = 8
+
+    def __init__(self, length: int, threads: int, passes: int) -> None:
+        if threads == 1:
+            ranges = [(0, length, True)]
+        else:
+            per = self.CHUNKS_PER_THREAD
+            count = threads * per
+            bounds = [length * i // count for i in range(count + 1)]
+            order = [k * per + i for i in range(per) for k in range(threads)]
+            ranges = [(bounds[c], bounds[c + 1], c == count - 1) for c in order]
+        self._items = collections.deque(r for _ in range(passes) for r in ranges)
+        self._lock = threading.Lock()
+
+    def next(self):
+        with self._lock:
+            return self._items.popleft() if self._items else None
+
+
 class Trainer:
     """Trains ``Weights`` on the corpus's token ids with ``config.threads`` workers.
 
@@ -184,10 +215,10 @@ class Trainer:
     ----------
     config : TrainConfig
     vocab : Vocabulary
-    ids : object with ``open_pass(part, parts)``
-        Returns a reader whose ``read_into(int32 buffer) -> count`` yields, in corpus
-        order, the vocabulary ids (-1 = unknown word) of part ``part`` of ``parts`` equal
-        parts of the corpus, e.g. ``corpus.TokenIdCache``.
+    ids : object with ``length`` and ``open_range(first, last)``
+        The corpus as vocabulary ids (-1 = unknown word), e.g. ``corpus.TokenIdCache``;
+        ``open_range`` returns a reader whose ``read_into(int32 buffer) -> count`` yields
+        the ids of tokens ``first .. last-1`` in order.
     """
 
     def __init__(self, config: TrainConfig, vocab: Vocabulary, ids) -> None:
@@ -208,22 +239,28 @@ class Trainer:
         self.workers = [_Worker(k, config, planned) for k in range(self.threads)]
         run = native.kernels()
         self.kernel = run.train_block_exact if config.exact else run.train_block_fast
+        self._schedule = _Schedule(ids.length, self.threads, config.iter)
         self._stop = threading.Event()
         self._errors: List[BaseException] = []
 
     # --- threads ------------------------------------------------------------------------
     def _train(self, worker: _Worker) -> None:
-        """One worker: ``iter`` passes over its own part of the corpus, as a C thread does.
+        """One worker: train the ranges the schedule hands out until none is left.
 
-        Within the part, blocks follow each other and a sentence continues across them;
-        at the end of each pass the sentence being read is dropped (the C thread drops
-        the one it meets the end of its range in) and the word counters restart.
+        Within a range, blocks follow each other and a sentence continues across them.
+        At the end of a range the sentence being read is trained, except at the end of
+        the corpus, where it is dropped as the C thread drops the one it meets EOF in.
+        Alone, a worker also restarts its word counters after each pass, as C does.
         """
         buffer = np.empty(ID_BLOCK, dtype=np.int32)    # the worker's only per-block memory
         empty = np.zeros(1, dtype=np.int32)
         try:
-            for _ in range(self.config.iter):
-                reader = self.ids.open_pass(worker.index, self.threads)
+            while not self._stop.is_set():
+                item = self._schedule.next()
+                if item is None:
+                    return
+                first, last, ends_corpus = item
+                reader = self.ids.open_range(first, last)
                 try:
                     while not self._stop.is_set():
                         count = reader.read_into(buffer)
@@ -234,8 +271,12 @@ class Trainer:
                     reader.close()
                 if self._stop.is_set():
                     return
-                self._run_kernel(worker, empty, 0, layout.DISCARD)
-                worker.end_pass(self.progress.words_done)
+                self._run_kernel(worker, empty, 0,
+                                 layout.DISCARD if ends_corpus else layout.FLUSH)
+                if self.threads == 1:
+                    worker.end_pass(self.progress.words_done)
+                else:
+                    worker.flush_count(self.progress.words_done)
         except BaseException as exc:          # reported by the main thread
             self._errors.append(exc)
             self._stop.set()
