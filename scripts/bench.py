@@ -40,12 +40,13 @@ import datetime as _dt
 import importlib.util
 import json
 import math
+import statistics
 import re
 import os
 import platform
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -100,6 +101,9 @@ class Result:
     evaluator: str = ""
     loop_s: float = math.nan        # ours only: the training loop, from -debug 3
     error: str = ""
+    runs: int = 1                   # with --repeat: medians of the times, mean accuracy
+    accuracy_sd: float = math.nan   # with --repeat: standard deviation of the accuracy
+    accuracies: List[float] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -289,6 +293,64 @@ def overhead(result: Result) -> Dict[str, float]:
     return dict(loop_s=result.loop_s, other_s=result.wall_s - result.loop_s)
 
 
+def measure_once(system: str, config: str, threads: int, rep: int, args, corpus_words: int,
+                 compute_accuracy: Optional[str], vectors_dir: Path, logs: Path) -> Result:
+    """One timed training run of ``system`` and the evaluation of its vectors."""
+    result = Result(system, config, threads, args.iter)
+    stem = f"{system}-{config}-t{threads}" + (f"-run{rep + 1}" if args.repeat > 1 else "")
+    vectors = str(vectors_dir / f"{stem}.bin")
+    cmd = train_command(system, config, args.corpus, vectors, threads, args.iter,
+                        args.word2vec)
+    info = run_measured(cmd, logs / stem, child_env(threads))
+    result.wall_s, result.cpu_s = info["wall_s"], info["cpu_s"]
+    result.peak_rss_mb = info["peak_rss_mb"]
+    result.words_per_s = corpus_words * args.iter / result.wall_s
+    if info["returncode"] != 0:
+        result.error = f"exit {info['returncode']}"
+        print(f"bench: {stem} failed ({result.error}):\n" + tail(f"{logs / stem}.err"),
+              file=sys.stderr)
+    else:
+        try:
+            acc = evaluate(vectors, args.questions, compute_accuracy, logs / stem)
+            result.accuracy, result.seen, result.total = acc.percent, acc.seen, acc.total
+            result.evaluator = "compute-accuracy" if compute_accuracy else "fallback"
+        except Exception as exc:  # a broken vector file must not stop the run
+            result.error = f"evaluation: {exc}"
+            print(f"bench: {stem}: {result.error}", file=sys.stderr)
+    if system == "ours":
+        result.loop_s = training_loop_seconds(
+            Path(f"{logs / stem}.err").read_text(errors="replace"))
+    if not args.keep_vectors:
+        for leftover in vectors_dir.glob(f"{stem}*.bin"):
+            leftover.unlink()
+    return result
+
+
+def combine(runs: List[Result]) -> Result:
+    """One row for repeated runs: median times, largest peak RSS, mean accuracy (and its
+    standard deviation), the first error if any run failed."""
+    first = runs[0]
+    if len(runs) == 1:
+        first.accuracies = [first.accuracy]
+        return first
+    ok = [r for r in runs if r.ok]
+    combined = Result(first.system, first.config, first.threads, first.iter, runs=len(runs))
+    combined.error = next((r.error for r in runs if r.error), "")
+    if ok:
+        combined.wall_s = statistics.median(r.wall_s for r in ok)
+        combined.cpu_s = statistics.median(r.cpu_s for r in ok)
+        combined.loop_s = statistics.median(r.loop_s for r in ok)
+        combined.words_per_s = statistics.median(r.words_per_s for r in ok)
+        combined.peak_rss_mb = max(r.peak_rss_mb for r in ok)
+        combined.accuracies = [r.accuracy for r in ok]
+        combined.accuracy = statistics.fmean(combined.accuracies)
+        if len(ok) > 1:
+            combined.accuracy_sd = statistics.stdev(combined.accuracies)
+        combined.seen, combined.total, combined.evaluator = ok[0].seen, ok[0].total, \
+            ok[0].evaluator
+    return combined
+
+
 def markdown_report(results: List[Result], meta: dict) -> str:
     """All tables as markdown."""
     configs = meta["configs"]
@@ -323,6 +385,9 @@ def markdown_report(results: List[Result], meta: dict) -> str:
                     row = f"| {system} | {config} | {threads} | failed: {r.error[:60]} | | | | |"
                 else:
                     acc = f"{_fmt(r.accuracy, 2)} ({r.seen:,})"
+                    if r.runs > 1:
+                        acc = (f"{_fmt(r.accuracy, 2)} ± {_fmt(r.accuracy_sd, 2)} "
+                               f"({r.seen:,})")
                     row = (f"| {system} | {config} | {threads} | {_fmt(r.wall_s)} | "
                            f"{_fmt(100 * r.cpu_s / r.wall_s, 0)} | {_fmt(r.words_per_s, 0)} | {_fmt(r.peak_rss_mb, 0)} | {acc} |")
                 if "ours" in systems and peers:
@@ -340,7 +405,10 @@ def markdown_report(results: List[Result], meta: dict) -> str:
         "process. accuracy: questions-words.txt, 30,000 most frequent words, correct / seen "
         f"over all sections, computed for every system by {meta['evaluator']}. "
         "ours faster ×: the peer's wall time / ours, same configuration and threads "
-        "(> 1: ours is faster).",
+        "(> 1: ours is faster)." + (
+            f" Each row: {meta['repeat']} runs; times are medians, accuracy is the mean ± "
+            "the standard deviation over the runs, peak RSS the largest."
+            if meta.get("repeat", 1) > 1 else ""),
     ]
 
     if "ours" in systems and peers:
@@ -455,6 +523,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "without one, the NumPy fallback in scripts/bench_eval.py)")
     parser.add_argument("--no-warmup", action="store_true",
                         help="skip the untimed warm-up run of each system")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each system and configuration: the table gives the "
+                             "median times and the mean accuracy ± its standard deviation")
     parser.add_argument("--keep-vectors", action="store_true",
                         help="keep the vector files (in OUT/vectors)")
     args = parser.parse_args(argv)
@@ -514,6 +585,7 @@ def main(argv=None) -> int:
                 corpus_words=corpus_words, corpus_lines=count_lines(args.corpus),
                 iter=args.iter, configs=args.configs, systems=args.systems,
                 threads=args.threads, threshold=THRESHOLD, evaluator=evaluator,
+                repeat=args.repeat,
                 words_per_s="corpus tokens x passes / wall seconds of the whole process",
                 machine=machine_info())
 
@@ -535,38 +607,16 @@ def main(argv=None) -> int:
         for config in args.configs:
             for system in args.systems:
                 step += 1
-                result = Result(system, config, threads, args.iter)
-                stem = f"{system}-{config}-t{threads}"
-                vectors = str(vectors_dir / f"{stem}.bin")
-                cmd = train_command(system, config, args.corpus, vectors, threads, args.iter,
-                                    args.word2vec)
-                info = run_measured(cmd, logs / stem, child_env(threads))
-                result.wall_s, result.cpu_s = info["wall_s"], info["cpu_s"]
-                result.peak_rss_mb = info["peak_rss_mb"]
-                result.words_per_s = corpus_words * args.iter / result.wall_s
-                if info["returncode"] != 0:
-                    result.error = f"exit {info['returncode']}"
-                    print(f"bench: {stem} failed ({result.error}):\n"
-                          + tail(f"{logs / stem}.err"), file=sys.stderr)
-                else:
-                    try:
-                        acc = evaluate(vectors, args.questions, compute_accuracy, logs / stem)
-                        result.accuracy, result.seen, result.total = \
-                            acc.percent, acc.seen, acc.total
-                        result.evaluator = "compute-accuracy" if compute_accuracy else "fallback"
-                    except Exception as exc:  # a broken vector file must not stop the run
-                        result.error = f"evaluation: {exc}"
-                        print(f"bench: {stem}: {result.error}", file=sys.stderr)
-                if system == "ours":
-                    result.loop_s = training_loop_seconds(
-                        Path(f"{logs / stem}.err").read_text(errors="replace"))
-                if not args.keep_vectors:
-                    for leftover in vectors_dir.glob(f"{stem}*.bin"):
-                        leftover.unlink()
+                runs = [measure_once(system, config, threads, rep, args, corpus_words,
+                                     compute_accuracy, vectors_dir, logs)
+                        for rep in range(args.repeat)]
+                result = combine(runs)
                 results.append(result)
+                spread = (f" ± {result.accuracy_sd:.2f} ({result.runs} runs)"
+                          if result.runs > 1 else "")
                 print(f"bench: [{step}/{planned}] {system:11s} {config:7s} threads {threads}: "
                       f"{result.wall_s:7.1f} s  {result.words_per_s / 1e3:8.0f} kwords/s  "
-                      f"{result.peak_rss_mb:6.0f} MB  accuracy {result.accuracy:.2f} %"
+                      f"{result.peak_rss_mb:6.0f} MB  accuracy {result.accuracy:.2f} %{spread}"
                       + (f"  ({result.error})" if result.error else ""), file=sys.stderr)
                 # Save as we go, so that an interrupted run keeps what it measured.
                 write_json(out / "bench.json", meta, results)

@@ -257,3 +257,16 @@ def test_count_words(tmp_path):
     path.write_bytes(b"a b\nc  d e\n")
     assert bench.count_words(str(path)) == 5
     assert bench.count_lines(str(path)) == 2
+
+
+def test_repeated_runs_are_combined_into_one_row():
+    R = bench.Result
+    runs = [R("ours", "cbow-ns", 2, 5, wall_s=w, cpu_s=2 * w, peak_rss_mb=m, words_per_s=1e6 / w,
+              accuracy=a, seen=11865, total=19544, loop_s=w - 0.5)
+            for w, m, a in ((30.0, 150, 34.5), (28.0, 152, 35.5), (29.0, 151, 35.0))]
+    row = bench.combine(runs)
+    assert (row.runs, row.wall_s, row.loop_s, row.peak_rss_mb) == (3, 29.0, 28.5, 152)
+    assert row.accuracy == pytest.approx(35.0) and row.accuracy_sd == pytest.approx(0.5)
+    assert bench.combine(runs[:1]) is runs[0]
+    failed = bench.combine(runs[:2] + [R("ours", "cbow-ns", 2, 5, error="exit 1")])
+    assert failed.error == "exit 1" and failed.accuracy == pytest.approx(35.0)
