@@ -5,13 +5,15 @@ Usage: python scripts/bad_inputs.py > table.md   (from the repository root, pack
 Each case runs the real console command in a scratch folder and reports its exit code, its
 last stderr line and whether anything was left under the output name, so the README shows
 measured behaviour, not intentions.  Cases that need a non-root user (unreadable files, a
-read-only folder) say so when run as root, since root ignores file permissions.
+read-only folder) run as the user nobody when the script runs as root, since root ignores
+file permissions.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -46,7 +48,7 @@ def scratch() -> Path:
     shutil.copy(MODEL, work / "model.bin")
     (work / "empty.txt").write_bytes(b"")
     (work / "blank.txt").write_bytes(b"\n \t\n\n   \n")
-    (work / "random.bin").write_bytes(os.urandom(1 << 20))
+    (work / "random.bin").write_bytes(random.Random(1).randbytes(1 << 20))
     (work / "nul.txt").write_bytes(b"\0" * 4096 + b"\n")
     (work / "latin1.txt").write_bytes("café naïve ".encode("latin-1") * 300 + b"\n")
     (work / "crlf.txt").write_bytes(LEE.read_bytes().replace(b"\n", b"\r\n"))
@@ -74,18 +76,19 @@ def cases():
     w2v = tool("word2vec")
     train = [w2v, "-train", "lee.txt", "-output", "out.bin", "-debug", "1", "-size", "20"]
     yield "training file missing", [w2v, "-train", "nope.txt", "-output", "out.bin"], b"", "out.bin"
-    yield "training file unreadable (non-root)", "unreadable", b"", "out.bin"
+    yield "training file unreadable", "unreadable", b"", "out.bin"
     yield "training file is a folder", [w2v, "-train", "folder", "-output", "out.bin"], b"", "out.bin"
     yield "empty training file", [w2v, "-train", "empty.txt", "-output", "out.bin"], b"", "out.bin"
     yield "only whitespace and newlines", [w2v, "-train", "blank.txt", "-output", "out.bin"], b"", "out.bin"
     yield "1 MB of random bytes", [w2v, "-train", "random.bin", "-output", "out.bin"], b"", "out.bin"
-    yield "random bytes, -min-count 1 (trains)", [w2v, "-train", "random.bin", "-output", "out.bin", "-min-count", "1", "-iter", "1", "-debug", "1"], b"", None
+    yield "1 MB of random bytes, -min-count 1 (trained on as bytes)", [w2v, "-train", "random.bin", "-output", "out.bin", "-min-count", "1", "-iter", "1", "-debug", "1"], b"", None
     yield "only NUL bytes", [w2v, "-train", "nul.txt", "-output", "out.bin"], b"", "out.bin"
     yield "Latin-1 text (invalid UTF-8: trained on as bytes)", [w2v, "-train", "latin1.txt", "-output", "out.bin", "-min-count", "1", "-debug", "1"], b"", None
     yield "CRLF text (CR dropped, as the original)", [w2v, "-train", "crlf.txt", "-output", "out.bin", "-debug", "1"], b"", None
+    yield "one 200 MB line without spaces", "longline", b"", "out.bin"
     yield "truncated gzip corpus", [w2v, "-train", "cut.gz", "-output", "out.bin"], b"", "out.bin"
     yield "output in a missing folder", train[:4] + ["no/such/dir/v.bin"], b"", "no"
-    yield "output in a read-only folder (non-root)", "readonly", b"", "ro/v.bin"
+    yield "output in a read-only folder", "readonly", b"", "ro/v.bin"
     yield "full disk (-output /dev/full)", [w2v, "-train", "lee.txt", "-output", "/dev/full", "-iter", "1", "-debug", "0"], b"", None
     yield "-save-vocab in a missing folder", train + ["-save-vocab", "no/v.txt"], b"", "out.bin"
     yield "-read-vocab file missing", train + ["-read-vocab", "nope.txt"], b"", "out.bin"
@@ -127,16 +130,33 @@ def cases():
 def special(kind: str, work: Path):
     """Cases that need set-up around the command: permissions and signals."""
     w2v = tool("word2vec")
-    if kind in ("unreadable", "readonly") and os.geteuid() == 0:
-        return None, "not run: root ignores file permissions (covered by tests as non-root)"
-    if kind == "unreadable":
-        (work / "locked.txt").write_bytes(b"a b c\n")
-        (work / "locked.txt").chmod(0)
-        return run([w2v, "-train", "locked.txt", "-output", "out.bin"], work)
-    if kind == "readonly":
+    if kind in ("unreadable", "readonly"):
+        # Root ignores file permissions: run these as the unprivileged user nobody.
+        user = []
+        if os.geteuid() == 0:
+            if shutil.which("setpriv") is None:
+                return None, "not run: root ignores file permissions and setpriv is missing"
+            user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            work.chmod(0o755)
+        if kind == "unreadable":
+            (work / "locked.txt").write_bytes(b"a b c\n")
+            (work / "locked.txt").chmod(0)
+            return run(user + [w2v, "-train", "locked.txt", "-output", "out.bin"], work)
         (work / "ro").mkdir()
         (work / "ro").chmod(0o555)
-        return run([w2v, "-train", "lee.txt", "-output", "ro/v.bin"], work)
+        return run(user + [w2v, "-train", "lee.txt", "-output", "ro/v.bin"], work)
+    if kind == "longline":
+        with open(work / "long.txt", "wb") as stream:
+            for _ in range(200):
+                stream.write(b"x" * (1 << 20))
+            stream.write(b"\n")
+        process = subprocess.Popen([w2v, "-train", "long.txt", "-output", "out.bin"], cwd=work,
+                                   stderr=subprocess.PIPE)
+        stderr = process.stderr.read().decode().strip().splitlines()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        return (process.returncode, stderr[-1] if stderr else "",
+                f"peak RSS {usage.ru_maxrss // 1024} MB")
     signum = signal.SIGINT if kind == "sigint" else signal.SIGTERM
     process = subprocess.Popen([w2v, "-train", "lee.txt", "-output", "out.bin", "-iter", "500",
                                 "-debug", "0"], cwd=work, stderr=subprocess.PIPE)
@@ -151,13 +171,15 @@ def main() -> None:
     print("|---|---|---|---|")
     for description, command, stdin, output in cases():
         work = scratch()
+        note = ""
         if isinstance(command, str):
-            code, line = special(command, work)
+            code, line, *extra = special(command, work)
+            note = f" ({extra[0]})" if extra else ""
         else:
             code, line = run(command, work, stdin)
         left = "-" if output is None else ("**yes**" if (work / output).exists() else "no")
         line = line.replace("|", "\\|").replace(str(work) + "/", "")
-        print(f"| {description} | {'' if code is None else code} | `{line}` | {left} |")
+        print(f"| {description}{note} | {'' if code is None else code} | `{line}` | {left} |")
         shutil.rmtree(work, ignore_errors=True)
 
 

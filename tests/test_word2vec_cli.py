@@ -6,6 +6,10 @@ import os
 import re
 import shutil
 import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -314,6 +318,43 @@ def test_unreadable_and_unwritable_paths(tmp_path):
                           files=("corpus", "ro"))
 
 
+def _run_as_nobody(args, cwd):
+    """The word2vec command as the unprivileged user ``nobody`` (for runs as root)."""
+    code = "from w2v_cli.cli import word2vec_main; word2vec_main()"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           sys.executable, "-c", code, *args],
+                          cwd=cwd, env=env, capture_output=True, timeout=120)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root and setpriv (as non-root, the test above runs)")
+def test_unreadable_and_unwritable_paths_as_an_unprivileged_user():
+    work = Path(tempfile.mkdtemp(prefix="w2v-perm-"))
+    try:
+        work.chmod(0o755)                      # nobody may enter, but not write
+        locked = work / "locked.txt"
+        locked.write_bytes(b"a b c\n")
+        locked.chmod(0)
+        readonly = work / "ro"
+        readonly.mkdir()
+        readonly.chmod(0o555)
+        shutil.copy(GOLDEN / "corpus" / "lee.txt", work / "lee.txt")
+        for args, message in ((["-train", "locked.txt", "-output", "ro/a.bin"],
+                               "cannot read training file locked.txt"),
+                              (["-train", "lee.txt", "-output", "ro/v.bin"],
+                               "cannot write output file ro/v.bin")):
+            result = _run_as_nobody(args, work)
+            lines = result.stderr.decode().strip().splitlines()
+            assert result.returncode != 0
+            assert len(lines) == 1 and message in lines[0], lines
+            assert "Traceback" not in result.stderr.decode()
+        assert sorted(p.name for p in work.iterdir()) == ["lee.txt", "locked.txt", "ro"]
+        assert list(readonly.iterdir()) == []
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def test_full_disk_output_fails_with_one_line(tmp_path):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
@@ -321,3 +362,17 @@ def test_full_disk_output_fails_with_one_line(tmp_path):
     result = run_cli(word2vec_main, ["-train", "corpus/edge.txt", "-output", "/dev/full",
                                      "-min-count", "1", "-size", "4", "-debug", "0"], cwd=work)
     _assert_clean_failure(result, work, "cannot write output file /dev/full")
+
+
+def test_importing_the_commands_does_not_import_numba():
+    """Numba and LLVM cost ~0.5 s and ~140 MB at start-up; the commands load the compiled
+    kernel library with ctypes instead, so ``--help`` and the imports stay light."""
+    code = ("import sys\n"
+            "from w2v_cli import cli, pipeline, train, vectors, query, accuracy, phrases\n"
+            "try:\n    cli.word2vec_main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('numba' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60,
+                            env=dict(os.environ,
+                                     PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip().splitlines()[-1] == "False"
