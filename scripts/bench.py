@@ -249,6 +249,29 @@ def machine_info() -> dict:
                 python=platform.python_version(), versions=versions)
 
 
+_SPIN = "import time; t = time.perf_counter(); sum(i * i for i in range(6_000_000)); " \
+        "print(time.perf_counter() - t)"
+
+
+def parallel_ceiling(cores: int, trials: int = 3) -> float:
+    """How much throughput ``cores`` processes get together, relative to one alone.
+
+    Each process runs the same CPU-bound loop and shares no memory with the others, so
+    the figure is what the machine itself allows (shared or throttled cores show here):
+    no multi-threaded trainer can scale better than this on it.  Median of ``trials``.
+    """
+    def spin(count: int) -> List[float]:
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE)
+                 for _ in range(count)]
+        return [float(p.communicate()[0]) for p in procs]
+
+    ratios = []
+    for _ in range(trials):
+        alone = spin(1)[0]
+        ratios.append(sum(alone / t for t in spin(cores)))
+    return statistics.median(ratios)
+
+
 # --------------------------------------------------------------------------- reporting
 
 def _fmt(value: float, digits: int = 1) -> str:
@@ -429,6 +452,12 @@ def markdown_report(results: List[Result], meta: dict) -> str:
         for config in configs:
             cells = [_fmt(thread_scaling(results, s, config, top), 2) for s in systems]
             lines.append(f"| {config} | " + " | ".join(cells) + " |")
+        ceiling = meta.get("parallel_ceiling", {}).get(str(top))
+        if ceiling:
+            lines += ["", f"For scale: {top} independent single-thread processes (CPU-bound, "
+                      f"no shared memory) got {ceiling:.2f}x the throughput of one on this "
+                      f"machine at the start of this run (median of 3): no trainer's scaling "
+                      f"can exceed that here."]
 
     ours_rows = [r for r in results if r.system == "ours" and r.ok and not math.isnan(r.loop_s)]
     if ours_rows:
@@ -599,6 +628,14 @@ def main(argv=None) -> int:
                                 str(vectors_dir / "warmup.bin"), 1, 1, args.word2vec)
             info = run_measured(cmd, logs / f"warmup-{system}", child_env(1))
             print(f"bench: warm-up {system}: {info['wall_s']:.1f} s", file=sys.stderr)
+
+    many = [t for t in args.threads if t > 1]
+    if many:
+        top = max(many)
+        meta["parallel_ceiling"] = {str(top): round(parallel_ceiling(top), 3)}
+        print(f"bench: {top} independent processes get "
+              f"{meta['parallel_ceiling'][str(top)]:.2f}x the throughput of one here",
+              file=sys.stderr)
 
     results: List[Result] = []
     planned = len(args.threads) * len(args.configs) * len(args.systems)
