@@ -112,6 +112,7 @@ def cases():
     yield "SIGINT during training", "sigint", b"", "out.bin"
     yield "SIGTERM during training", "sigterm", b"", "out.bin"
     yield "distance: file missing", [tool("distance"), "nope.bin"], b"king\n", None
+    yield "distance: vector file unreadable", "unreadable-vectors", b"", None
     yield "distance: empty vector file", [tool("distance"), "empty.bin"], b"king\n", None
     yield "distance: truncated binary file", [tool("distance"), "truncated.bin"], b"king\n", None
     yield "distance: header announces more words", [tool("distance"), "header-more.bin"], b"king\n", None
@@ -130,7 +131,7 @@ def cases():
 def special(kind: str, work: Path):
     """Cases that need set-up around the command: permissions and signals."""
     w2v = tool("word2vec")
-    if kind in ("unreadable", "readonly"):
+    if kind in ("unreadable", "readonly", "unreadable-vectors"):
         # Root ignores file permissions: run these as the unprivileged user nobody.
         user = []
         if os.geteuid() == 0:
@@ -138,6 +139,10 @@ def special(kind: str, work: Path):
                 return None, "not run: root ignores file permissions and setpriv is missing"
             user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
             work.chmod(0o755)
+        if kind == "unreadable-vectors":
+            (work / "locked.bin").write_bytes((work / "model.bin").read_bytes())
+            (work / "locked.bin").chmod(0)
+            return run(user + [tool("distance"), "locked.bin"], work, b"king\n")
         if kind == "unreadable":
             (work / "locked.txt").write_bytes(b"a b c\n")
             (work / "locked.txt").chmod(0)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -66,3 +69,18 @@ def run_cli(main: Callable, args: List[str], input: Optional[bytes] = None,
     finally:
         os.chdir(old_cwd)
     return CliResult(code, stdout, stderr)
+
+
+NOBODY = 65534
+can_run_as_nobody = os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+def run_as_nobody(main: str, args: List[str], cwd: Path,
+                  stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """Run ``w2v_cli.cli.<main>`` as the unprivileged user nobody (the suite runs as root
+    in CI, and root ignores file permissions)."""
+    code = f"from w2v_cli.cli import {main}; {main}()"
+    env = dict(os.environ, PYTHONPATH=str(TESTS.parent))
+    return subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                           "--clear-groups", sys.executable, "-c", code, *args],
+                          cwd=cwd, env=env, input=stdin, capture_output=True, timeout=120)

@@ -4,8 +4,11 @@ golden files, round trips, odd words, and every kind of broken file."""
 from __future__ import annotations
 
 import os
+import shutil
 import struct
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.companion_helpers import GOLDEN_MODEL, HAND_MATRIX, HAND_WORDS, vector_file_bytes
-from tests.conftest import GOLDEN
+from tests.conftest import GOLDEN, can_run_as_nobody, run_as_nobody
 from w2v_cli import formats
 from w2v_cli.errors import FormatError, InputError
 from w2v_cli.formats import read_vectors
@@ -310,6 +313,25 @@ def test_missing_unreadable_and_directory(tmp_path):
             read_vectors(str(locked))
     finally:
         locked.chmod(0o644)
+
+
+@pytest.mark.skipif(not can_run_as_nobody,
+                    reason="needs root and setpriv (as non-root, the test above runs)")
+def test_unreadable_vector_file_as_an_unprivileged_user():
+    work = Path(tempfile.mkdtemp(prefix="w2v-perm-"))
+    try:
+        work.chmod(0o755)
+        locked = work / "locked.bin"
+        locked.write_bytes(b"1 1\na 1\n")
+        locked.chmod(0)
+        for main, args in (("distance_main", ["locked.bin"]),
+                           ("compute_accuracy_main", ["locked.bin", "100"])):
+            result = run_as_nobody(main, args, work, stdin=b"a\n")
+            lines = result.stderr.decode().strip().splitlines()
+            assert result.returncode == 1
+            assert len(lines) == 1 and "cannot read vector file locked.bin" in lines[0], lines
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_a_header_with_no_vectors_is_an_empty_model(tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests import reference
-from tests.conftest import GOLDEN, golden_bytes, run_cli
+from tests.conftest import GOLDEN, can_run_as_nobody, golden_bytes, run_as_nobody, run_cli
 from w2v_cli.cli import word2vec_main
 
 TRAIN_CONFIGS = ["cbow1-hs0-neg5-s1e-3", "cbow1-hs1-neg0-s1e-3", "cbow1-hs1-neg3-s1e-3",
@@ -318,16 +318,7 @@ def test_unreadable_and_unwritable_paths(tmp_path):
                           files=("corpus", "ro"))
 
 
-def _run_as_nobody(args, cwd):
-    """The word2vec command as the unprivileged user ``nobody`` (for runs as root)."""
-    code = "from w2v_cli.cli import word2vec_main; word2vec_main()"
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                           sys.executable, "-c", code, *args],
-                          cwd=cwd, env=env, capture_output=True, timeout=120)
-
-
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+@pytest.mark.skipif(not can_run_as_nobody,
                     reason="needs root and setpriv (as non-root, the test above runs)")
 def test_unreadable_and_unwritable_paths_as_an_unprivileged_user():
     work = Path(tempfile.mkdtemp(prefix="w2v-perm-"))
@@ -344,7 +335,7 @@ def test_unreadable_and_unwritable_paths_as_an_unprivileged_user():
                                "cannot read training file locked.txt"),
                               (["-train", "lee.txt", "-output", "ro/v.bin"],
                                "cannot write output file ro/v.bin")):
-            result = _run_as_nobody(args, work)
+            result = run_as_nobody("word2vec_main", args, work)
             lines = result.stderr.decode().strip().splitlines()
             assert result.returncode != 0
             assert len(lines) == 1 and message in lines[0], lines
