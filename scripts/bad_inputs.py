@@ -92,33 +92,28 @@ def cases():
     yield "full disk (-output /dev/full)", [w2v, "-train", "lee.txt", "-output", "/dev/full", "-iter", "1", "-debug", "0"], b"", None
     yield "-save-vocab in a missing folder", train + ["-save-vocab", "no/v.txt"], b"", "out.bin"
     yield "-read-vocab file missing", train + ["-read-vocab", "nope.txt"], b"", "out.bin"
-    yield "-read-vocab: missing count", train + ["-read-vocab", "vocab-missing-count.txt"], b"", "out.bin"
-    yield "-read-vocab: negative count", train + ["-read-vocab", "vocab-negative.txt"], b"", "out.bin"
-    yield "-read-vocab: count not a number", train + ["-read-vocab", "vocab-text-count.txt"], b"", "out.bin"
-    yield "-read-vocab: word listed twice", train + ["-read-vocab", "vocab-twice.txt"], b"", "out.bin"
+    for problem, name in (("missing count", "vocab-missing-count.txt"),
+                          ("negative count", "vocab-negative.txt"),
+                          ("count not a number", "vocab-text-count.txt"),
+                          ("word listed twice", "vocab-twice.txt")):
+        yield f"-read-vocab: {problem}", train + ["-read-vocab", name], b"", "out.bin"
     yield "-read-vocab: CRLF file (accepted)", train + ["-read-vocab", "vocab-crlf.txt", "-min-count", "1", "-iter", "1"], b"", None
-    yield "-size 0", train + ["-size", "0"], b"", "out.bin"
-    yield "-window 0", train + ["-window", "0"], b"", "out.bin"
-    yield "-iter 0", train + ["-iter", "0"], b"", "out.bin"
-    yield "-threads 0", train + ["-threads", "0"], b"", "out.bin"
-    yield "-negative -1", train + ["-negative", "-1"], b"", "out.bin"
-    yield "-sample -1", train + ["-sample", "-1"], b"", "out.bin"
-    yield "-alpha 0", train + ["-alpha", "0"], b"", "out.bin"
-    yield "-hs 0 -negative 0", train + ["-hs", "0", "-negative", "0"], b"", "out.bin"
-    yield "-size abc", train + ["-size", "abc"], b"", "out.bin"
-    yield "-sample 1e-3x", train + ["-sample", "1e-3x"], b"", "out.bin"
+    for flags in ("-size 0", "-window 0", "-iter 0", "-threads 0", "-negative -1", "-sample -1",
+                  "-alpha 0", "-hs 0 -negative 0", "-size abc", "-sample 1e-3x"):
+        yield flags, train + flags.split(), b"", "out.bin"
     yield "unknown flag -itter", train + ["-itter", "3"], b"", "out.bin"
     yield "flag without value", [w2v, "-train", "lee.txt", "-output"], b"", None
     yield "SIGINT during training", "sigint", b"", "out.bin"
     yield "SIGTERM during training", "sigterm", b"", "out.bin"
     yield "distance: file missing", [tool("distance"), "nope.bin"], b"king\n", None
     yield "distance: vector file unreadable", "unreadable-vectors", b"", None
-    yield "distance: empty vector file", [tool("distance"), "empty.bin"], b"king\n", None
-    yield "distance: truncated binary file", [tool("distance"), "truncated.bin"], b"king\n", None
-    yield "distance: header announces more words", [tool("distance"), "header-more.bin"], b"king\n", None
-    yield "distance: header disagrees on size", [tool("distance"), "header-size.bin"], b"king\n", None
-    yield "distance: short last vector (text)", [tool("distance"), "short.txt"], b"king\n", None
-    yield "distance: non-numeric value (text)", [tool("distance"), "words.txt"], b"king\n", None
+    for problem, name in (("empty vector file", "empty.bin"),
+                          ("truncated binary file", "truncated.bin"),
+                          ("header announces more words", "header-more.bin"),
+                          ("header disagrees on size", "header-size.bin"),
+                          ("short last vector (text)", "short.txt"),
+                          ("non-numeric value (text)", "words.txt")):
+        yield f"distance: {problem}", [tool("distance"), name], b"king\n", None
     yield "distance: NaN in a vector (accepted)", [tool("distance"), "nan.txt"], b"queen\n", None
     yield "distance: end of input without EXIT", [tool("distance"), "model.bin"], b"paris\n", None
     yield "word-analogy: truncated binary file", [tool("word-analogy"), "truncated.bin"], b"a b c\n", None
