@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -73,6 +74,18 @@ def run_cli(main: Callable, args: List[str], input: Optional[bytes] = None,
 
 NOBODY = 65534
 can_run_as_nobody = os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+@pytest.fixture
+def nobody_workdir():
+    """A scratch folder the user nobody may enter but not write to (pytest's tmp_path is
+    private to root); removed afterwards."""
+    work = Path(tempfile.mkdtemp(prefix="w2v-perm-"))
+    work.chmod(0o755)
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run_as_nobody(main: str, args: List[str], cwd: Path,

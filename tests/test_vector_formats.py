@@ -4,11 +4,8 @@ golden files, round trips, odd words, and every kind of broken file."""
 from __future__ import annotations
 
 import os
-import shutil
 import struct
-import tempfile
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -317,21 +314,16 @@ def test_missing_unreadable_and_directory(tmp_path):
 
 @pytest.mark.skipif(not can_run_as_nobody,
                     reason="needs root and setpriv (as non-root, the test above runs)")
-def test_unreadable_vector_file_as_an_unprivileged_user():
-    work = Path(tempfile.mkdtemp(prefix="w2v-perm-"))
-    try:
-        work.chmod(0o755)
-        locked = work / "locked.bin"
-        locked.write_bytes(b"1 1\na 1\n")
-        locked.chmod(0)
-        for main, args in (("distance_main", ["locked.bin"]),
-                           ("compute_accuracy_main", ["locked.bin", "100"])):
-            result = run_as_nobody(main, args, work, stdin=b"a\n")
-            lines = result.stderr.decode().strip().splitlines()
-            assert result.returncode == 1
-            assert len(lines) == 1 and "cannot read vector file locked.bin" in lines[0], lines
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def test_unreadable_vector_file_as_an_unprivileged_user(nobody_workdir):
+    locked = nobody_workdir / "locked.bin"
+    locked.write_bytes(b"1 1\na 1\n")
+    locked.chmod(0)
+    for main, args in (("distance_main", ["locked.bin"]),
+                       ("compute_accuracy_main", ["locked.bin", "100"])):
+        result = run_as_nobody(main, args, nobody_workdir, stdin=b"a\n")
+        lines = result.stderr.decode().strip().splitlines()
+        assert result.returncode == 1
+        assert len(lines) == 1 and "cannot read vector file locked.bin" in lines[0], lines
 
 
 def test_a_header_with_no_vectors_is_an_empty_model(tmp_path):

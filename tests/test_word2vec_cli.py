@@ -8,7 +8,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -320,30 +319,26 @@ def test_unreadable_and_unwritable_paths(tmp_path):
 
 @pytest.mark.skipif(not can_run_as_nobody,
                     reason="needs root and setpriv (as non-root, the test above runs)")
-def test_unreadable_and_unwritable_paths_as_an_unprivileged_user():
-    work = Path(tempfile.mkdtemp(prefix="w2v-perm-"))
-    try:
-        work.chmod(0o755)                      # nobody may enter, but not write
-        locked = work / "locked.txt"
-        locked.write_bytes(b"a b c\n")
-        locked.chmod(0)
-        readonly = work / "ro"
-        readonly.mkdir()
-        readonly.chmod(0o555)
-        shutil.copy(GOLDEN / "corpus" / "lee.txt", work / "lee.txt")
-        for args, message in ((["-train", "locked.txt", "-output", "ro/a.bin"],
-                               "cannot read training file locked.txt"),
-                              (["-train", "lee.txt", "-output", "ro/v.bin"],
-                               "cannot write output file ro/v.bin")):
-            result = run_as_nobody("word2vec_main", args, work)
-            lines = result.stderr.decode().strip().splitlines()
-            assert result.returncode != 0
-            assert len(lines) == 1 and message in lines[0], lines
-            assert "Traceback" not in result.stderr.decode()
-        assert sorted(p.name for p in work.iterdir()) == ["lee.txt", "locked.txt", "ro"]
-        assert list(readonly.iterdir()) == []
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def test_unreadable_and_unwritable_paths_as_an_unprivileged_user(nobody_workdir):
+    work = nobody_workdir
+    locked = work / "locked.txt"
+    locked.write_bytes(b"a b c\n")
+    locked.chmod(0)
+    readonly = work / "ro"
+    readonly.mkdir()
+    readonly.chmod(0o555)
+    shutil.copy(GOLDEN / "corpus" / "lee.txt", work / "lee.txt")
+    for args, message in ((["-train", "locked.txt", "-output", "ro/a.bin"],
+                           "cannot read training file locked.txt"),
+                          (["-train", "lee.txt", "-output", "ro/v.bin"],
+                           "cannot write output file ro/v.bin")):
+        result = run_as_nobody("word2vec_main", args, work)
+        lines = result.stderr.decode().strip().splitlines()
+        assert result.returncode != 0
+        assert len(lines) == 1 and message in lines[0], lines
+        assert "Traceback" not in result.stderr.decode()
+    assert sorted(p.name for p in work.iterdir()) == ["lee.txt", "locked.txt", "ro"]
+    assert list(readonly.iterdir()) == []
 
 
 def test_full_disk_output_fails_with_one_line(tmp_path):
