@@ -60,6 +60,14 @@ _LINE_BYTES = 64
 _FLOATS_PER_LINE = _LINE_BYTES // 4
 
 
+def _aligned_zeros(nbytes: int, alignment: int, guard: int = 0) -> np.ndarray:
+    """``nbytes`` zeroed bytes starting on an ``alignment`` boundary, with at least
+    ``guard`` unused bytes of the same allocation before and after them."""
+    raw = np.zeros(nbytes + alignment + 2 * guard, dtype=np.uint8)
+    start = (-raw.ctypes.data) % alignment + guard
+    return raw[start:start + nbytes]
+
+
 def _row_matrix(rows: int, size: int) -> np.ndarray:
     """A zeroed float32 matrix whose rows start on cache-line boundaries.
 
@@ -68,9 +76,7 @@ def _row_matrix(rows: int, size: int) -> np.ndarray:
     words steal the line from each other.  Padding each row to whole lines avoids that.
     """
     stride = -(-size // _FLOATS_PER_LINE) * _FLOATS_PER_LINE
-    raw = np.zeros(rows * stride * 4 + _LINE_BYTES, dtype=np.uint8)
-    start = (-raw.ctypes.data) % _LINE_BYTES
-    return raw[start:start + rows * stride * 4].view(np.float32).reshape(rows, stride)
+    return _aligned_zeros(rows * stride * 4, _LINE_BYTES).view(np.float32).reshape(rows, stride)
 
 
 def init_weights(config: TrainConfig, vocab_size: int) -> Weights:
@@ -137,10 +143,8 @@ def _private_array(length: int, dtype) -> np.ndarray:
     after another would share cache lines across workers, and every write would then
     steal the line from the other core (false sharing).
     """
-    itemsize = np.dtype(dtype).itemsize
-    raw = np.zeros(length * itemsize + 3 * _CACHE_BLOCK, dtype=np.uint8)
-    start = (-raw.ctypes.data) % _CACHE_BLOCK + _CACHE_BLOCK
-    return raw[start:start + length * itemsize].view(dtype)
+    nbytes = length * np.dtype(dtype).itemsize
+    return _aligned_zeros(nbytes, _CACHE_BLOCK, guard=_CACHE_BLOCK).view(dtype)
 
 
 class _Worker:
