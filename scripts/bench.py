@@ -40,10 +40,10 @@ import datetime as _dt
 import importlib.util
 import json
 import math
-import statistics
-import re
 import os
 import platform
+import re
+import statistics
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
