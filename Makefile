@@ -48,8 +48,8 @@ clean:
 # (also printed), raw results in bench.json, chart in bench.png.  Another corpus (plain
 # text, one sentence per line): make bench BENCH_CORPUS=path/to/corpus.txt
 # `make bench-wiki8`: skip-gram NS and CBOW NS on wiki8 (17.5M words), all cores (~40 min on 2 cores).
-# Accuracy varies from run to run (CBOW on wiki8: sd ~0.75 points); BENCH_ARGS="--repeat 3"
-# gives each system three runs and reports the mean and standard deviation.
+# Accuracy varies with the random seed (CBOW on wiki8: sd 0.4-0.5 points); BENCH_ARGS="--repeat 5"
+# gives each system five runs, run k with seed k, and reports the mean and standard deviation.
 BENCH_CORPUS ?= $(DATA)/text8h-lines.txt
 BENCH_OUT    ?= bench-results
 BENCH_ARGS   ?=

@@ -17,7 +17,9 @@ negative 0); size 100, window 5, sample 1e-3, min-count 5, alpha 0.025 (skip-gra
 Besides the main table the report gives, per configuration:
 
 * our speed relative to each peer (peer wall time / our wall time);
-* thread scaling (words/s with the most threads / words/s with 1 thread);
+* thread scaling (words/s with the most threads / words/s with 1 thread), beside the
+  most this machine allows for the same work: as many single-thread runs of ours at once
+  as there are threads, each with its own weights (see ``independent_copies``);
 * our time outside the training loop: our runs use ``-debug 3``, which makes the tool
   print the wall time of each of its phases on stderr; other = whole-process wall time
   minus the training loop (start-up, vocabulary, reading, writing).
@@ -46,6 +48,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -170,8 +173,13 @@ def child_env(threads: int) -> dict:
 
 
 def train_command(system: str, config: str, corpus: str, output: str, threads: int,
-                  iters: int, word2vec: str) -> List[str]:
-    """The command line that trains ``system`` with ``config``'s flags."""
+                  iters: int, word2vec: str, seed: int = 1) -> List[str]:
+    """The command line that trains ``system`` with ``config``'s flags.
+
+    ``seed`` 1 is every system's default random stream; with ``--repeat`` run k uses seed
+    k for every system, so the accuracy's spread is the spread over random streams (with
+    one thread our runs are deterministic: repeating one seed would show none).
+    """
     c = CONFIGS[config]
     flags = ["-train", corpus, "-output", output,
              "-cbow", str(c["cbow"]), "-hs", str(c["hs"]), "-negative", str(c["negative"]),
@@ -179,6 +187,8 @@ def train_command(system: str, config: str, corpus: str, output: str, threads: i
              "-sample", f"{COMMON['sample']:g}", "-iter", str(iters),
              "-min-count", str(COMMON["min_count"]), "-alpha", f"{c['alpha']:g}",
              "-threads", str(threads)]
+    if seed != 1:
+        flags += ["-seed", str(seed)]
     if system == "ours":
         return [word2vec, *flags, "-binary", "1", "-debug", "3"]     # 3: phase timings
     return [sys.executable, str(SCRIPTS / "bench_peers.py"), system, *flags]
@@ -272,6 +282,36 @@ def parallel_ceiling(cores: int, trials: int = 3) -> float:
     return statistics.median(ratios)
 
 
+def independent_copies(config: str, copies: int, args, corpus_words: int,
+                       vectors_dir: Path, logs: Path) -> float:
+    """Words/s of ``copies`` single-thread runs of ours started together (summed).
+
+    The copies do exactly the work of our one-thread run but share no weights, so no
+    cache line moves between cores on their account: what they get together, divided by
+    what one run gets alone, is the most that threads training one shared model could
+    scale to on this machine for this configuration (shared caches, memory bandwidth and
+    clock limits included; the lock-free sharing of the weights excluded).
+    """
+    procs = []
+    start = time.perf_counter()
+    for k in range(copies):
+        stem = f"copies-{config}-{k + 1}"
+        cmd = train_command("ours", config, args.corpus, str(vectors_dir / f"{stem}.bin"), 1,
+                            args.iter, args.word2vec)
+        with open(logs / f"{stem}.err", "wb") as err:
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                          env=child_env(1)))
+    codes = [p.wait() for p in procs]
+    wall = time.perf_counter() - start
+    for leftover in vectors_dir.glob(f"copies-{config}-*.bin"):
+        leftover.unlink()
+    if any(codes):
+        print(f"bench: independent copies of {config} failed (exit {max(codes)})",
+              file=sys.stderr)
+        return math.nan
+    return copies * corpus_words * args.iter / wall
+
+
 # --------------------------------------------------------------------------- reporting
 
 def _fmt(value: float, digits: int = 1) -> str:
@@ -323,7 +363,7 @@ def measure_once(system: str, config: str, threads: int, rep: int, args, corpus_
     stem = f"{system}-{config}-t{threads}" + (f"-run{rep + 1}" if args.repeat > 1 else "")
     vectors = str(vectors_dir / f"{stem}.bin")
     cmd = train_command(system, config, args.corpus, vectors, threads, args.iter,
-                        args.word2vec)
+                        args.word2vec, seed=rep + 1)
     info = run_measured(cmd, logs / stem, child_env(threads))
     result.wall_s, result.cpu_s = info["wall_s"], info["cpu_s"]
     result.peak_rss_mb = info["peak_rss_mb"]
@@ -429,8 +469,9 @@ def markdown_report(results: List[Result], meta: dict) -> str:
         f"over all sections, computed for every system by {meta['evaluator']}. "
         "ours faster ×: the peer's wall time / ours, same configuration and threads "
         "(> 1: ours is faster)." + (
-            f" Each row: {meta['repeat']} runs; times are medians, accuracy is the mean ± "
-            "the standard deviation over the runs, peak RSS the largest."
+            f" Each row: {meta['repeat']} runs, run k with seed k in every system; times "
+            "are medians, accuracy is the mean ± the standard deviation over the runs, peak "
+            "RSS the largest."
             if meta.get("repeat", 1) > 1 else ""),
     ]
 
@@ -446,12 +487,27 @@ def markdown_report(results: List[Result], meta: dict) -> str:
     many = [t for t in threads_list if t > 1]
     if 1 in threads_list and many:
         top = max(many)
+        copies = meta.get("copies_words_per_s", {})
+        ceiling_column = f"ceiling: {top} copies of ours, 1 thread each"
+        columns = systems + ([ceiling_column] if copies else [])
         lines += ["", f"Thread scaling (words/s with {top} threads / words/s with 1 thread):",
-                  "", "| config | " + " | ".join(systems) + " |",
-                  "|" + "---|" * (len(systems) + 1)]
+                  "", "| config | " + " | ".join(columns) + " |",
+                  "|" + "---|" * (len(columns) + 1)]
         for config in configs:
             cells = [_fmt(thread_scaling(results, s, config, top), 2) for s in systems]
+            if copies:
+                one = _find(results, "ours", config, 1)
+                cells.append(_fmt(copies[config] / one.words_per_s, 2)
+                             if one and config in copies else "—")
             lines.append(f"| {config} | " + " | ".join(cells) + " |")
+        if copies:
+            lines += ["", f"{ceiling_column}: {top} single-thread runs of ours started "
+                      "together on the same corpus, each with its own weights (words/s summed "
+                      "over the copies, from the start to the end of the last one, / words/s "
+                      "of one run alone). They do the same work as the threads but share no "
+                      "cache lines, so the column is what this machine allows for this "
+                      "configuration; the gap between it and ours is the cost of the threads "
+                      "updating one shared model without locks."]
         ceiling = meta.get("parallel_ceiling", {}).get(str(top))
         if ceiling:
             lines += ["", f"For scale: {top} independent single-thread processes (CPU-bound, "
@@ -553,8 +609,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--no-warmup", action="store_true",
                         help="skip the untimed warm-up run of each system")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of each system and configuration: the table gives the "
-                             "median times and the mean accuracy ± its standard deviation")
+                        help="runs of each system and configuration, run k with seed k in "
+                             "every system: the table gives the median times and the mean "
+                             "accuracy ± its standard deviation")
     parser.add_argument("--keep-vectors", action="store_true",
                         help="keep the vector files (in OUT/vectors)")
     args = parser.parse_args(argv)
@@ -644,9 +701,17 @@ def main(argv=None) -> int:
         for config in args.configs:
             for system in args.systems:
                 step += 1
-                runs = [measure_once(system, config, threads, rep, args, corpus_words,
-                                     compute_accuracy, vectors_dir, logs)
-                        for rep in range(args.repeat)]
+                runs, copies = [], []
+                for rep in range(args.repeat):
+                    if system == "ours" and many and threads == top and 1 in args.threads:
+                        copies.append(independent_copies(config, top, args, corpus_words,
+                                                         vectors_dir, logs))
+                    runs.append(measure_once(system, config, threads, rep, args,
+                                             corpus_words, compute_accuracy, vectors_dir,
+                                             logs))
+                if copies:
+                    meta.setdefault("copies_words_per_s", {})[config] = \
+                        statistics.median(copies)
                 result = combine(runs)
                 results.append(result)
                 spread = (f" ± {result.accuracy_sd:.2f} ({result.runs} runs)"

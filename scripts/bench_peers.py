@@ -17,6 +17,10 @@ Systems (the first argument):
 
 The flags mean what they mean for the C tool: ``-cbow 0|1``, ``-hs 0|1``, ``-negative``,
 ``-size``, ``-window``, ``-sample``, ``-iter``, ``-min-count``, ``-alpha``, ``-threads``.
+``-seed k`` picks the random streams: 1 (the default) is each system's own default seed
+(gensim's 1, fastText's 0); k > 1 is gensim's seed k and fastText's seed 1000 (k - 1).
+(fastText's thread i draws from a generator seeded with seed + i, and seeds 0 and 1 give
+one stream, so nearby seeds would repeat streams.)
 
 Usage::
 
@@ -60,7 +64,7 @@ def train_gensim(args: argparse.Namespace, from_file: bool):
         vector_size=args.size, window=args.window, sample=args.sample, epochs=args.iter,
         min_count=args.min_count, alpha=args.alpha, min_alpha=args.alpha * 1e-4,
         sg=0 if args.cbow else 1, cbow_mean=1, hs=args.hs, negative=args.negative,
-        workers=args.threads, seed=1,
+        workers=args.threads, seed=args.seed,
     )
     if from_file:
         model = Word2Vec(corpus_file=args.train, **options)
@@ -74,16 +78,36 @@ def train_fasttext(args: argparse.Namespace):
     """Train fastText without subword n-grams; return (words by descending count, vectors)."""
     import fasttext
 
-    model = fasttext.train_unsupervised(
-        args.train, model="cbow" if args.cbow else "skipgram", dim=args.size, ws=args.window,
-        epoch=args.iter, minCount=args.min_count, neg=max(args.negative, 1),
+    options = dict(
+        input=args.train, model="cbow" if args.cbow else "skipgram", dim=args.size,
+        ws=args.window, epoch=args.iter, minCount=args.min_count, neg=max(args.negative, 1),
         loss="hs" if args.hs else "ns", t=args.sample, lr=args.alpha, thread=args.threads,
         minn=0, maxn=0, wordNgrams=1, verbose=0)
+    if args.seed == 1:
+        model = fasttext.train_unsupervised(**options)
+    else:
+        model = _train_fasttext_with_seed(options, 1000 * (args.seed - 1))
     words = model.get_words()  # dictionary order: descending count
     # With maxn 0 fastText has no n-gram buckets: the input matrix holds one row per word,
     # and that row is exactly what its .vec file would hold for the word.
     matrix = model.get_input_matrix()[: len(words)]
     return words, matrix
+
+
+def _train_fasttext_with_seed(options: dict, seed: int):
+    """``fasttext.train_unsupervised(**options)`` with fastText's ``-seed``, which the
+    Python wrapper of fasttext 0.9.2 does not accept; the steps are the wrapper's own."""
+    import fasttext_pybind
+    from fasttext import FastText as wrapper
+
+    values, manual = wrapper.read_args((), options, list(options),
+                                       wrapper.unsupervised_default)
+    native_args = wrapper._build_args(values, manual)
+    native_args.seed = seed
+    model = wrapper._FastText(args=native_args)
+    fasttext_pybind.train(model.f, native_args)
+    model.set_args(model.f.getArgs())
+    return model
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -102,6 +126,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("-min-count", dest="min_count", type=int, default=5)
     parser.add_argument("-alpha", type=float, default=None)
     parser.add_argument("-threads", type=int, default=1)
+    parser.add_argument("-seed", type=int, default=1)
     args = parser.parse_args(argv)
     if args.alpha is None:
         args.alpha = 0.05 if args.cbow else 0.025  # the C tool's defaults

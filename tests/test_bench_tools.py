@@ -225,6 +225,27 @@ def test_train_commands_use_the_same_flags():
     parsed = bench_peers.parse_args(["fasttext", *peer[3:]])
     assert (parsed.cbow, parsed.hs, parsed.negative, parsed.alpha, parsed.min_count) == \
         (1, 1, 0, 0.05, 5)
+    assert parsed.seed == 1 and "-seed" not in ours        # run 1: every default seed
+
+
+def test_repeated_runs_use_one_seed_per_run_for_every_system():
+    ours = bench.train_command("ours", "sg-ns", "c.txt", "o.bin", 1, 5, "word2vec", seed=3)
+    peer = bench.train_command("gensim-line", "sg-ns", "c.txt", "o.bin", 1, 5, "word2vec",
+                               seed=3)
+    assert ours[ours.index("-seed") + 1] == "3" and peer[peer.index("-seed") + 1] == "3"
+    assert bench_peers.parse_args(["gensim-line", *peer[3:]]).seed == 3
+
+
+def test_report_shows_the_independent_copies_ceiling():
+    meta = dict(configs=["sg-ns"], threads=[1, 2], systems=["ours", "gensim-line"],
+                corpus_name="c.txt", corpus_words=2000, corpus_lines=2, iter=5,
+                evaluator="compute-accuracy", copies_words_per_s={"sg-ns": 1950.0},
+                machine=dict(date="2024-01-01 00:00", cpu="CPU", cores=2, memory_gb=8,
+                             os="Linux", python="3.11", versions={}))
+    text = bench.markdown_report(_results(), meta)
+    # ours 1 thread: 1000 words/s; two copies together: 1950 words/s
+    assert "| sg-ns | 1.90 | — | 1.95 |" in text
+    assert "ceiling: 2 copies of ours, 1 thread each" in text
 
 
 def test_run_measured_reports_wall_time_and_memory(tmp_path):
