@@ -158,8 +158,11 @@ def special(kind: str, work: Path):
         return (process.returncode, stderr[-1] if stderr else "",
                 f"peak RSS {usage.ru_maxrss // 1024} MB")
     signum = signal.SIGINT if kind == "sigint" else signal.SIGTERM
+    # SIGINT as from a terminal, even when this script runs as a background job (whose
+    # children inherit SIGINT ignored, and keep it so, as the C tool does).
     process = subprocess.Popen([w2v, "-train", "lee.txt", "-output", "out.bin", "-iter", "500",
-                                "-debug", "0"], cwd=work, stderr=subprocess.PIPE)
+                                "-debug", "0"], cwd=work, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(3)
     process.send_signal(signum)
     stderr = process.stderr.read().decode().strip().splitlines()

@@ -67,6 +67,14 @@ def test_standard_input_is_read_once_and_trained_every_pass(tmp_path):
     assert list(temp.iterdir()) == []              # the spooled copy is gone
 
 
+def _sigint_as_from_a_terminal() -> None:
+    """Run in the child before it starts.  A shell starts background jobs with SIGINT
+    ignored, and the trainer, like the C tool, keeps an inherited "ignore"; so when the
+    test suite itself runs in the background, the trainer would ignore the signal this
+    test sends.  Restore the disposition a command started from a terminal has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code):
     env, temp = _env(tmp_path)
@@ -75,7 +83,8 @@ def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code):
     process = subprocess.Popen(
         _command("-train", "-", "-output", str(output), "-iter", "1000", "-size", "50",
                  "-debug", "0"),
-        stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        preexec_fn=_sigint_as_from_a_terminal)
     process.stdin.write(_LEE.read_bytes())
     process.stdin.close()
     deadline = time.time() + 60
