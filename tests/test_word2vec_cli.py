@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from tests import reference
+from tests.companion_helpers import GOLDEN_MODEL
 from tests.conftest import GOLDEN, can_run_as_nobody, golden_bytes, run_as_nobody, run_cli
 from w2v_cli.cli import word2vec_main
+from w2v_cli.formats import read_vectors
 
 TRAIN_CONFIGS = ["cbow1-hs0-neg5-s1e-3", "cbow1-hs1-neg0-s1e-3", "cbow1-hs1-neg3-s1e-3",
                  "cbow1-hs0-neg5-s0", "cbow0-hs0-neg5-s1e-3", "cbow0-hs1-neg0-s1e-3",
@@ -108,9 +110,6 @@ def test_one_pass_over_text8_head_follows_the_c_model(tmp_path, shared_data, exa
     0.9999996 (default), largest difference 1.1e-3 and 1.3e-3; the same run with another
     random stream (-seed 2) gives a smallest cosine of -0.29, so anything that changed the
     algorithm or its random draws would fall far below the 0.9999 asked here."""
-    from w2v_cli.formats import read_vectors
-    from tests.companion_helpers import GOLDEN_MODEL
-
     out = tmp_path / "vectors.bin"
     result = run_cli(word2vec_main, [
         "-train", str(shared_data / "text8-head12.5M"), "-output", str(out), "-cbow", "1",
