@@ -13,7 +13,7 @@ import pytest
 from tests import reference
 from w2v_cli.config import TrainConfig
 from w2v_cli.corpus import ArrayIds
-from w2v_cli.train import Trainer
+from w2v_cli.backends import create_backend
 from w2v_cli.vocab import Vocabulary
 
 
@@ -52,7 +52,7 @@ def _train_ours(ids, counts, blocks, **settings):
     cuts = np.linspace(0, len(array), blocks + 1).astype(int)
 
     ids = ArrayIds([array[cuts[i]:cuts[i + 1]] for i in range(blocks)])
-    return Trainer(config, vocab, ids).run().input_vectors()
+    return create_backend(config, vocab, ids).train().input_vectors()
 
 
 CONFIGS = [
@@ -129,13 +129,14 @@ def test_every_pass_counts_every_word():
     vocab = Vocabulary(words=[b"w%d" % i for i in range(len(counts))],
                        counts=np.array(counts, dtype=np.int64))
     array = np.array(ids, dtype=np.int32)
-    trainer = Trainer(config, vocab, ArrayIds([array[:1000], array[1000:2000], array[2000:]]))
-    trainer.run()
-    assert trainer.progress.done() == 3 * sum(counts)
+    backend = create_backend(config, vocab,
+                             ArrayIds([array[:1000], array[1000:2000], array[2000:]]))
+    backend.train()
+    assert backend.progress.done() == 3 * sum(counts)
 
 
 def test_schedule_covers_every_token_once_per_pass_and_spreads_the_workers():
-    from w2v_cli.train import _Schedule
+    from w2v_cli.backends.cpu import _Schedule
     schedule = _Schedule(length=1000, threads=2, passes=3)
     items = []
     while (item := schedule.next()) is not None:

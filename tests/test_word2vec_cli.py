@@ -379,7 +379,10 @@ def test_importing_the_commands_does_not_import_numba():
     """Numba and LLVM cost ~0.5 s and ~140 MB at start-up; the commands load the compiled
     kernel library with ctypes instead, so ``--help`` and the imports stay light."""
     code = ("import sys\n"
-            "from w2v_cli import cli, pipeline, train, vectors, query, accuracy, phrases\n"
+            "from w2v_cli import cli, pipeline, model, tables, vectors, query, accuracy, "
+            "phrases\n"
+            "from w2v_cli.backends import cpu\n"
+            "from w2v_cli.kernels import abi\n"
             "try:\n    cli.word2vec_main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print('numba' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60,

@@ -183,6 +183,10 @@ def _flag(name: str, **kwargs):
 @_flag("exact", type=int, default=0, show_default=True,
        help="1: do every float32 operation in the original's order, without SIMD "
             "(slower; with -threads 1 it matches the original built without FMA).")
+@_flag("batch", type=int, default=0, show_default=True,
+       help="1: shared-negative batched skip-gram (faster; each window's context words "
+            "share one draw of negatives and are trained together as small matrix "
+            "products; results differ from the original's).")
 def word2vec_command(**flags) -> None:
     from w2v_cli.config import TrainConfig, available_cores
     from w2v_cli.pipeline import run_word2vec

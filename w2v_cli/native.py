@@ -20,7 +20,6 @@ JIT (also the fallback when no C compiler is found).
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import hashlib
 import importlib
 import json
@@ -36,6 +35,8 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from w2v_cli.kernels.abi import KERNELS, Kernel
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 _ARRAY_KINDS = {
@@ -43,61 +44,6 @@ _ARRAY_KINDS = {
     "f32": np.float32, "f64": np.float64,
 }
 _SCALAR_KINDS = {"i64": ctypes.c_int64, "u64": ctypes.c_uint64, "f64": ctypes.c_double}
-
-
-@dataclasses.dataclass(frozen=True)
-class Kernel:
-    """One exported kernel: ``module.function`` with typed arguments.
-
-    ``args`` are kinds: ``"i64"``, ``"u64"``, ``"f64"`` for scalars, ``"f32[:]"``,
-    ``"f32[:,:]"`` etc. for C-contiguous arrays; ``result`` is a scalar kind or "void".
-    """
-
-    module: str
-    function: str
-    args: Tuple[str, ...]
-    result: str = "void"
-
-    @property
-    def name(self) -> str:
-        return self.function
-
-
-def _k(module: str, function: str, args: str, result: str = "void") -> Kernel:
-    return Kernel(module, function, tuple(args.split()), result)
-
-
-_TRAIN_ARGS = ("i32[:] i64 i64 f32[:,:] f32[:,:] f32[:,:] f32[:] f32[:] i64[:] u8[:] i32[:] "
-               "i32[:] i32[:] i64 i64[:] f64[:] i64[:] u64[:] i32[:] i64[:] f32[:] f32[:] f32[:]")
-
-KERNELS: Tuple[Kernel, ...] = (
-    _k("tokenize", "tokenize_block", "u8[:] i64 u8[:] i64[:] u8[:] i64[:]", "i64"),
-    _k("wordtable", "count_tokens",
-       "u8[:] i64[:] i64 i64 i32[:] u8[:] i64[:] i32[:] i64[:] i64[:] i64 i32[:]", "i64"),
-    _k("wordtable", "lookup_tokens", "u8[:] i64[:] i64 i32[:] u8[:] i64[:] i32[:] i32[:]"),
-    _k("wordtable", "rebuild_slots", "i32[:] u8[:] i64[:] i32[:] i64"),
-    _k("wordtable", "compact_entries", "u8[:] u8[:] i64[:] i32[:] i64[:] i64 i64[:]"),
-    _k("training", "train_block_fast", _TRAIN_ARGS, "i64"),
-    _k("training", "train_block_exact", _TRAIN_ARGS, "i64"),
-    _k("training", "init_input_vectors", "f32[:,:] u64 i64"),
-    _k("tables", "unigram_last_slots", "f64[:] i32[:]"),
-    _k("tables", "unigram_bucket_owners", "i32[:] i64 i32[:]"),
-    _k("tables", "huffman_tree", "i64[:] i64[:] i64[:] u8[:] i64[:]"),
-    _k("tables", "huffman_paths", "i64[:] u8[:] i64[:] u8[:] i32[:]"),
-    _k("kmeans", "centroids", "f32[:,:] i64[:] f32[:,:] i64[:]"),
-    _k("kmeans", "assign", "f32[:,:] f32[:,:] i64 i64 i64[:]"),
-    _k("text", "format_text_rows", "f32[:,:] i64 i64 u8[:] i64[:] u8[:]", "i64"),
-    # companion tools: reading vector files, scoring, word2phrase
-    _k("vectors", "scan_binary_records", "u8[:] i64 i64 u8[:,:] u8[:] i64[:] i64[:]", "i64"),
-    _k("vectors", "scan_text_records", "u8[:] i64 i64 f32[:,:] u8[:] i64[:] i64[:]", "i64"),
-    _k("vectors", "normalise_rows", "f32[:,:] i64 i64"),
-    _k("vectors", "dot_rows", "f32[:,:] f32[:] i64[:] f32[:]"),
-    _k("phrases", "phrase_tokenize_block", "u8[:] i64 u8[:] i64[:] u8[:] i64[:]", "i64"),
-    _k("phrases", "phrase_count_stream", "u8[:] i64[:] i64 u8[:] i64[:] u8[:] i64[:]", "i64"),
-    _k("phrases", "phrase_write",
-       "u8[:] i64[:] i64 i32[:] u8[:] i64[:] i32[:] i64[:] u8[:] i64[:] i64 f64 i64 u8[:] u8[:]",
-       "i64"),
-)
 
 
 def _parse_kind(kind: str):
@@ -114,7 +60,7 @@ def _checked(kernel: Kernel, values: Sequence) -> None:
     """Refuse arrays of the wrong dtype, rank or layout: a compiled kernel would corrupt memory."""
     if len(values) != len(kernel.args):
         raise TypeError(f"{kernel.name}: expected {len(kernel.args)} arguments, got {len(values)}")
-    for position, (kind, value) in enumerate(zip(kernel.args, values)):
+    for position, (kind, value) in enumerate(zip(kernel.arg_kinds, values)):
         base, ndim = _parse_kind(kind)
         if ndim:
             if not (isinstance(value, np.ndarray) and value.dtype == _ARRAY_KINDS[base]
@@ -133,7 +79,7 @@ class _NativeCall:
         self.function = library[symbol]
         argtypes = []
         self._plan = []
-        for kind in kernel.args:
+        for kind in kernel.arg_kinds:
             base, ndim = _parse_kind(kind)
             if ndim:
                 argtypes.append(ctypes.c_void_p)
@@ -172,7 +118,7 @@ class _JitCall:
         _checked(self.kernel, values)
         # Scalars get the declared Numba types, so each kernel compiles only once.
         typed = [(_JIT_SCALARS[kind](value) if kind in _JIT_SCALARS else value)
-                 for kind, value in zip(self.kernel.args, values)]
+                 for kind, value in zip(self.kernel.arg_kinds, values)]
         return self.function(*typed)
 
 
@@ -212,7 +158,7 @@ def _cpu_signature() -> str:
 def cache_key() -> str:
     digest = hashlib.sha256()
     kernel_dir = os.path.join(_PACKAGE_DIR, "kernels")
-    for name in sorted(os.listdir(kernel_dir)) + ["../config.py", "../native.py"]:
+    for name in sorted(os.listdir(kernel_dir)) + ["../native.py"]:
         path = os.path.join(kernel_dir, name)
         if name.endswith(".py"):
             with open(path, "rb") as handle:
@@ -268,7 +214,7 @@ def _wrapper_source(kernel: Kernel) -> Tuple[str, list]:
     from numba import types
 
     params, call_args, arg_types = [], [], []
-    for position, kind in enumerate(kernel.args):
+    for position, kind in enumerate(kernel.arg_kinds):
         base, ndim = _parse_kind(kind)
         numba_type = getattr(types, np.dtype(_ARRAY_KINDS.get(base, np.float64)).name
                              if ndim else {"i64": "int64", "u64": "uint64", "f64": "float64"}[base])

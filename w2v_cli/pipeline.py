@@ -19,8 +19,11 @@ from w2v_cli.outputs import AtomicOutput
 
 def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
     """Run one ``word2vec`` command; raises ``W2VError`` subclasses on bad input."""
+    from w2v_cli.backends import choose_backend
+
     stdout = stdout or sys.stdout
     config.validate()
+    choose_backend(config)              # an unsupported combination fails before any work
 
     def say(line: str) -> None:
         if config.debug >= 1:
@@ -139,13 +142,13 @@ def _map_corpus(corpus, vocab, cache, config: TrainConfig) -> None:
 
 def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock"):
     from w2v_cli import progress
-    from w2v_cli.train import Trainer
+    from w2v_cli.backends import create_backend
 
-    trainer = Trainer(config, vocab, cache)
+    backend = create_backend(config, vocab, cache)
     clock.mark("model setup")
-    bar = progress.TrainingProgress(trainer.progress.planned_words) if config.debug >= 2 else None
+    bar = progress.TrainingProgress(backend.progress.planned_words) if config.debug >= 2 else None
     try:
-        weights = trainer.run(on_tick=bar)
+        weights = backend.train(on_tick=bar)
     finally:
         if bar is not None:
             bar.close()

@@ -1,0 +1,114 @@
+"""Training backends: the one seam through which the pipeline trains a model.
+
+A backend is a way to train.  It receives
+
+* the run's ``TrainConfig`` (every flag keeps its meaning in every backend),
+* the ``Vocabulary`` and the ``TrainingTables`` built from it (the same for all),
+* the corpus as token ids (``TokenIds``: any number of passes, any ranges),
+
+and returns the trained ``Weights`` from ``train()``.  While it trains it keeps
+``progress`` up to date (words done, the current learning rate), which the caller reads
+from ``on_tick`` a few times a second.  ``train()`` runs on the caller's thread and
+returns only when every pass is done; SIGINT and SIGTERM arrive there as exceptions
+(``KeyboardInterrupt``), and the backend must then stop its workers promptly, discard
+its partial model and let the exception through, so that nothing is written.
+
+``choose_backend(config)`` names the backend the flags ask for, or raises ``ConfigError``
+for a combination no backend supports; the pipeline calls it before reading the corpus.
+``create_backend`` builds it.  Optional backends are imported only when chosen.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import time
+from typing import Callable, Optional, Protocol
+
+import numpy as np
+
+from w2v_cli.config import TrainConfig
+from w2v_cli.errors import ConfigError
+from w2v_cli.model import Weights
+
+
+class IdReader(Protocol):
+    def read_into(self, out: np.ndarray) -> int:
+        """Fill ``out`` (int32) with the next ids; how many, 0 at the end of the range."""
+
+    def close(self) -> None:
+        ...
+
+
+class TokenIds(Protocol):
+    """The corpus as vocabulary ids (-1 = a word outside the vocabulary, 0 = ``</s>``)."""
+
+    length: int
+
+    def open_range(self, first: int, last: int) -> IdReader:
+        """A reader over the ids of tokens ``first .. last-1``, in corpus order."""
+
+
+@dataclasses.dataclass
+class Progress:
+    """What the progress display reads while a backend trains."""
+
+    planned_words: int          # iter * train_words + 1, as the C tool's schedule
+    words_done: np.ndarray      # int64[workers], summed by ``done()``
+    alpha: np.ndarray           # float32[1]: the current learning rate
+    threads: int
+    started: float
+
+    @classmethod
+    def start(cls, config: TrainConfig, train_words: int, workers: int) -> "Progress":
+        return cls(planned_words=config.iter * train_words + 1,
+                   words_done=np.zeros(workers, dtype=np.int64),
+                   alpha=np.array([config.starting_alpha], dtype=np.float32),
+                   threads=workers, started=time.time())
+
+    def done(self) -> int:
+        return int(self.words_done.sum())
+
+
+OnTick = Optional[Callable[[Progress], None]]
+
+
+class Backend(abc.ABC):
+    """A way to train (see the module notes)."""
+
+    name: str = ""
+    progress: Progress
+
+    @abc.abstractmethod
+    def train(self, on_tick: OnTick = None) -> Weights:
+        """Train every pass and return the weights; ``on_tick(progress)`` a few times a
+        second on the caller's thread."""
+
+
+# --- choosing a backend ---------------------------------------------------------------
+
+CPU_CLASSIC = "cpu"           # the original algorithm, -threads workers
+CPU_BATCHED = "cpu-batched"   # shared-negative batched skip-gram (-batch 1)
+
+
+def choose_backend(config: TrainConfig) -> str:
+    """The backend the flags ask for; ``ConfigError`` for a combination none supports."""
+    if config.batch:
+        if config.cbow:
+            raise ConfigError("-batch 1 (shared-negative batched training) supports "
+                              "skip-gram only: add -cbow 0, or drop -batch")
+        if config.exact:
+            raise ConfigError("-exact 1 reproduces the original algorithm; it cannot be "
+                              "combined with -batch 1")
+        return CPU_BATCHED
+    return CPU_CLASSIC
+
+
+def create_backend(config: TrainConfig, vocab, ids: TokenIds) -> Backend:
+    """The backend ``choose_backend(config)`` names, ready to ``train()``."""
+    from w2v_cli.tables import TrainingTables
+
+    kind = choose_backend(config)
+    tables = TrainingTables(config, vocab)
+    from w2v_cli.backends.cpu import CpuBackend
+    return CpuBackend(config, vocab, tables, ids, batched=(kind == CPU_BATCHED))

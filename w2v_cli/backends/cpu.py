@@ -1,0 +1,244 @@
+"""The CPU backend: ``-threads`` worker threads running a compiled training kernel.
+
+As in the C tool, each worker trains its own region of the corpus (cut on token
+boundaries, not byte offsets), reading token ids in blocks of 2^18 and running the
+kernel on them with the GIL released; a worker that gets ahead takes over ranges of the
+others' regions (``_Schedule``).  The workers share the weight matrices lock-free
+(Hogwild).  Working on distant parts of the corpus, they rarely update the same rows at
+the same moment, which keeps the cores from stealing cache lines from each other.
+Memory is the model plus one block per worker, whatever the corpus size.
+
+The kernel is the original algorithm (``kernels/classic.py``, in its SIMD or its exact
+variant) or the shared-negative batched one (``kernels/batched.py``, ``-batch 1``).
+
+With one worker the run follows the C tool's single thread step for step (same random
+stream, same sentence cuts, same learning rate at every word): a sentence continues from
+one block into the next.  With several, results vary from run to run, as with the C tool.
+
+Every pass trains (the 2017 C code silently skipped passes after the first when a thread
+reached the end of the file; reference §3.11).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import List
+
+import numpy as np
+
+from w2v_cli import native
+from w2v_cli.backends import Backend, OnTick, Progress, TokenIds
+from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
+from w2v_cli.corpus import ID_BLOCK
+from w2v_cli.kernels import abi
+from w2v_cli.model import Weights, aligned_zeros, init_weights, row_matrix
+from w2v_cli.tables import TrainingTables
+from w2v_cli.vocab import Vocabulary
+
+_POLL_SECONDS = 0.2
+_CACHE_BLOCK = 128     # two cache lines: the adjacent-line prefetcher fetches pairs
+
+
+def worker_seed(seed: int, worker: int) -> np.uint64:
+    """Random state of worker k: seed - 1 + k, so the default seed 1 gives the C tool's k."""
+    return np.uint64((seed - 1 + worker) % (1 << 64))
+
+
+def _private_array(length: int, dtype) -> np.ndarray:
+    """A zeroed array that shares no cache line with any other allocation.
+
+    Each worker rewrites its scratch vectors at every word; small arrays allocated one
+    after another would share cache lines across workers, and every write would then
+    steal the line from the other core (false sharing).
+    """
+    nbytes = length * np.dtype(dtype).itemsize
+    return aligned_zeros(nbytes, _CACHE_BLOCK, guard=_CACHE_BLOCK).view(dtype)
+
+
+def _scratch_sizes(config: TrainConfig, tables: TrainingTables, batched: bool):
+    """(rows, ids, values) of a worker's scratch for the kernel it runs."""
+    if not batched:
+        return 2, 1, 1                     # neu1 and neu1e
+    contexts = 2 * config.window
+    outputs = max(config.negative + 1, tables.longest_path)
+    return contexts, contexts + config.negative + 1, config.negative + 1 + outputs * contexts
+
+
+class _Worker:
+    """One training thread's private state (random generator, sentence, counters,
+    scratch); attribute names are the kernel arguments' (``abi.WORKER_ARGS``)."""
+
+    def __init__(self, index: int, config: TrainConfig, planned: int, scratch) -> None:
+        rows, ids, values = scratch
+        self.index = index
+        self.state = _private_array(abi.STATE_SLOTS, np.int64)
+        self.rng = _private_array(1, np.uint64)
+        self.rng[0] = worker_seed(config.seed, index)
+        self.sentence = _private_array(MAX_SENTENCE_LENGTH + 1, np.int32)
+        self.scratch_rows = row_matrix(rows, config.size)
+        self.scratch_ids = _private_array(ids, np.int64)
+        self.scratch_values = _private_array(values, np.float32)
+        self.int_params = np.zeros(abi.INT_PARAMS, dtype=np.int64)
+        self.int_params[abi.P_CBOW] = 1 if config.cbow else 0
+        self.int_params[abi.P_HS] = 1 if config.hs else 0
+        self.int_params[abi.P_NEGATIVE] = config.negative
+        self.int_params[abi.P_WINDOW] = config.window
+        self.int_params[abi.P_SAMPLE] = 1 if config.sample > 0 else 0
+        self.int_params[abi.P_WORKER] = index
+        self.int_params[abi.P_PLANNED] = planned
+        self.int_params[abi.P_SIZE] = config.size
+
+    def end_pass(self, progress: np.ndarray) -> None:
+        """What the C thread does at end of file: count its last words, reset its counters."""
+        self.flush_count(progress)
+        for slot in (abi.WORD_COUNT, abi.LAST_WORD_COUNT, abi.SENTENCE_LENGTH, abi.READING):
+            self.state[slot] = 0
+
+    def flush_count(self, progress: np.ndarray) -> None:
+        progress[self.index] += (self.state[abi.WORD_COUNT]
+                                 - self.state[abi.LAST_WORD_COUNT])
+        self.state[abi.LAST_WORD_COUNT] = self.state[abi.WORD_COUNT]
+
+
+class _Schedule:
+    """Hands out the work: (first token, last token, ends the corpus?) ranges, pass by pass.
+
+    One worker gets each whole pass as one range (the C thread's order).  Several workers
+    get ranges of 1/8 of their share of the corpus, handed out so that the ranges being
+    trained at the same time lie far apart: worker k starts at the k-th of ``threads``
+    equal parts and moves forward through it, as a C thread does, but a worker that runs
+    ahead (parts differ in how much subsampling removes) goes on with ranges left in the
+    other parts instead of idling.
+    """
+
+    CHUNKS_PER_THREAD = 8
+
+    def __init__(self, length: int, threads: int, passes: int) -> None:
+        if threads == 1:
+            self._ranges = [(0, length, True)]
+        else:
+            per = self.CHUNKS_PER_THREAD
+            count = threads * per
+            bounds = [length * i // count for i in range(count + 1)]
+            order = [k * per + i for i in range(per) for k in range(threads)]
+            self._ranges = [(bounds[c], bounds[c + 1], c == count - 1) for c in order]
+        self._passes = passes
+        self._next = 0                  # ranges are generated as needed: memory stays
+        self._lock = threading.Lock()   # the same whatever -iter is
+
+    def next(self):
+        with self._lock:
+            if self._next >= self._passes * len(self._ranges):
+                return None
+            item = self._ranges[self._next % len(self._ranges)]
+            self._next += 1
+            return item
+
+
+class CpuBackend(Backend):
+    """Trains ``Weights`` on the corpus's token ids with ``config.threads`` workers.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    vocab : Vocabulary
+    tables : TrainingTables
+    ids : TokenIds
+        The corpus as vocabulary ids, e.g. ``corpus.TokenIdCache``.
+    batched : bool
+        Run the shared-negative batched kernel instead of the original algorithm.
+    """
+
+    name = "cpu"
+
+    def __init__(self, config: TrainConfig, vocab: Vocabulary, tables: TrainingTables,
+                 ids: TokenIds, batched: bool = False) -> None:
+        self.config = config
+        self.tables = tables
+        self.ids = ids
+        self.weights = init_weights(config, len(vocab))
+        self.threads = config.threads
+        starting_alpha = np.float32(config.starting_alpha)
+        self.float_params = np.array(  # (start, floor) as the C code compares them, in double
+            [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
+        self.progress = Progress.start(config, vocab.train_words, self.threads)
+        scratch = _scratch_sizes(config, tables, batched)
+        self.workers = [_Worker(k, config, self.progress.planned_words, scratch)
+                        for k in range(self.threads)]
+        run = native.kernels()
+        if batched:
+            self.kernel, self.signature = run.train_block_batched, abi.TRAIN_BATCHED
+        elif config.exact:
+            self.kernel, self.signature = run.train_block_classic_exact, abi.TRAIN_CLASSIC_EXACT
+        else:
+            self.kernel, self.signature = run.train_block_classic_fast, abi.TRAIN_CLASSIC_FAST
+        self._schedule = _Schedule(ids.length, self.threads, config.iter)
+        self._stop = threading.Event()
+        self._errors: List[BaseException] = []
+
+    # --- threads ------------------------------------------------------------------------
+    def _train(self, worker: _Worker) -> None:
+        """One worker: train the ranges the schedule hands out until none is left.
+
+        Within a range, blocks follow each other and a sentence continues across them.
+        At the end of a range the sentence being read is trained, except at the end of
+        the corpus, where it is dropped as the C thread drops the one it meets EOF in.
+        Alone, a worker also restarts its word counters after each pass, as C does.
+        """
+        buffer = np.empty(ID_BLOCK, dtype=np.int32)    # the worker's only per-block memory
+        empty = np.zeros(1, dtype=np.int32)
+        try:
+            while not self._stop.is_set():
+                item = self._schedule.next()
+                if item is None:
+                    return
+                first, last, ends_corpus = item
+                reader = self.ids.open_range(first, last)
+                try:
+                    while not self._stop.is_set():
+                        count = reader.read_into(buffer)
+                        if count == 0:
+                            break
+                        self._run_kernel(worker, buffer, count, abi.CARRY)
+                finally:
+                    reader.close()
+                if self._stop.is_set():
+                    return
+                self._run_kernel(worker, empty, 0, abi.DISCARD if ends_corpus else abi.FLUSH)
+                if self.threads == 1:
+                    worker.end_pass(self.progress.words_done)
+                else:
+                    worker.flush_count(self.progress.words_done)
+        except BaseException as exc:          # reported by the main thread
+            self._errors.append(exc)
+            self._stop.set()
+
+    def _run_kernel(self, worker: _Worker, ids: np.ndarray, n: int, mode: int) -> None:
+        self.kernel(*abi.arguments(self.signature, self.weights, self.tables, worker,
+                                   ids=ids, n_ids=n, end_mode=mode,
+                                   float_params=self.float_params,
+                                   progress=self.progress.words_done,
+                                   shared_alpha=self.progress.alpha))
+
+    def train(self, on_tick: OnTick = None) -> Weights:
+        """Train all passes; ``on_tick(progress)`` is called a few times a second."""
+        self.progress.started = time.time()
+        threads = [threading.Thread(target=self._train, args=(w,), name=f"w2v-worker-{i}",
+                                    daemon=True) for i, w in enumerate(self.workers)]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(_POLL_SECONDS)
+                    if on_tick is not None:
+                        on_tick(self.progress)
+        except BaseException:
+            self._stop.set()
+            raise
+        if self._errors:
+            raise self._errors[0]
+        if on_tick is not None:
+            on_tick(self.progress)
+        return self.weights

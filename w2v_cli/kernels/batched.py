@@ -1,0 +1,189 @@
+"""Shared-negative batched skip-gram (``-batch 1``): a window's pairs as small matrix products.
+
+The original skip-gram trains each (context, centre) pair of a window on its own, with
+negatives drawn afresh for every pair, updating the output rows after each pair.  Here,
+as in Intel's pWord2Vec ("HogBatch", Ji et al. 2016), the negatives are drawn once per
+window and shared by all its context words, so the window becomes
+
+    outputs O (m rows: the centre word and its negatives, or its Huffman path nodes)
+    inputs  I (n rows: the context words)
+    scores  S = O I^T,  G = (label - sigma(S)) * alpha  (m x n)
+    I += G^T O,  O += G I
+
+with every product taken from the rows as they were when the window started.  Each
+output row is read and written once per window instead of once per pair, which is what
+makes it fast: the rows stay in registers and the first-level cache for the whole
+window, and two threads rarely fight over the cache lines of frequent words' rows.
+
+Negatives are drawn with the same unigram^0.75 table; one that equals the centre word is
+skipped, and one drawn twice in a window counts twice (its gradient is doubled).  With
+``-hs 1`` the outputs also include the centre word's Huffman path (nodes whose score lies
+outside [-6, 6] are skipped, as in the original).  The walk from centre to centre
+(sentences, subsampling, the shrunk window, the learning rate) is the shared one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from w2v_cli.kernels.abi import (CONSUMED, P_HS, P_NEGATIVE, P_WINDOW, SENTENCE_LENGTH,
+                                 SENTENCE_POSITION)
+from w2v_cli.kernels.draws import next_random, unigram_target
+from w2v_cli.kernels.logistic import negative_sampling_gradient, softmax_node_gradient
+from w2v_cli.kernels.rows import row_add, row_axpy, row_dot, row_dot2, row_zero
+from w2v_cli.kernels.sentences import context_range, next_centre, start_block
+from w2v_cli.kernels.variants import compile_variant
+
+F32 = np.float32
+
+
+@njit(inline="always")
+def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, vocab_size,
+                   outs, weights):
+    """The window's output rows for negative sampling: ``word`` first (label 1), then each
+    distinct negative with how many times it was drawn.  Returns (rows, random state)."""
+    outs[0] = word
+    weights[0] = F32(1)
+    m = 1
+    for d in range(negative):
+        r = next_random(r)
+        target = unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size)
+        if target == word:
+            continue                     # skipped, not redrawn, as in the original
+        seen = False
+        for e in range(1, m):
+            if outs[e] == target:
+                weights[e] += F32(1)
+                seen = True
+                break
+        if not seen:
+            outs[m] = target
+            weights[m] = F32(1)
+            m += 1
+    return m, r
+
+
+@njit(inline="always")
+def train_outputs(matrix, rows, first_row, m, softmax, codes, weights, syn0, contexts, n,
+                  grads, grad_stride, inputs_delta, alpha, exp_table):
+    """Train ``m`` output rows of ``matrix`` against the window's ``n`` context rows.
+
+    Output o is ``matrix[rows[first_row + o]]``.  Hierarchical softmax (``softmax``):
+    label 1 - codes[first_row + o]; negative sampling: label 1 for o = 0, else 0, and the
+    gradient scaled by ``weights[o]``.  The context rows' changes are added to
+    ``inputs_delta`` (applied by the caller once every output is done); the output rows
+    are updated here, from the context rows as they were when the window started.
+    """
+    for o in range(m):
+        out = matrix[rows[first_row + o]]
+        if softmax:
+            label = F32(1 - np.int64(codes[first_row + o]))
+            scale = alpha
+        else:
+            label = F32(1) if o == 0 else F32(0)
+            scale = alpha * weights[o]
+        g = grads[o * grad_stride:(o + 1) * grad_stride]
+        j = 0
+        while j + 1 < n:                 # two contexts per pass over the output row
+            f0, f1 = row_dot2(out, syn0[contexts[j]], syn0[contexts[j + 1]])
+            if softmax:
+                g[j] = softmax_node_gradient(f0, label, scale, exp_table)
+                g[j + 1] = softmax_node_gradient(f1, label, scale, exp_table)
+            else:
+                g[j] = negative_sampling_gradient(f0, label, scale, exp_table)
+                g[j + 1] = negative_sampling_gradient(f1, label, scale, exp_table)
+            j += 2
+        if j < n:
+            f0 = row_dot(out, syn0[contexts[j]])
+            if softmax:
+                g[j] = softmax_node_gradient(f0, label, scale, exp_table)
+            else:
+                g[j] = negative_sampling_gradient(f0, label, scale, exp_table)
+    for o in range(m):                   # inputs_delta += G^T O (old output rows)
+        out = matrix[rows[first_row + o]]
+        for j in range(n):
+            g = grads[o * grad_stride + j]
+            if g != F32(0):
+                row_axpy(inputs_delta[j], g, out)
+    for j in range(n):                   # O += G I; consecutive updates hit other rows
+        inp = syn0[contexts[j]]
+        for o in range(m):
+            g = grads[o * grad_stride + j]
+            if g != F32(0):
+                row_axpy(matrix[rows[first_row + o]], g, inp)
+
+
+@njit(inline="always")
+def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, hs,
+                    negative, r, code_offsets, codes, points, last_slot, bucket_word,
+                    bucket_shift, exp_table, alpha, contexts, outs, weights, grads,
+                    grad_stride, inputs_delta):
+    """Train one window: every context row against the centre word's outputs at once."""
+    n = 0
+    for c in range(first, last):
+        if c != position:
+            contexts[n] = sentence[c]
+            n += 1
+    if n == 0:
+        return r
+    for j in range(n):
+        row_zero(inputs_delta[j])
+    if hs != 0:
+        path = code_offsets[word]
+        train_outputs(syn1, points, path, code_offsets[word + 1] - path, True, codes,
+                      weights, syn0, contexts, n, grads, grad_stride, inputs_delta, alpha,
+                      exp_table)
+    if negative > 0:
+        m, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift,
+                              syn0.shape[0], outs, weights)
+        train_outputs(syn1neg, outs, 0, m, False, codes, weights, syn0, contexts, n, grads,
+                      grad_stride, inputs_delta, alpha, exp_table)
+    for j in range(n):
+        row_add(syn0[contexts[j]], inputs_delta[j])
+    return r
+
+
+def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep,
+                        code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
+                        int_params, float_params, state, rng, sentence, progress,
+                        shared_alpha, scratch_rows, scratch_ids, scratch_values):
+    """Train on ``ids[:n_ids]`` with shared-negative batched skip-gram.
+
+    Arguments as ``classic.train_block_classic``, except the scratch (sizes from
+    ``backends.cpu.batched_scratch``):
+
+    scratch_rows : float32[2 * window, stride]   the context rows' changes
+    scratch_ids : int64[2 * window + negative + 1]   context ids, then output ids
+    scratch_values : float32[negative + 1 + rows * 2 * window]   output weights, then the
+        gradient matrix G (``rows`` = the longest Huffman path or negative + 1)
+    """
+    hs = int_params[P_HS]
+    negative = int_params[P_NEGATIVE]
+    window = int_params[P_WINDOW]
+    grad_stride = 2 * window
+    contexts = scratch_ids[:grad_stride]
+    outs = scratch_ids[grad_stride:]
+    weights = scratch_values[:negative + 1]
+    grads = scratch_values[negative + 1:]
+    start_block(state)
+    while True:
+        b = next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params,
+                        state, rng, progress, shared_alpha)
+        if b < 0:
+            break
+        length = state[SENTENCE_LENGTH]
+        if length == 0:
+            continue
+        position = state[SENTENCE_POSITION]
+        first, last = context_range(position, length, window, b)
+        rng[0] = skipgram_window(sentence[position], sentence, first, last, position, syn0,
+                                 syn1, syn1neg, hs, negative, rng[0], code_offsets, codes,
+                                 points, last_slot, bucket_word, bucket_shift, exp_table,
+                                 shared_alpha[0], contexts, outs, weights, grads,
+                                 grad_stride, scratch_rows)
+    return state[CONSUMED]
+
+
+train_block_batched = compile_variant(train_block_batched, "train_block_batched",
+                                      fastmath=True)

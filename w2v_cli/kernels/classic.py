@@ -1,0 +1,225 @@
+"""The original algorithm: the C tool's CBOW and skip-gram steps, pair by pair.
+
+``train_block_classic`` trains one block of token ids exactly as one C worker thread
+would (reference §3.3-§3.10): the walk from centre to centre is the shared one of
+``sentences.py``; at each centre, CBOW averages the context rows and trains that mean
+against the centre word, skip-gram trains every context row against it, each with
+hierarchical softmax and/or negative sampling, the negatives drawn per pair from the
+same random stream in the same order as the C code.
+
+Two compiled variants share the body below:
+
+* ``train_block_classic_fast`` lets LLVM reorder float additions (``fastmath``), which
+  turns the dot products and vector updates into SIMD code; results differ from the C
+  tool only by float32 rounding, like the C tool's own builds with and without FMA;
+* ``train_block_classic_exact`` keeps every float32 operation in the C order without
+  fused multiply-add, which reproduces the C tool's no-FMA build bit for bit with one
+  thread (``-exact 1``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from w2v_cli.kernels.abi import (CONSUMED, P_CBOW, P_HS, P_NEGATIVE, P_SIZE, P_WINDOW,
+                                 SENTENCE_LENGTH, SENTENCE_POSITION)
+from w2v_cli.kernels.draws import next_random, unigram_target
+from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index
+from w2v_cli.kernels.rows import prefetch_row
+from w2v_cli.kernels.sentences import context_range, next_centre, start_block
+from w2v_cli.kernels.variants import compile_variant
+
+F32 = np.float32
+
+
+@njit(inline="always")
+def hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_table,
+                         alpha, size):
+    """Walk ``word``'s Huffman path from the root, updating inner nodes and ``neu1e``."""
+    first = code_offsets[word]
+    last = code_offsets[word + 1]
+    for d in range(first, min(first + 2, last)):
+        prefetch_row(syn1, points[d], size)
+    for d in range(first, last):
+        if d + 2 < last:
+            prefetch_row(syn1, points[d + 2], size)    # two nodes ahead
+        node = points[d]
+        f = F32(0)
+        for k in range(size):
+            f += h[k] * syn1[node, k]
+        if f <= -MAX_EXP_F or f >= MAX_EXP_F:
+            continue                     # the C tool skips saturated nodes entirely
+        f = exp_table[sigmoid_index(f)]
+        g = (F32(1 - np.int64(codes[d])) - f) * alpha
+        for k in range(size):            # one pass: the error takes the node's old value
+            old = syn1[node, k]
+            neu1e[k] += g * old
+            syn1[node, k] = old + g * h[k]
+
+
+@njit(inline="always")
+def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_word,
+                      bucket_shift, vocab_size, exp_table, alpha, size):
+    """One positive and ``negative`` drawn targets; returns the advanced random state."""
+    # Replay the draws once to prefetch every target row; the loop below draws them again
+    # from the same state, so the random stream is used exactly as before.
+    prefetch_row(syn1neg, word, size)
+    ahead = r
+    for d in range(negative):
+        ahead = next_random(ahead)
+        prefetch_row(syn1neg, unigram_target(ahead, last_slot, bucket_word, bucket_shift,
+                                             vocab_size), size)
+    for d in range(negative + 1):
+        if d == 0:
+            target = np.int64(word)
+            label = F32(1)
+        else:
+            r = next_random(r)
+            target = unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size)
+            if target == word:
+                continue                 # skipped, not redrawn
+            label = F32(0)
+        f = F32(0)
+        for k in range(size):
+            f += h[k] * syn1neg[target, k]
+        if f > MAX_EXP_F:
+            g = (label - F32(1)) * alpha
+        elif f < -MAX_EXP_F:
+            g = label * alpha
+        else:
+            g = (label - exp_table[sigmoid_index(f)]) * alpha
+        for k in range(size):            # one pass: the error takes the row's old value
+            old = syn1neg[target, k]
+            neu1e[k] += g * old
+            syn1neg[target, k] = old + g * h[k]
+    return r
+
+
+@njit(inline="always")
+def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative, r,
+              code_offsets, codes, points, last_slot, bucket_word, bucket_shift, exp_table,
+              alpha, size, neu1, neu1e):
+    """Train the mean of the context rows against ``word``; returns the random state."""
+    vocab_size = syn0.shape[0]
+    for k in range(size):
+        neu1[k] = F32(0)
+        neu1e[k] = F32(0)
+    for c in range(first, last):
+        if c != position:
+            prefetch_row(syn0, sentence[c], size)      # summed now, updated later
+    cw = 0
+    for c in range(first, last):
+        if c == position:
+            continue
+        context = sentence[c]
+        for k in range(size):
+            neu1[k] += syn0[context, k]
+        cw += 1
+    if cw == 0:
+        return r
+    inv = F32(cw)
+    for k in range(size):
+        neu1[k] /= inv
+    if hs != 0:
+        hierarchical_softmax(neu1, neu1e, word, syn1, code_offsets, codes, points,
+                             exp_table, alpha, size)
+    if negative > 0:
+        r = negative_sampling(neu1, neu1e, word, syn1neg, negative, r, last_slot,
+                              bucket_word, bucket_shift, vocab_size, exp_table, alpha, size)
+    for c in range(first, last):
+        if c == position:
+            continue
+        context = sentence[c]
+        for k in range(size):
+            syn0[context, k] += neu1e[k]
+    return r
+
+
+@njit(inline="always")
+def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative,
+                  r, code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
+                  exp_table, alpha, size, neu1e):
+    """Train every context row against ``word``, one pair at a time."""
+    vocab_size = syn0.shape[0]
+    for c in range(first, last):
+        if c == position:
+            continue
+        following = c + 1 if c + 1 != position else c + 2
+        if following < last:
+            prefetch_row(syn0, sentence[following], size)   # the next pair's
+        context = sentence[c]
+        for k in range(size):
+            neu1e[k] = F32(0)
+        h = syn0[context]
+        if hs != 0:
+            hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points,
+                                 exp_table, alpha, size)
+        if negative > 0:
+            r = negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot,
+                                  bucket_word, bucket_shift, vocab_size, exp_table, alpha,
+                                  size)
+        for k in range(size):
+            syn0[context, k] += neu1e[k]
+    return r
+
+
+def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep,
+                        code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
+                        int_params, float_params, state, rng, sentence, progress,
+                        shared_alpha, scratch_rows, scratch_ids, scratch_values):
+    """Train on ``ids[:n_ids]`` as one C worker thread; returns the ids consumed.
+
+    Parameters
+    ----------
+    ids : int32[:]            vocabulary ids, -1 for words outside the vocabulary
+    end_mode : int            CARRY, FLUSH or DISCARD (``abi``)
+    syn0 : float32[V, stride] input vectors (shared, updated lock-free); rows padded
+    syn1 : float32[V, stride] inner-node vectors (hierarchical softmax) or a dummy
+    syn1neg : float32[V, stride] output vectors (negative sampling) or a dummy
+    exp_table : float32[1001]; keep : float32[V] subsampling scores
+    code_offsets, codes, points : Huffman paths (huffman.HuffmanCodes)
+    last_slot, bucket_word, bucket_shift : the emulated unigram table
+    int_params : int64[INT_PARAMS]; float_params : float64[FLOAT_PARAMS]
+    state : int64[STATE_SLOTS]; rng : uint64[1]; sentence : int32[1001]
+        this worker's state, carried from block to block
+    progress : int64[workers]  words done per worker (summed for the learning rate)
+    shared_alpha : float32[1]  the current learning rate, shared by all workers
+    scratch_rows : float32[2, stride]  this worker's neu1 and neu1e
+    scratch_ids, scratch_values : unused here (the batched kernel's scratch)
+    """
+    size = int_params[P_SIZE]          # rows may be padded beyond it (whole cache lines)
+    cbow = int_params[P_CBOW]
+    hs = int_params[P_HS]
+    negative = int_params[P_NEGATIVE]
+    window = int_params[P_WINDOW]
+    neu1 = scratch_rows[0]
+    neu1e = scratch_rows[1]
+    start_block(state)
+    while True:
+        b = next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params,
+                        state, rng, progress, shared_alpha)
+        if b < 0:
+            break
+        length = state[SENTENCE_LENGTH]
+        if length == 0:
+            continue
+        alpha = shared_alpha[0]
+        position = state[SENTENCE_POSITION]
+        first, last = context_range(position, length, window, b)
+        word = sentence[position]
+        if cbow != 0:
+            rng[0] = cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg,
+                               hs, negative, rng[0], code_offsets, codes, points, last_slot,
+                               bucket_word, bucket_shift, exp_table, alpha, size, neu1, neu1e)
+        else:
+            rng[0] = skipgram_step(word, sentence, first, last, position, syn0, syn1,
+                                   syn1neg, hs, negative, rng[0], code_offsets, codes,
+                                   points, last_slot, bucket_word, bucket_shift, exp_table,
+                                   alpha, size, neu1e)
+    return state[CONSUMED]
+
+
+train_block_classic_fast = compile_variant(train_block_classic, "train_block_classic_fast",
+                                           fastmath=True)
+train_block_classic_exact = compile_variant(train_block_classic, "train_block_classic_exact")

@@ -1,0 +1,40 @@
+"""The C tool's table-driven logistic function and the gradients it gives.
+
+sigma(f) is read from a 1000-entry table over [-6, 6] (``sampling.sigmoid_table``) at
+index (f + 6) * 83, the C integer expression 1000 / 6 / 2 = 83.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from w2v_cli.kernels.abi import EXP_TABLE_SIZE, MAX_EXP
+
+F32 = np.float32
+SIGMOID_SCALE = F32(EXP_TABLE_SIZE // MAX_EXP // 2)
+MAX_EXP_F = F32(MAX_EXP)
+
+
+@njit(inline="always")
+def sigmoid_index(f):
+    return np.int64((f + MAX_EXP_F) * SIGMOID_SCALE)
+
+
+@njit(inline="always")
+def negative_sampling_gradient(f, label, scale, exp_table):
+    """(label - sigma(f)) * scale, with sigma clipped to 0 and 1 outside [-6, 6]."""
+    if f > MAX_EXP_F:
+        return (label - F32(1)) * scale
+    if f < -MAX_EXP_F:
+        return label * scale
+    return (label - exp_table[sigmoid_index(f)]) * scale
+
+
+@njit(inline="always")
+def softmax_node_gradient(f, label, scale, exp_table):
+    """(label - sigma(f)) * scale for a Huffman node; 0 outside [-6, 6], where the C tool
+    skips the node entirely."""
+    if f <= -MAX_EXP_F or f >= MAX_EXP_F:
+        return F32(0)
+    return (label - exp_table[sigmoid_index(f)]) * scale
