@@ -87,12 +87,17 @@ class Backend(abc.ABC):
 
 # --- choosing a backend ---------------------------------------------------------------
 
-CPU_CLASSIC = "cpu"           # the original algorithm, -threads workers
-CPU_BATCHED = "cpu-batched"   # shared-negative batched skip-gram (-batch 1)
+# Backend name -> (module, class); a module is imported only when its backend is chosen.
+BACKENDS = {
+    "cpu": ("w2v_cli.backends.cpu", "CpuBackend"),
+}
 
 
 def choose_backend(config: TrainConfig) -> str:
-    """The backend the flags ask for; ``ConfigError`` for a combination none supports."""
+    """The backend the flags ask for; ``ConfigError`` for a combination none supports.
+
+    Cheap and without side effects, so the pipeline can call it before reading anything.
+    """
     if config.batch:
         if config.cbow:
             raise ConfigError("-batch 1 (shared-negative batched training) supports "
@@ -100,15 +105,16 @@ def choose_backend(config: TrainConfig) -> str:
         if config.exact:
             raise ConfigError("-exact 1 reproduces the original algorithm; it cannot be "
                               "combined with -batch 1")
-        return CPU_BATCHED
-    return CPU_CLASSIC
+    return "cpu"
 
 
 def create_backend(config: TrainConfig, vocab, ids: TokenIds) -> Backend:
-    """The backend ``choose_backend(config)`` names, ready to ``train()``."""
+    """The backend ``choose_backend(config)`` names, with the run's tables, ready to
+    ``train()``."""
+    import importlib
+
     from w2v_cli.tables import TrainingTables
 
-    kind = choose_backend(config)
-    tables = TrainingTables(config, vocab)
-    from w2v_cli.backends.cpu import CpuBackend
-    return CpuBackend(config, vocab, tables, ids, batched=(kind == CPU_BATCHED))
+    module, name = BACKENDS[choose_backend(config)]
+    backend_class = getattr(importlib.import_module(module), name)
+    return backend_class(config, vocab, TrainingTables(config, vocab), ids)

@@ -146,14 +146,15 @@ class CpuBackend(Backend):
     tables : TrainingTables
     ids : TokenIds
         The corpus as vocabulary ids, e.g. ``corpus.TokenIdCache``.
-    batched : bool
-        Run the shared-negative batched kernel instead of the original algorithm.
+
+    The kernel is chosen by the flags: ``-batch 1`` the batched one, ``-exact 1`` the
+    original algorithm in C order, else the original algorithm with SIMD arithmetic.
     """
 
     name = "cpu"
 
     def __init__(self, config: TrainConfig, vocab: Vocabulary, tables: TrainingTables,
-                 ids: TokenIds, batched: bool = False) -> None:
+                 ids: TokenIds) -> None:
         self.config = config
         self.tables = tables
         self.ids = ids
@@ -163,6 +164,7 @@ class CpuBackend(Backend):
         self.float_params = np.array(  # (start, floor) as the C code compares them, in double
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
         self.progress = Progress.start(config, vocab.train_words, self.threads)
+        batched = bool(config.batch)
         scratch = _scratch_sizes(config, tables, batched)
         self.workers = [_Worker(k, config, self.progress.planned_words, scratch)
                         for k in range(self.threads)]
