@@ -181,6 +181,118 @@ def _dot(x: np.ndarray, y: np.ndarray) -> np.float32:
     return f
 
 
+class RandomStream:
+    """The C tool's LCG as a mutable stream, shared by the walk and the training steps."""
+
+    def __init__(self, r: int) -> None:
+        self.r = r
+
+    def next(self) -> int:
+        self.r = next_random(self.r)
+        return self.r
+
+
+def unigram_draw(r: int, last_slot: np.ndarray, vocab_size: int) -> int:
+    """The negative the C tool's 10^8-slot unigram table gives for random state r."""
+    slot = (r >> 16) % 100_000_000
+    target = int(np.searchsorted(last_slot, slot))
+    if target == 0:
+        target = r % (vocab_size - 1) + 1
+    return target
+
+
+class _Walk:
+    """The C worker's walk from centre to centre (§3.3-§3.6), as a generator of
+    (sentence, position, b) with the learning rate in ``alpha`` (reference for
+    ``kernels/sentences.py``)."""
+
+    def __init__(self, ids, counts, *, window, sample, alpha, iters, rng):
+        self.ids, self.counts = ids, counts
+        self.window, self.sample, self.iters, self.rng = window, sample, iters, rng
+        self.train_words = sum(counts)
+        self.start_alpha = F32(alpha)
+        self.alpha = self.start_alpha
+        self.planned = F32(iters * self.train_words + 1)
+
+    def _refresh(self, state) -> None:
+        state["actual"] += state["count"] - state["last"]
+        state["last"] = state["count"]
+        self.alpha = F32(self.start_alpha * F32(F32(1) - F32(state["actual"]) / self.planned))
+        if float(self.alpha) < float(self.start_alpha) * 0.0001:
+            self.alpha = F32(float(self.start_alpha) * 0.0001)
+
+    def __iter__(self):
+        ids, rng = self.ids, self.rng
+        state = {"actual": 0}
+        for _ in range(self.iters):
+            state["count"] = state["last"] = 0
+            pos = 0
+            at_end = False
+            while True:
+                if state["count"] - state["last"] > 10000:
+                    self._refresh(state)
+                sentence: List[int] = []
+                while True:                              # read one sentence
+                    if pos >= len(ids):
+                        at_end = True
+                        break
+                    w = ids[pos]
+                    pos += 1
+                    if w < 0:
+                        continue
+                    state["count"] += 1
+                    if w == 0:
+                        break
+                    if self.sample > 0:
+                        r = rng.next()
+                        if keep_score(self.counts[w], self.sample, self.train_words) < \
+                                F32(r & 0xFFFF) / F32(65536):
+                            continue
+                    sentence.append(w)
+                    if len(sentence) >= 1000:
+                        break
+                if at_end:
+                    state["actual"] += state["count"] - state["last"]
+                    break
+                for position in range(max(1, len(sentence))):   # an empty sentence still
+                    if position > 0 and state["count"] - state["last"] > 10000:  # draws once
+                        self._refresh(state)
+                    b = rng.next() % self.window
+                    if not sentence:
+                        break
+                    yield sentence, position, b
+
+
+def _contexts(sentence, position, window, b) -> List[int]:
+    return [sentence[position - window + a] for a in range(b, 2 * window + 1 - b)
+            if a != window and 0 <= position - window + a < len(sentence)]
+
+
+class _Model:
+    """The weights and tables of a reference run."""
+
+    def __init__(self, counts, size, hs, negative, seed):
+        v = len(counts)
+        self.v, self.size = v, size
+        self.syn0 = init_vectors(v, size, seed)
+        self.syn1 = np.zeros((v, size), dtype=F32)
+        self.syn1neg = np.zeros((v, size), dtype=F32)
+        self.exp_table = sigmoid_table()
+        self.codes, self.points = huffman(counts) if hs else ([], [])
+        self.last_slot = (np.cumsum(unigram_slot_counts(counts)) - 1) if negative > 0 else None
+
+    def sigma(self, f):
+        return self.exp_table[int(F32(F32(f + F32(6)) * F32(83)))]
+
+    def gradient(self, f, label, scale):
+        """(label - sigma(f)) * scale, sigma clipped to 0 / 1 outside [-6, 6]."""
+        if f > 6:
+            return F32(F32(label - 1) * scale)
+        if f < -6:
+            return F32(F32(label) * scale)
+        return F32(F32(F32(label) - self.sigma(f)) * scale)
+
+
 def train(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bool,
           hs: bool, negative: int, sample: float, alpha: float, iters: int = 1,
           seed: int = 1) -> np.ndarray:
@@ -189,32 +301,19 @@ def train(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bo
     Returns syn0.  ``ids`` ends where the corpus ends: a sentence still being read there is
     dropped, as the C thread drops the sentence in which it meets the end of the file.
     """
-    v = len(counts)
-    train_words = sum(counts)
-    syn0 = init_vectors(v, size, seed)
-    syn1 = np.zeros((v, size), dtype=F32)
-    syn1neg = np.zeros((v, size), dtype=F32)
-    exp_table = sigmoid_table()
-    codes, points = huffman(counts) if hs else ([], [])
-    slot_counts = unigram_slot_counts(counts) if negative > 0 else None
-    last_slot = np.cumsum(slot_counts) - 1 if negative > 0 else None
-    start_alpha = F32(alpha)
-    cur_alpha = start_alpha
-    word_count_actual = 0
-    r = seed - 1                         # worker 0 (the C thread 0 starts from 0)
-    planned = F32(iters * train_words + 1)
+    model = _Model(counts, size, hs, negative, seed)
+    syn0, syn1, syn1neg = model.syn0, model.syn1, model.syn1neg
+    rng = RandomStream(seed - 1)         # worker 0 (the C thread 0 starts from 0)
+    walk = _Walk(ids, counts, window=window, sample=sample, alpha=alpha, iters=iters, rng=rng)
 
-    def sigma(f):
-        return exp_table[int(F32(F32(f + F32(6)) * F32(83)))]
-
-    def learn(h, neu1e, word, rr):
+    def learn(h, neu1e, word):
         if hs:
-            for d in range(len(codes[word])):
-                node = points[word][d]
+            for d in range(len(model.codes[word])):
+                node = model.points[word][d]
                 f = _dot(h, syn1[node])
                 if f <= -6 or f >= 6:
                     continue
-                g = F32(F32(F32(1 - codes[word][d]) - sigma(f)) * cur_alpha)
+                g = F32(F32(F32(1 - model.codes[word][d]) - model.sigma(f)) * walk.alpha)
                 for k in range(size):
                     neu1e[k] = F32(neu1e[k] + F32(g * syn1[node, k]))
                 for k in range(size):
@@ -224,94 +323,148 @@ def train(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bo
                 if d == 0:
                     target, label = word, 1
                 else:
-                    rr = next_random(rr)
-                    slot = (rr >> 16) % 100_000_000
-                    target = int(np.searchsorted(last_slot, slot))
-                    if target == 0:
-                        target = rr % (v - 1) + 1
+                    target = unigram_draw(rng.next(), model.last_slot, model.v)
                     if target == word:
                         continue
                     label = 0
-                f = _dot(h, syn1neg[target])
-                if f > 6:
-                    g = F32(F32(label - 1) * cur_alpha)
-                elif f < -6:
-                    g = F32(F32(label) * cur_alpha)
-                else:
-                    g = F32(F32(F32(label) - sigma(f)) * cur_alpha)
+                g = model.gradient(_dot(h, syn1neg[target]), label, walk.alpha)
                 for k in range(size):
                     neu1e[k] = F32(neu1e[k] + F32(g * syn1neg[target, k]))
                 for k in range(size):
                     syn1neg[target, k] = F32(syn1neg[target, k] + F32(g * h[k]))
-        return rr
 
-    for _ in range(iters):
-        word_count = last_word_count = 0
-        pos = 0
-        at_end = False
-        while True:
-            if word_count - last_word_count > 10000:
-                word_count_actual += word_count - last_word_count
-                last_word_count = word_count
-                cur_alpha = F32(start_alpha * F32(F32(1) - F32(word_count_actual) / planned))
-                if float(cur_alpha) < float(start_alpha) * 0.0001:
-                    cur_alpha = F32(float(start_alpha) * 0.0001)
-            sentence: List[int] = []
-            while True:                                  # read one sentence
-                if pos >= len(ids):
-                    at_end = True
-                    break
-                w = ids[pos]
-                pos += 1
-                if w < 0:
+    for sentence, position, b in walk:
+        word = sentence[position]
+        contexts = _contexts(sentence, position, window, b)
+        if cbow:
+            if not contexts:
+                continue
+            neu1 = np.zeros(size, dtype=F32)
+            for c in contexts:
+                for k in range(size):
+                    neu1[k] = F32(neu1[k] + syn0[c, k])
+            for k in range(size):
+                neu1[k] = F32(neu1[k] / F32(len(contexts)))
+            neu1e = np.zeros(size, dtype=F32)
+            learn(neu1, neu1e, word)
+            for c in contexts:
+                for k in range(size):
+                    syn0[c, k] = F32(syn0[c, k] + neu1e[k])
+        else:
+            for c in contexts:
+                neu1e = np.zeros(size, dtype=F32)
+                learn(syn0[c], neu1e, word)
+                for k in range(size):
+                    syn0[c, k] = F32(syn0[c, k] + neu1e[k])
+    return syn0
+
+
+# --- shared-negative batched training (-batch 1) ------------------------------------------
+
+def draw_shared_negatives(rng: RandomStream, negative: int, last_slot, vocab_size: int,
+                          skip: int = -1) -> Dict[int, int]:
+    """``negative`` draws, as {word: times drawn} in first-drawn order; ``skip`` is left out."""
+    drawn: Dict[int, int] = {}
+    for _ in range(negative):
+        target = unigram_draw(rng.next(), last_slot, vocab_size)
+        if target != skip:
+            drawn[target] = drawn.get(target, 0) + 1
+    return drawn
+
+
+def batched_window_update(inputs: np.ndarray, outputs: np.ndarray, labels, weights,
+                          alpha: float, gradient) -> Tuple[np.ndarray, np.ndarray]:
+    """The batched step of one window, from the rows as they are when it starts.
+
+    ``inputs`` float32[n, d] (context rows), ``outputs`` float32[m, d]; G[o, j] =
+    gradient(outputs[o] . inputs[j], labels[o], alpha * weights[o]).  Returns the changes
+    (G^T O, G I) of the inputs and the outputs.
+    """
+    m, n = len(outputs), len(inputs)
+    grads = np.zeros((m, n), dtype=F32)
+    for o in range(m):
+        for j in range(n):
+            grads[o, j] = gradient(_dot(outputs[o], inputs[j]), labels[o],
+                                   F32(alpha * F32(weights[o])))
+    input_change = np.zeros_like(inputs)
+    output_change = np.zeros_like(outputs)
+    for o in range(m):
+        for j in range(n):
+            input_change[j] = input_change[j] + grads[o, j] * outputs[o]
+            output_change[o] = output_change[o] + grads[o, j] * inputs[j]
+    return input_change, output_change
+
+
+def train_batched(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bool,
+                  hs: bool, negative: int, sample: float, alpha: float, iters: int = 1,
+                  seed: int = 1, cbow_batch: int = 1) -> np.ndarray:
+    """Single-thread shared-negative batched training (``kernels/batched.py``); returns
+    syn0.  Same walk and random stream as ``train``.
+
+    Skip-gram: per window, the context rows against the centre word's Huffman path (if
+    ``hs``) and then against the centre word plus one shared draw of negatives.  CBOW
+    (negative sampling only): the original step, with a fresh draw of negatives every
+    ``cbow_batch`` windows.
+    """
+    model = _Model(counts, size, hs, negative, seed)
+    syn0, syn1, syn1neg = model.syn0, model.syn1, model.syn1neg
+    rng = RandomStream(seed - 1)
+    walk = _Walk(ids, counts, window=window, sample=sample, alpha=alpha, iters=iters, rng=rng)
+    shared: Dict[int, int] = {}
+    windows_left = 0
+
+    def node_gradient(f, label, scale):
+        if f <= -6 or f >= 6:
+            return F32(0)
+        return F32(F32(F32(label) - model.sigma(f)) * scale)
+
+    for sentence, position, b in walk:
+        word = sentence[position]
+        contexts = _contexts(sentence, position, window, b)
+        if not contexts:
+            continue
+        if cbow:
+            h = np.zeros(size, dtype=F32)
+            for c in contexts:
+                h = h + syn0[c]
+            h = h * F32(F32(1) / F32(len(contexts)))
+            if windows_left == 0:
+                shared = draw_shared_negatives(rng, negative, model.last_slot, model.v)
+                windows_left = cbow_batch
+            windows_left -= 1
+            error = np.zeros(size, dtype=F32)
+            for target, times in [(word, 0)] + [(t, k) for t, k in shared.items()]:
+                if times and target == word:
                     continue
-                word_count += 1
-                if w == 0:
-                    break
-                if sample > 0:
-                    r = next_random(r)
-                    if keep_score(counts[w], sample, train_words) < F32(r & 0xFFFF) / F32(65536):
-                        continue
-                sentence.append(w)
-                if len(sentence) >= 1000:
-                    break
-            if at_end:
-                word_count_actual += word_count - last_word_count
-                break
-            for position in range(max(1, len(sentence))):   # an empty sentence still
-                if position > 0 and word_count - last_word_count > 10000:   # draws once
-                    word_count_actual += word_count - last_word_count
-                    last_word_count = word_count
-                    cur_alpha = F32(start_alpha * F32(F32(1) - F32(word_count_actual) / planned))
-                    if float(cur_alpha) < float(start_alpha) * 0.0001:
-                        cur_alpha = F32(float(start_alpha) * 0.0001)
-                r = next_random(r)
-                b = r % window
-                if not sentence:
-                    break
-                word = sentence[position]
-                contexts = [sentence[position - window + a] for a in range(b, 2 * window + 1 - b)
-                            if a != window and 0 <= position - window + a < len(sentence)]
-                if cbow:
-                    if not contexts:
-                        continue
-                    neu1 = np.zeros(size, dtype=F32)
-                    for c in contexts:
-                        for k in range(size):
-                            neu1[k] = F32(neu1[k] + syn0[c, k])
-                    for k in range(size):
-                        neu1[k] = F32(neu1[k] / F32(len(contexts)))
-                    neu1e = np.zeros(size, dtype=F32)
-                    r = learn(neu1, neu1e, word, r)
-                    for c in contexts:
-                        for k in range(size):
-                            syn0[c, k] = F32(syn0[c, k] + neu1e[k])
-                else:
-                    for c in contexts:
-                        neu1e = np.zeros(size, dtype=F32)
-                        r = learn(syn0[c], neu1e, word, r)
-                        for k in range(size):
-                            syn0[c, k] = F32(syn0[c, k] + neu1e[k])
+                label = 0 if times else 1
+                g = model.gradient(_dot(syn1neg[target], h), label,
+                                   F32(walk.alpha * F32(max(times, 1))))
+                error = error + g * syn1neg[target]
+                syn1neg[target] = syn1neg[target] + g * h
+            for c in contexts:
+                syn0[c] = syn0[c] + error
+            continue
+        inputs = syn0[contexts].copy()
+        input_change = np.zeros_like(inputs)
+        if hs:
+            nodes = model.points[word]
+            change, output_change = batched_window_update(
+                inputs, syn1[nodes], [1 - c for c in model.codes[word]], [1] * len(nodes),
+                walk.alpha, node_gradient)
+            input_change += change
+            for o, node in enumerate(nodes):
+                syn1[node] = syn1[node] + output_change[o]
+        if negative > 0:
+            drawn = draw_shared_negatives(rng, negative, model.last_slot, model.v, skip=word)
+            rows = [word] + list(drawn)
+            change, output_change = batched_window_update(
+                inputs, syn1neg[rows], [1] + [0] * len(drawn), [1] + list(drawn.values()),
+                walk.alpha, model.gradient)
+            input_change += change
+            for o, row in enumerate(rows):
+                syn1neg[row] = syn1neg[row] + output_change[o]
+        for j, c in enumerate(contexts):
+            syn0[c] = syn0[c] + input_change[j]
     return syn0
 
 

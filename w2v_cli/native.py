@@ -242,8 +242,28 @@ def _compiler() -> Optional[str]:
     return None
 
 
+def use_keyed_numba_cache() -> None:
+    """Point Numba's on-disk cache at a folder named after ``cache_key()``.
+
+    Numba revalidates a cached function against its own source file only, not against
+    the modules whose constants it froze in (``kernels/abi.py``): a cache written before
+    such a constant changed would be loaded with the old value, and array bounds with it.
+    A folder per key can never serve code compiled from other sources.  Must run before
+    numba is imported; a folder the user chose (NUMBA_CACHE_DIR) is respected.
+    """
+    if "numba" in sys.modules or os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    key = cache_key()
+    for folder in _cache_dirs():
+        target = os.path.join(folder, f"numba-{key}")
+        if _writable_folder(target):
+            os.environ["NUMBA_CACHE_DIR"] = target
+            return
+
+
 def build(so_path: str, manifest_path: str) -> None:
     """Compile every kernel and link them into the shared library ``so_path``."""
+    use_keyed_numba_cache()
     import llvmlite.binding as llvm
     from numba import carray, cfunc, types
 
@@ -303,7 +323,7 @@ def _remove_stale_libraries(folder: str, keep) -> None:
     """Delete libraries built from older sources (a process still using one keeps its copy)."""
     for name in os.listdir(folder):
         path = os.path.join(folder, name)
-        if name.startswith("kernels-") and path not in keep:
+        if name.startswith("kernels-") and path not in keep and os.path.isfile(path):
             try:
                 os.unlink(path)
             except OSError:
@@ -327,6 +347,7 @@ def _load_library(so_path: str, manifest_path: str) -> Kernels:
 
 
 def _jit_kernels() -> Kernels:
+    use_keyed_numba_cache()
     return Kernels({kernel.name: _JitCall(kernel) for kernel in KERNELS}, "jit", None)
 
 

@@ -99,9 +99,9 @@ def choose_backend(config: TrainConfig) -> str:
     Cheap and without side effects, so the pipeline can call it before reading anything.
     """
     if config.batch:
-        if config.cbow:
-            raise ConfigError("-batch 1 (shared-negative batched training) supports "
-                              "skip-gram only: add -cbow 0, or drop -batch")
+        if config.cbow and config.hs:
+            raise ConfigError("-batch 1 with -cbow 1 supports negative sampling only: "
+                              "use -hs 0, or -cbow 0 (skip-gram), or drop -batch")
         if config.exact:
             raise ConfigError("-exact 1 reproduces the original algorithm; it cannot be "
                               "combined with -batch 1")

@@ -56,13 +56,22 @@ def _private_array(length: int, dtype) -> np.ndarray:
     return aligned_zeros(nbytes, _CACHE_BLOCK, guard=_CACHE_BLOCK).view(dtype)
 
 
+def batched_scratch(config: TrainConfig, tables: TrainingTables):
+    """(rows, ids, values) of a worker's scratch for the batched kernel (its layout is
+    described in ``kernels/batched.py``)."""
+    outputs = config.negative + 1
+    if config.cbow:
+        return 2, 2 + outputs, outputs
+    contexts = 2 * config.window
+    rows = max(outputs, tables.longest_path)
+    return contexts, contexts + outputs, outputs + rows * contexts
+
+
 def _scratch_sizes(config: TrainConfig, tables: TrainingTables, batched: bool):
     """(rows, ids, values) of a worker's scratch for the kernel it runs."""
-    if not batched:
-        return 2, 1, 1                     # neu1 and neu1e
-    contexts = 2 * config.window
-    outputs = max(config.negative + 1, tables.longest_path)
-    return contexts, contexts + config.negative + 1, config.negative + 1 + outputs * contexts
+    if batched:
+        return batched_scratch(config, tables)
+    return 2, 1, 1                         # the classic kernel's neu1 and neu1e
 
 
 class _Worker:

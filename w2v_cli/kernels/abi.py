@@ -29,6 +29,10 @@ ALPHA_UPDATE_WORDS = 10_000    # a worker refreshes the learning rate this often
 # so the row kernels (``kernels/rows.py``) never need a scalar remainder loop.
 ROW_LANES = 16
 
+# Batched CBOW (``-batch 1 -cbow 1``) trains this many consecutive windows of a sentence
+# on one shared draw of negatives.
+CBOW_BATCH = 1
+
 # --- a training worker's state, carried from one block to the next ----------------------
 WORD_COUNT = 0          # in-vocabulary tokens read in this pass (C: word_count)
 LAST_WORD_COUNT = 1     # word_count when the shared progress was last updated

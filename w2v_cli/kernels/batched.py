@@ -27,11 +27,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (CONSUMED, P_HS, P_NEGATIVE, P_WINDOW, SENTENCE_LENGTH,
-                                 SENTENCE_POSITION)
+from w2v_cli.kernels.abi import (CBOW_BATCH, CONSUMED, P_CBOW, P_HS, P_NEGATIVE, P_WINDOW,
+                                 SENTENCE_LENGTH, SENTENCE_POSITION)
 from w2v_cli.kernels.draws import next_random, unigram_target
 from w2v_cli.kernels.logistic import negative_sampling_gradient, softmax_node_gradient
-from w2v_cli.kernels.rows import row_add, row_axpy, row_dot, row_dot2, row_zero
+from w2v_cli.kernels.rows import row_add, row_axpy, row_dot, row_dot2, row_scale, row_zero
 from w2v_cli.kernels.sentences import context_range, next_centre, start_block
 from w2v_cli.kernels.variants import compile_variant
 
@@ -144,28 +144,91 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
     return r
 
 
+@njit(inline="always")
+def cbow_mean(sentence, first, last, position, syn0, h):
+    """h = the mean of the context rows of ``position``; returns how many there were."""
+    row_zero(h)
+    count = 0
+    for c in range(first, last):
+        if c != position:
+            row_add(h, syn0[sentence[c]])
+            count += 1
+    if count > 0:
+        row_scale(h, F32(1) / F32(count))
+    return count
+
+
+@njit(inline="always")
+def cbow_window(word, sentence, first, last, position, syn0, syn1neg, negative, r,
+                last_slot, bucket_word, bucket_shift, exp_table, alpha, h, neu1e, outs,
+                weights, shared):
+    """Train one CBOW window on the negatives it shares with its neighbours.
+
+    A fresh set of negatives is drawn every ``CBOW_BATCH`` windows (``shared[0]`` counts
+    the windows left on the current set, ``shared[1]`` is its number of output rows); a
+    negative equal to the window's centre word is skipped for that window.  Otherwise the
+    step is the original's: the mean context row against the centre word and the
+    negatives, the output rows updated at once, the context rows by the summed error.
+    """
+    if cbow_mean(sentence, first, last, position, syn0, h) == 0:
+        return r
+    if shared[0] == 0:
+        m, r = draw_negatives(np.int64(-1), negative, r, last_slot, bucket_word,
+                              bucket_shift, syn0.shape[0], outs, weights)
+        shared[0] = CBOW_BATCH
+        shared[1] = m
+    shared[0] -= 1
+    m = shared[1]
+    row_zero(neu1e)
+    out = syn1neg[word]
+    g = negative_sampling_gradient(row_dot(out, h), F32(1), alpha, exp_table)
+    row_axpy(neu1e, g, out)
+    row_axpy(out, g, h)
+    for o in range(1, m):
+        if outs[o] == word:
+            continue
+        out = syn1neg[outs[o]]
+        g = negative_sampling_gradient(row_dot(out, h), F32(0), alpha * weights[o],
+                                       exp_table)
+        if g != F32(0):
+            row_axpy(neu1e, g, out)
+            row_axpy(out, g, h)
+    for c in range(first, last):
+        if c != position:
+            row_add(syn0[sentence[c]], neu1e)
+    return r
+
+
 def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep,
                         code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
                         int_params, float_params, state, rng, sentence, progress,
                         shared_alpha, scratch_rows, scratch_ids, scratch_values):
-    """Train on ``ids[:n_ids]`` with shared-negative batched skip-gram.
+    """Train on ``ids[:n_ids]`` with shared negatives (``-batch 1``).
 
-    Arguments as ``classic.train_block_classic``, except the scratch (sizes from
-    ``backends.cpu.batched_scratch``):
-
-    scratch_rows : float32[2 * window, stride]   the context rows' changes
-    scratch_ids : int64[2 * window + negative + 1]   context ids, then output ids
-    scratch_values : float32[negative + 1 + rows * 2 * window]   output weights, then the
-        gradient matrix G (``rows`` = the longest Huffman path or negative + 1)
+    Arguments as ``classic.train_block_classic``, except the scratch, sized by
+    ``backends.cpu.batched_scratch``: skip-gram uses ``scratch_rows[:2 * window]`` for
+    the context rows' changes, ``scratch_ids`` for the context and output ids and
+    ``scratch_values`` for the output weights and the gradient matrix; CBOW uses two
+    rows (the mean context row and its error), ``scratch_ids`` for the shared
+    negatives' bookkeeping and ids, ``scratch_values`` for their weights.  The
+    scratch outlives the call: CBOW's shared negatives carry on into the next block.
     """
+    cbow = int_params[P_CBOW]
     hs = int_params[P_HS]
     negative = int_params[P_NEGATIVE]
     window = int_params[P_WINDOW]
-    grad_stride = 2 * window
+    # Both layouts are views of the same scratch; only the one of the mode is used.
+    # (Both are always defined: a view defined on one branch only miscompiles.)
+    outputs = negative + 1
+    weights = scratch_values[:outputs]
+    grad_stride = 2 * window                     # skip-gram
     contexts = scratch_ids[:grad_stride]
-    outs = scratch_ids[grad_stride:]
-    weights = scratch_values[:negative + 1]
-    grads = scratch_values[negative + 1:]
+    window_outs = scratch_ids[grad_stride:]
+    window_grads = scratch_values[outputs:]
+    h = scratch_rows[0]                          # CBOW
+    neu1e = scratch_rows[1]
+    shared = scratch_ids[:2]
+    cbow_outs = scratch_ids[2:2 + outputs]
     start_block(state)
     while True:
         b = next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params,
@@ -177,11 +240,18 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
             continue
         position = state[SENTENCE_POSITION]
         first, last = context_range(position, length, window, b)
-        rng[0] = skipgram_window(sentence[position], sentence, first, last, position, syn0,
-                                 syn1, syn1neg, hs, negative, rng[0], code_offsets, codes,
-                                 points, last_slot, bucket_word, bucket_shift, exp_table,
-                                 shared_alpha[0], contexts, outs, weights, grads,
-                                 grad_stride, scratch_rows)
+        if cbow == 0:
+            rng[0] = skipgram_window(sentence[position], sentence, first, last, position,
+                                     syn0, syn1, syn1neg, hs, negative, rng[0],
+                                     code_offsets, codes, points, last_slot, bucket_word,
+                                     bucket_shift, exp_table, shared_alpha[0], contexts,
+                                     window_outs, weights, window_grads, grad_stride,
+                                     scratch_rows)
+            continue
+        rng[0] = cbow_window(sentence[position], sentence, first, last, position, syn0,
+                             syn1neg, negative, rng[0], last_slot, bucket_word,
+                             bucket_shift, exp_table, shared_alpha[0], h, neu1e, cbow_outs,
+                             weights, shared)
     return state[CONSUMED]
 
 

@@ -1,0 +1,66 @@
+"""The training seam: which backend and kernel each flag combination gets, and the
+kernels' calling convention as ``kernels/abi.py`` declares it."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_cli
+from w2v_cli.backends import choose_backend, create_backend
+from w2v_cli.cli import word2vec_main
+from w2v_cli.config import TrainConfig
+from w2v_cli.corpus import ArrayIds
+from w2v_cli.errors import ConfigError
+from w2v_cli.kernels import abi
+from w2v_cli.vocab import Vocabulary
+
+
+@pytest.mark.parametrize("flags, kernel", [
+    (dict(), abi.TRAIN_CLASSIC_FAST),
+    (dict(cbow=0, hs=1, negative=0), abi.TRAIN_CLASSIC_FAST),
+    (dict(exact=1), abi.TRAIN_CLASSIC_EXACT),
+    (dict(cbow=0, exact=1, threads=2), abi.TRAIN_CLASSIC_EXACT),
+    (dict(cbow=0, batch=1), abi.TRAIN_BATCHED),
+    (dict(cbow=0, batch=1, hs=1), abi.TRAIN_BATCHED),
+    (dict(cbow=0, batch=1, hs=1, negative=0), abi.TRAIN_BATCHED),
+    (dict(cbow=1, batch=1), abi.TRAIN_BATCHED),
+])
+def test_each_flag_combination_gets_its_kernel(flags, kernel):
+    config = TrainConfig(train="-", size=4, window=2, **flags)
+    assert choose_backend(config) == "cpu"
+    vocab = Vocabulary([b"</s>", b"a", b"b"], np.array([2, 2, 1], dtype=np.int64))
+    backend = create_backend(config, vocab, ArrayIds([np.array([1, 2, 0, 1, 0], np.int32)]))
+    assert backend.signature is kernel
+    backend.train()
+    assert backend.progress.done() == config.iter * vocab.train_words
+
+
+@pytest.mark.parametrize("flags, message", [
+    (dict(batch=1, exact=1, cbow=0), "-exact 1 reproduces the original algorithm"),
+    (dict(batch=1, cbow=1, hs=1), "-batch 1 with -cbow 1 supports negative sampling only"),
+])
+def test_impossible_combinations_are_refused(flags, message):
+    with pytest.raises(ConfigError, match=message):
+        choose_backend(TrainConfig(train="-", **flags))
+
+
+def test_an_impossible_combination_fails_before_reading_anything(tmp_path):
+    result = run_cli(word2vec_main, ["-train", "missing.txt", "-output", "v.bin",
+                                     "-batch", "1", "-exact", "1", "-cbow", "0"],
+                     cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.error_lines == ["word2vec: error: -exact 1 reproduces the original "
+                                  "algorithm; it cannot be combined with -batch 1"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kernel", abi.KERNELS, ids=lambda k: k.name)
+def test_every_kernel_takes_the_arguments_abi_declares(kernel):
+    module = importlib.import_module(f"w2v_cli.kernels.{kernel.module}")
+    function = getattr(module, kernel.function)
+    python = getattr(function, "py_func", function)
+    assert tuple(inspect.signature(python).parameters) == kernel.arg_names
