@@ -10,12 +10,20 @@ from tests import reference
 from w2v_cli.huffman import build_huffman
 
 
+def _code(codes, word):
+    return codes.codes[codes.offsets[word]:codes.offsets[word + 1]]
+
+
+def _point(codes, word):
+    return codes.points[codes.offsets[word]:codes.offsets[word + 1]]
+
+
 def _check(counts):
     got = build_huffman(np.array(counts, dtype=np.int64))
     codes, points = reference.huffman(counts)
     for word in range(len(counts)):
-        assert got.code(word).tolist() == codes[word]
-        assert got.point(word).tolist() == points[word]
+        assert _code(got, word).tolist() == codes[word]
+        assert _point(got, word).tolist() == points[word]
     return got
 
 
@@ -28,7 +36,7 @@ def test_codes_match_the_c_tree_ties_included(counts):
     # A full binary tree: codes are prefix-free and the Kraft sum is exactly 1.
     lengths = np.diff(got.offsets)
     assert sum(2.0 ** -int(n) for n in lengths) == 1.0
-    words = [tuple(got.code(w).tolist()) for w in range(len(counts))]
+    words = [tuple(_code(got, w).tolist()) for w in range(len(counts))]
     for a in words:
         for b in words:
             assert a == b or a != b[:len(a)]
@@ -36,4 +44,4 @@ def test_codes_match_the_c_tree_ties_included(counts):
 
 def test_root_is_first_on_every_path():
     got = _check([7, 100, 50, 20, 20, 3, 1])
-    assert all(got.point(w)[0] == 5 for w in range(7))    # root = V - 2
+    assert all(_point(got, w)[0] == 5 for w in range(7))    # root = V - 2

@@ -27,11 +27,3 @@ class FormatError(InputError):
 
 class OutputError(W2VError):
     """An output file that cannot be created or written."""
-
-
-class Interrupted(W2VError):
-    """SIGINT or SIGTERM arrived; the exit code follows the shell convention 128 + signal."""
-
-    def __init__(self, signal_number: int, signal_name: str) -> None:
-        super().__init__(f"interrupted by {signal_name}")
-        self.exit_code = 128 + signal_number

@@ -30,12 +30,6 @@ class HuffmanCodes:
     codes: np.ndarray     # uint8[total]
     points: np.ndarray    # int32[total]
 
-    def code(self, word: int) -> np.ndarray:
-        return self.codes[self.offsets[word]:self.offsets[word + 1]]
-
-    def point(self, word: int) -> np.ndarray:
-        return self.points[self.offsets[word]:self.offsets[word + 1]]
-
 
 def build_huffman(counts: np.ndarray) -> HuffmanCodes:
     """Codes for a vocabulary's counts (int64[V], V >= 2)."""

@@ -153,6 +153,7 @@ def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock"):
         if bar is not None:
             bar.close()
     clock.mark("training")
+    clock.work = backend.work
     return weights
 
 
@@ -163,6 +164,7 @@ class _PhaseClock:
         self._last = time.perf_counter()
         self._started = self._last
         self.phases: list = []
+        self.work: dict = {}            # what the backend trained (windows, pairs)
 
     def mark(self, phase: str) -> None:
         now = time.perf_counter()
@@ -172,5 +174,8 @@ class _PhaseClock:
     def report(self) -> None:
         parts = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.phases)
         total = self._last - self._started
-        sys.stderr.write(f"timings: {parts}; total {total:.2f} s since the corpus was opened\n")
+        trained = (f"; trained {self.work['pairs']} pairs in {self.work['windows']} windows"
+                   if self.work else "")
+        sys.stderr.write(f"timings: {parts}; total {total:.2f} s since the corpus was "
+                         f"opened{trained}\n")
         sys.stderr.flush()

@@ -73,13 +73,6 @@ class NegativeTable:
         self.bucket_word = np.empty(((UNIGRAM_TABLE_SIZE - 1) >> self.shift) + 1, dtype=np.int32)
         run.unigram_bucket_owners(self.last_slot, self.shift, self.bucket_word)
 
-    def draw_slot(self, slot: int) -> int:
-        """Owner of one table slot (Python-side; the kernels inline the same lookup)."""
-        word = int(self.bucket_word[slot >> self.shift])
-        while self.last_slot[word] < slot:
-            word += 1
-        return word
-
 
 def _bucket_shift(vocab_size: int) -> int:
     """Bucket width 2^shift giving about four buckets per word (at most 2^24 buckets)."""

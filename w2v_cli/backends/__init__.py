@@ -23,7 +23,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import time
-from typing import Callable, Optional, Protocol
+from typing import Callable, Dict, Optional, Protocol
 
 import numpy as np
 
@@ -74,10 +74,16 @@ OnTick = Optional[Callable[[Progress], None]]
 
 
 class Backend(abc.ABC):
-    """A way to train (see the module notes)."""
+    """A way to train (see the module notes).
+
+    After ``train()``, ``work`` counts what was trained: ``windows`` (centre words with at
+    least one context) and ``pairs`` (context, centre pairs in them), over all passes;
+    the pipeline reports them at ``-debug 3`` (the benchmark's flop counts use them).
+    """
 
     name: str = ""
     progress: Progress
+    work: Dict[str, int] = {}
 
     @abc.abstractmethod
     def train(self, on_tick: OnTick = None) -> Weights:

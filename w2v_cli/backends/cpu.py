@@ -252,4 +252,6 @@ class CpuBackend(Backend):
             raise self._errors[0]
         if on_tick is not None:
             on_tick(self.progress)
+        self.work = {"windows": sum(int(w.state[abi.WINDOWS]) for w in self.workers),
+                     "pairs": sum(int(w.state[abi.PAIRS]) for w in self.workers)}
         return self.weights

@@ -42,7 +42,9 @@ READING = 4             # 1: a sentence is being read and continues in the next 
 CONSUMED = 5            # ids of the current block read so far (reset at every call)
 FINISHING = 6           # 1: the block ended inside a sentence that is trained, then stop
 ADVANCE = 7             # 1: the centre position was trained; move on before the next one
-STATE_SLOTS = 8
+WINDOWS = 8             # windows trained (centres with at least one context), all passes
+PAIRS = 9               # (context, centre) pairs in them, all passes
+STATE_SLOTS = 10
 
 # Slots of the integer parameter array.
 P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED, P_SIZE = range(8)

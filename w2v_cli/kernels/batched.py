@@ -100,12 +100,9 @@ def train_outputs(matrix, rows, first_row, m, softmax, codes, weights, syn0, con
                 g[j] = softmax_node_gradient(f0, label, scale, exp_table)
             else:
                 g[j] = negative_sampling_gradient(f0, label, scale, exp_table)
-    for o in range(m):                   # inputs_delta += G^T O (old output rows)
-        out = matrix[rows[first_row + o]]
-        for j in range(n):
-            g = grads[o * grad_stride + j]
-            if g != F32(0):
-                row_axpy(inputs_delta[j], g, out)
+        for j in range(n):               # inputs_delta += G^T O, while the row is at hand
+            if g[j] != F32(0):
+                row_axpy(inputs_delta[j], g[j], out)
     for j in range(n):                   # O += G I; consecutive updates hit other rows
         inp = syn0[contexts[j]]
         for o in range(m):
@@ -239,7 +236,7 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
         if length == 0:
             continue
         position = state[SENTENCE_POSITION]
-        first, last = context_range(position, length, window, b)
+        first, last = context_range(position, length, window, b, state)
         if cbow == 0:
             rng[0] = skipgram_window(sentence[position], sentence, first, last, position,
                                      syn0, syn1, syn1neg, hs, negative, rng[0],

@@ -206,7 +206,7 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
             continue
         alpha = shared_alpha[0]
         position = state[SENTENCE_POSITION]
-        first, last = context_range(position, length, window, b)
+        first, last = context_range(position, length, window, b, state)
         word = sentence[position]
         if cbow != 0:
             rng[0] = cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg,

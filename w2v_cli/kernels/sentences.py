@@ -22,8 +22,8 @@ from numba import njit
 from w2v_cli.kernels.abi import (ADVANCE, ALPHA_UPDATE_WORDS, CARRY, CONSUMED, DISCARD,
                                  FINISHING, LAST_WORD_COUNT, MAX_SENTENCE_LENGTH,
                                  P_MIN_ALPHA, P_PLANNED, P_SAMPLE, P_START_ALPHA, P_WINDOW,
-                                 P_WORKER, READING, SENTENCE_LENGTH, SENTENCE_POSITION,
-                                 WORD_COUNT)
+                                 P_WORKER, PAIRS, READING, SENTENCE_LENGTH,
+                                 SENTENCE_POSITION, WINDOWS, WORD_COUNT)
 from w2v_cli.kernels.draws import next_random, uniform, window_shrink
 
 F32 = np.float32
@@ -133,8 +133,12 @@ def next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params, 
 
 
 @njit(inline="always")
-def context_range(position, length, window, b):
-    """First and last+1 sentence index of the contexts of ``position`` (window - b)."""
-    first = position - window + b
-    last = position + window - b + 1
-    return max(first, np.int64(0)), min(last, length)
+def context_range(position, length, window, b, state):
+    """First and last+1 sentence index of the contexts of ``position`` (window - b);
+    counts the window and its pairs in ``state`` (the work done, for reports)."""
+    first = max(position - window + b, np.int64(0))
+    last = min(position + window - b + 1, length)
+    if last - first > 1:
+        state[WINDOWS] += 1
+        state[PAIRS] += last - first - 1
+    return first, last
