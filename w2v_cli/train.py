@@ -18,7 +18,6 @@ reached the end of the file; reference §3.11).
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import threading
 import time
@@ -197,19 +196,25 @@ class _Schedule:
 
     def __init__(self, length: int, threads: int, passes: int) -> None:
         if threads == 1:
-            ranges = [(0, length, True)]
+            self._ranges = [(0, length, True)]
         else:
             per = self.CHUNKS_PER_THREAD
             count = threads * per
             bounds = [length * i // count for i in range(count + 1)]
             order = [k * per + i for i in range(per) for k in range(threads)]
-            ranges = [(bounds[c], bounds[c + 1], c == count - 1) for c in order]
-        self._items = collections.deque(r for _ in range(passes) for r in ranges)
+            self._ranges = [(bounds[c], bounds[c + 1], c == count - 1) for c in order]
+        # One pass's ranges, repeated: nothing is built per pass, so -iter costs no memory.
+        self._total = passes * len(self._ranges)
+        self._handed_out = 0
         self._lock = threading.Lock()
 
     def next(self):
         with self._lock:
-            return self._items.popleft() if self._items else None
+            if self._handed_out >= self._total:
+                return None
+            item = self._ranges[self._handed_out % len(self._ranges)]
+            self._handed_out += 1
+            return item
 
 
 class Trainer:
