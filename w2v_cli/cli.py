@@ -184,11 +184,11 @@ def _flag(name: str, **kwargs):
        help="1: do every float32 operation in the original's order, without SIMD "
             "(slower; with -threads 1 it matches the original built without FMA).")
 def word2vec_command(**flags) -> None:
-    from w2v_cli.config import TrainConfig, available_cores
+    from w2v_cli.config import TrainConfig, default_threads
     from w2v_cli.pipeline import run_word2vec
 
     if flags["threads"] is None:
-        flags["threads"] = available_cores()
+        flags["threads"] = default_threads()
     run_word2vec(TrainConfig(**flags))
 
 

@@ -73,6 +73,8 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
         say(f"Vocab size: {len(vocab)}")
         say(f"Words in train file: {vocab.train_words}")
         _check_trainable(vocab, distinct_words, config)
+        if output is not None:
+            config.check_against_vocabulary(len(vocab), vocab.train_words)
         if vocab_output is not None:
             data = format_vocab(vocab)
             vocab_output.write(lambda stream: stream.write(data))
