@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import tracemalloc
 
 import pytest
 
 from tests.conftest import GOLDEN, run_cli
+from tests.shell import command
 from w2v_cli.cli import word2vec_main
 from w2v_cli.config import MAX_NEGATIVE, MAX_THREADS, TrainConfig
 
@@ -94,3 +100,73 @@ def test_passes_whose_word_count_overflows_are_refused(tmp_path):
     # 46384 words a pass: 2^63 / 46384 passes are more than an int64 counter holds.
     message = _refused(tmp_path, "-iter", str(2 ** 63 // 46384 + 1))
     assert "overflow the 64-bit word counter" in message
+
+
+def _unique_words_corpus(path, words: int, repeats: int) -> None:
+    """``words`` distinct words, each ``repeats`` times, in 1000-word lines."""
+    tokens = [b"w%d" % (i % words) for i in range(words * repeats)]
+    with open(path, "wb") as out:
+        for first in range(0, len(tokens), 1000):
+            out.write(b" ".join(tokens[first:first + 1000]) + b"\n")
+
+
+def test_sigint_during_kmeans_stops_at_once(tmp_path):
+    """40,001 words into 40,000 classes of 200 dimensions: one K-means round is
+    3.2e11 multiply-adds (a minute or more on one core), which the kernel used to do in
+    a single uninterruptible call per thread.  Now the main thread waits while workers
+    make calls of about 1e7 each, so SIGINT ends the run at once; the timeout below only
+    keeps a regression from hanging the suite."""
+    corpus = tmp_path / "words.txt"
+    _unique_words_corpus(corpus, 40_000, 5)
+    output = tmp_path / "classes.txt"
+    process = subprocess.Popen(
+        [command("word2vec"), "-train", str(corpus), "-output", str(output),
+         "-classes", "40000", "-size", "200", "-iter", "1", "-threads", "2", "-debug", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        seen = b""
+        while b"training: 100%" not in seen:         # the bar closes: K-means starts
+            chunk = os.read(process.stderr.fileno(), 4096)
+            assert chunk, seen
+            seen += chunk
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        rest = process.communicate(timeout=30)[1]
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    assert rest.decode().strip().splitlines()[-1] == "word2vec: interrupted by SIGINT"
+    assert not output.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["words.txt"]
+
+
+def test_kmeans_is_the_same_for_any_split(tmp_path):
+    import numpy as np
+    from w2v_cli import classes
+    from tests import reference
+    vectors = np.random.default_rng(3).standard_normal((301, 7)).astype(np.float32)
+    expected = reference.kmeans(vectors, 13)
+    saved = classes.CALL_WORK
+    try:
+        for call_work in (1, 7 * 13 * 5, 1 << 24):      # one row per call, 5 rows, all
+            classes.CALL_WORK = call_work
+            for threads in (1, 3):
+                assert classes.kmeans_classes(vectors, 13, threads).tolist() == expected
+    finally:
+        classes.CALL_WORK = saved
+
+
+def test_a_failing_kmeans_task_is_raised_in_the_caller():
+    from w2v_cli.classes import run_tasks
+    done = []
+
+    def task(i):
+        if i == 3:
+            raise ValueError("task 3")
+        done.append(i)
+
+    with pytest.raises(ValueError, match="task 3"):
+        run_tasks(task, 100, 2)
+    assert len(done) < 100
