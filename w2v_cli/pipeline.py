@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Optional, TextIO
 
-from w2v_cli import sources
+from w2v_cli import console, sources
 from w2v_cli.config import TrainConfig
 from w2v_cli.errors import InputError
 from w2v_cli.outputs import AtomicOutput
@@ -23,9 +23,9 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
     config.validate()
 
     def say(line: str) -> None:
+        # Through console.write: a closed or broken stdout must not cost the model.
         if config.debug >= 1:
-            stdout.write(line + "\n")
-            stdout.flush()
+            console.write(stdout, line + "\n")
 
     sources.check_readable(config.train)
     if config.read_vocab:
@@ -171,5 +171,4 @@ class _PhaseClock:
     def report(self) -> None:
         parts = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.phases)
         total = self._last - self._started
-        sys.stderr.write(f"timings: {parts}; total {total:.2f} s since the corpus was opened\n")
-        sys.stderr.flush()
+        console.tell(f"timings: {parts}; total {total:.2f} s since the corpus was opened\n")
