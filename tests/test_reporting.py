@@ -28,6 +28,7 @@ _BROKEN_PIPE = 141
 def reference_model(tmp_path_factory):
     """The model every run below must write, byte for byte (-threads 1 is reproducible)."""
     work = tmp_path_factory.mktemp("reference")
+    command("word2vec")
     result = run_shell(f'"$BIN/word2vec" {_TRAIN} -debug 0', work)
     assert result.returncode == 0, result.error_text
     return (work / "v.bin").read_bytes()
@@ -44,7 +45,6 @@ def _no_python_noise(text: str) -> None:
 def test_training_survives_any_fate_of_its_messages(tmp_path, reference_model, redirect):
     # -debug 3: the figures on stdout, progress bars and timings on stderr.
     script = f'"$BIN/word2vec" {_TRAIN} -debug 3 {redirect}; exit ${{PIPESTATUS[0]}}'
-    command("word2vec")
     result = run_shell(script, tmp_path)
     assert result.returncode == 0, result.error_text
     assert (tmp_path / "v.bin").read_bytes() == reference_model
@@ -81,6 +81,7 @@ def test_training_with_a_reader_gone_before_the_first_message(tmp_path, referenc
 def test_closed_stdout_never_lands_in_the_output_file(tmp_path, reference_model):
     """With descriptor 1 closed, the next file opened would get number 1: messages
     written to "stdout" would then go into it.  The model is still byte for byte."""
+    command("word2vec")
     result = run_shell(f'"$BIN/word2vec" {_TRAIN} -debug 1 -save-vocab vocab.txt >&-',
                        tmp_path)
     assert result.returncode == 0, result.error_text
@@ -90,6 +91,7 @@ def test_closed_stdout_never_lands_in_the_output_file(tmp_path, reference_model)
 
 @pytest.mark.parametrize("redirect", ["2>/dev/full", "2>&-", ">&- 2>/dev/full"])
 def test_a_failure_is_still_a_failure_when_its_message_is_lost(tmp_path, redirect):
+    command("word2vec")
     result = run_shell(f'"$BIN/word2vec" -train missing.txt -output v.bin {redirect}',
                        tmp_path)
     assert result.returncode == 1
@@ -97,6 +99,7 @@ def test_a_failure_is_still_a_failure_when_its_message_is_lost(tmp_path, redirec
 
 
 def test_error_message_with_a_closed_stdout(tmp_path):
+    command("word2vec")
     result = run_shell('"$BIN/word2vec" -train missing.txt -output v.bin >&-', tmp_path)
     assert result.returncode == 1
     assert result.error_text.splitlines() == [
@@ -104,6 +107,7 @@ def test_error_message_with_a_closed_stdout(tmp_path):
 
 
 def test_word2phrase_survives_a_broken_stdout(tmp_path):
+    command("word2phrase")
     expected = run_shell(f'"$BIN/word2phrase" -train {_LEE} -output p.txt -debug 0', tmp_path)
     assert expected.returncode == 0, expected.error_text
     wanted = (tmp_path / "p.txt").read_bytes()
@@ -143,6 +147,7 @@ def _tool_args(name, pairs):
 @pytest.mark.parametrize("name", ["distance", "word-analogy"])
 def test_query_tools_stop_quietly_when_head_has_enough(tmp_path, name):
     args, stdin = _QUERY_TOOLS[name]
+    command(name)
     (tmp_path / "queries").write_bytes(stdin)
     result = run_shell(f'"$BIN/{name}" {" ".join(args)} < queries | head -1; '
                        f'exit ${{PIPESTATUS[0]}}', tmp_path)
