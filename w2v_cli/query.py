@@ -31,15 +31,9 @@ ANALOGY_PROMPT = b"Enter three words (EXIT to break): "
 _RULE = b"-" * 72 + b"\n"
 DISTANCE_HEADER = b"\n" + b" " * 46 + b"Word" + b" " * 7 + b"Cosine distance\n" + _RULE
 ANALOGY_HEADER = b"\n" + b" " * 46 + b"Word" + b" " * 14 + b"Distance\n" + _RULE
-_SEPARATORS = re.compile(rb"[ \t]+")
-_WORD = re.compile(rb"[^ \t]+")
+_WORD = re.compile(rb"[^ \t]+")      # runs of spaces and tabs separate the words
 _BATCH = 4096                   # words looked up and printed at a time
 _LONG_WORD = 1 << 16
-
-
-def split_words(line: bytes) -> List[bytes]:
-    """The words of a query line (runs of spaces and tabs separate them)."""
-    return [word for word in _SEPARATORS.split(line) if word]
 
 
 def _rows(results, filler_score: float) -> bytes:
