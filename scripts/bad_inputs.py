@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -31,6 +32,11 @@ BIN = Path(sys.executable).parent
 def tool(name: str) -> str:
     path = BIN / name
     return str(path) if path.exists() else name
+
+
+def shell(script: str):
+    """A case that needs a shell: the exit code reported is the first command's."""
+    return ["bash", "-c", script + "; exit ${PIPESTATUS[0]}"]
 
 
 def run(command, work: Path, stdin: bytes = b"", timeout: float = 120):
@@ -68,6 +74,15 @@ def scratch() -> Path:
     (work / "words.txt").write_bytes(b"2 3\nking 0.1 0.2 0.3 \nqueen 0.3 zz 0.5 \n")
     (work / "short.txt").write_bytes(b"2 3\nking 0.1 0.2 0.3 \nqueen 0.3 \n")
     (work / "empty.bin").write_bytes(b"")
+    (work / "queries.txt").write_bytes(b"king\nparis france\nqueen\n" * 1000)
+    count, size = map(int, header.split())
+    records, position = [], 0
+    for _ in range(count):              # the golden model's records without their newlines
+        space = rest.index(b" ", position)
+        records.append(rest[position:space + 1 + 4 * size])
+        position = space + 2 + 4 * size
+    (work / "no-newlines.bin").write_bytes(header + b"\n" + b"".join(records))
+    (work / "header-fewer.bin").write_bytes(b"100 50\n" + rest)
     return work
 
 
@@ -99,12 +114,27 @@ def cases():
         yield f"-read-vocab: {problem}", train + ["-read-vocab", name], b"", "out.bin"
     yield "-read-vocab: CRLF file (accepted)", train + ["-read-vocab", "vocab-crlf.txt", "-min-count", "1", "-iter", "1"], b"", None
     for flags in ("-size 0", "-window 0", "-iter 0", "-threads 0", "-negative -1", "-sample -1",
-                  "-alpha 0", "-hs 0 -negative 0", "-size abc", "-sample 1e-3x"):
+                  "-alpha 0", "-hs 0 -negative 0", "-size abc", "-sample 1e-3x",
+                  "-size 99999999999999999999", "-iter 1000000000000000000000000000000",
+                  "-iter 1e30", "-threads 100000000", "-negative 100000000",
+                  "-seed 18446744073709551616", "-alpha 1e400", "-alpha nan", "-sample nan",
+                  "-sample inf"):
         yield flags, train + flags.split(), b"", "out.bin"
+    yield "-classes larger than the vocabulary", train + ["-classes", "5000"], b"", "out.bin"
+    yield "-iter whose word count overflows 64 bits", train + ["-iter", "200000000000000"], b"", "out.bin"
+    # Reporting never costs the result: the model is written whole, exit code 0.
+    quiet_train = " ".join([shlex.quote(w2v)] + train[1:5] + ["-size", "20", "-iter", "1"])
+    for description, redirect in (("stdout a broken pipe (piped into head -1)", "| head -1"),
+                                  ("stdout closed (>&-)", ">&-"),
+                                  ("stderr closed (2>&-), -debug 3", "-debug 3 2>&-"),
+                                  ("stderr full (2>/dev/full), -debug 3", "-debug 3 2>/dev/full")):
+        yield (f"training, {description} (model written)",
+               shell(f"{quiet_train} {redirect}"), b"", "out.bin")
     yield "unknown flag -itter", train + ["-itter", "3"], b"", "out.bin"
     yield "flag without value", [w2v, "-train", "lee.txt", "-output"], b"", None
     yield "SIGINT during training", "sigint", b"", "out.bin"
     yield "SIGTERM during training", "sigterm", b"", "out.bin"
+    yield "SIGINT during -classes (K-means)", "sigint-classes", b"", "out.bin"
     yield "distance: file missing", [tool("distance"), "nope.bin"], b"king\n", None
     yield "distance: vector file unreadable", "unreadable-vectors", b"", None
     for problem, name in (("empty vector file", "empty.bin"),
@@ -116,6 +146,15 @@ def cases():
         yield f"distance: {problem}", [tool("distance"), name], b"king\n", None
     yield "distance: NaN in a vector (accepted)", [tool("distance"), "nan.txt"], b"queen\n", None
     yield "distance: end of input without EXIT", [tool("distance"), "model.bin"], b"paris\n", None
+    yield "distance: binary file without newlines (accepted)", [tool("distance"), "no-newlines.bin"], b"paris\n", None
+    yield "distance: header announces fewer words (reads that many)", [tool("distance"), "header-fewer.bin"], b"paris\n", None
+    distance = shlex.quote(tool("distance"))
+    yield ("distance: stdout a broken pipe (piped into head -1)",
+           shell(f"{distance} model.bin < queries.txt | head -1"), b"", None)
+    yield "distance: stdout closed (>&-)", shell(f"{distance} model.bin < queries.txt >&-"), b"", None
+    yield "distance: stdin closed (<&-)", shell(f"{distance} model.bin <&-"), b"", None
+    yield "distance: full disk (>/dev/full)", shell(f"{distance} model.bin < queries.txt >/dev/full"), b"", None
+    yield "distance: a 100 MB query line", "hugeline", b"", None
     yield "word-analogy: truncated binary file", [tool("word-analogy"), "truncated.bin"], b"a b c\n", None
     yield "compute-accuracy: threshold abc", [tool("compute-accuracy"), "model.bin", "abc"], b"", None
     yield "compute-accuracy: truncated file", [tool("compute-accuracy"), "truncated.bin"], b"", None
@@ -157,6 +196,39 @@ def special(kind: str, work: Path):
         process.returncode = os.waitstatus_to_exitcode(status)
         return (process.returncode, stderr[-1] if stderr else "",
                 f"peak RSS {usage.ru_maxrss // 1024} MB")
+    if kind == "hugeline":
+        (work / "line.txt").write_bytes(b"the " * 25_000_000 + b"\n")
+        with open(work / "line.txt", "rb") as stdin:
+            process = subprocess.Popen([tool("distance"), "model.bin"], cwd=work, stdin=stdin,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stderr = process.stderr.read().decode().strip().splitlines()
+            _, status, usage = os.wait4(process.pid, 0)
+        return (os.waitstatus_to_exitcode(status), stderr[-1] if stderr else "",
+                f"peak RSS {usage.ru_maxrss // 1024} MB")
+    if kind == "sigint-classes":
+        # 40,001 words into 40,000 classes: one K-means round is minutes of work.
+        with open(work / "words.txt", "wb") as out:
+            tokens = [b"w%d" % (i % 40_000) for i in range(200_000)]
+            for first in range(0, len(tokens), 1000):
+                out.write(b" ".join(tokens[first:first + 1000]) + b"\n")
+        process = subprocess.Popen([w2v, "-train", "words.txt", "-output", "out.bin",
+                                    "-classes", "40000", "-size", "200", "-iter", "1"],
+                                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                    signal.SIG_DFL))
+        seen = b""
+        while b"training: 100%" not in seen:        # the bar closes: K-means starts
+            chunk = os.read(process.stderr.fileno(), 4096)
+            if not chunk:
+                break
+            seen += chunk
+        time.sleep(1)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        stderr = (seen + process.stderr.read()).decode().strip().splitlines()
+        code = process.wait()
+        return (code, stderr[-1] if stderr else "",
+                f"exit {time.monotonic() - started:.2f} s after the signal")
     signum = signal.SIGINT if kind == "sigint" else signal.SIGTERM
     # SIGINT as from a terminal, even when this script runs as a background job (whose
     # children inherit SIGINT ignored, and keep it so, as the C tool does).
@@ -180,7 +252,9 @@ def main() -> None:
             note = f" ({extra[0]})" if extra else ""
         else:
             code, line = run(command, work, stdin)
-        left = "-" if output is None else ("**yes**" if (work / output).exists() else "no")
+        exists = output is not None and (work / output).exists()
+        left = ("-" if output is None else "no" if not exists
+                else "yes" if code == 0 else "**yes**")
         line = line.replace("|", "\\|").replace(str(work) + "/", "")
         print(f"| {description}{note} | {'' if code is None else code} | `{line}` | {left} |")
         shutil.rmtree(work, ignore_errors=True)

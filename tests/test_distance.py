@@ -160,7 +160,7 @@ def test_no_arguments_prints_help():
 @pytest.mark.parametrize("content, message", [
     (None, "vector file not found"),
     (b"", "empty file"),
-    (b"3 4\nnot a vector file\n", "too short to hold 3 of them"),
+    (b"3 4\nnot a vector file\n", "vector 1 ('not') has 3 values, the header says 4"),
     (b"2 2\ncat 1 2\ndog one 2\n", "value 1 is not a number"),
 ])
 def test_bad_vector_files(tmp_path, content, message):

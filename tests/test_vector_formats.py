@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.companion_helpers import GOLDEN_MODEL, HAND_MATRIX, HAND_WORDS, vector_file_bytes
@@ -271,17 +271,100 @@ def test_header_announces_more_vectors_than_the_file_has(tmp_path):
     assert "the file ends after 6 of the 7 vectors" in _error(tmp_path, text)
 
 
-def test_header_announces_fewer_vectors_than_the_file_has(tmp_path):
-    for binary in (True, False):
-        data = vector_file_bytes(HAND_WORDS, HAND_MATRIX, binary).replace(b"6 4\n", b"5 4\n", 1)
-        assert "unexpected data after the 5 vectors" in _error(tmp_path, data)
+@pytest.mark.parametrize("layout", ["binary", "binary without newlines", "text"])
+def test_header_announces_fewer_vectors_than_the_file_has(tmp_path, layout):
+    """As in the original readers: that many vectors are read, the rest is ignored."""
+    data = _layout_bytes(HAND_WORDS, HAND_MATRIX, layout).replace(b"6 4\n", b"3 4\n", 1)
+    words, matrix = read_vectors(_write(tmp_path, "fewer", data))
+    assert words == HAND_WORDS[:3]
+    assert np.array_equal(matrix, HAND_MATRIX[:3])
 
 
-def test_header_gives_the_wrong_dimension(tmp_path):
-    binary = vector_file_bytes(HAND_WORDS, HAND_MATRIX, True).replace(b"6 4\n", b"6 3\n", 1)
-    assert _error(tmp_path, binary)            # misaligned records never load silently
+def _layout_bytes(words, matrix, layout: str) -> bytes:
+    if layout == "binary without newlines":
+        rows = (w + b" " + np.asarray(r, dtype="<f4").tobytes() for w, r in zip(words, matrix))
+        return b"%d %d\n" % matrix.shape + b"".join(rows)
+    return vector_file_bytes(words, matrix, layout == "binary")
+
+
+@pytest.mark.parametrize("header", [b"6 3\n", b"6 2\n", b"6 5\n", b"6 8\n"])
+def test_header_gives_the_wrong_dimension(tmp_path, header):
+    """A word2vec-written binary file has a newline after every vector: when the header's
+    dimension puts it elsewhere, the error says what the records really hold."""
+    binary = vector_file_bytes(HAND_WORDS, HAND_MATRIX, True).replace(b"6 4\n", header, 1)
+    message = _error(tmp_path, binary)
+    assert message.endswith(f"the header says {header.split()[1].decode()} dimensions but "
+                            f"every vector is followed by a newline after 4 values: the "
+                            f"records hold 4 values each"), message
     text = vector_file_bytes(HAND_WORDS, HAND_MATRIX, False).replace(b"6 4\n", b"6 3\n", 1)
     assert "vector 1 ('</s>') has 4 values, the header says 3" in _error(tmp_path, text)
+
+
+def test_a_wrong_dimension_is_found_beyond_the_first_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(formats, "_READ_BLOCK", 4096)
+    rng = np.random.default_rng(2)
+    words = [b"w%d" % i for i in range(3000)]
+    matrix = rng.standard_normal((3000, 10)).astype(np.float32)
+    data = vector_file_bytes(words, matrix, True).replace(b"3000 10\n", b"3000 9\n", 1)
+    assert "the records hold 10 values each" in _error(tmp_path, data)
+
+
+def _first_record_is_also_text(data: bytes, size: int) -> bool:
+    """The one layout both formats can read (see formats._first_record): the bytes after
+    the first word, up to a newline, are ``size`` plainly written numbers."""
+    body = data.split(b"\n", 1)[1].lstrip(b"\n")
+    word_end = min((i for i in (body.find(b" "), body.find(b"\t")) if i >= 0), default=-1)
+    if word_end < 0:
+        return False
+    line = body[word_end + 1:].split(b"\n", 1)[0]
+    values = line.replace(b"\t", b" ").replace(b"\r", b" ").split()
+    return len(values) == size and all(formats._NUMBER.fullmatch(v) for v in values)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(_WORD, min_size=1, max_size=6), size=st.integers(1, 8),
+       newlines=st.booleans(), data=st.data())
+def test_binary_files_load_whatever_bytes_their_vectors_hold(tmp_path, words, size,
+                                                             newlines, data):
+    """Any 32-bit patterns (NaN payloads, bytes 10 and 32, printable runs), with or
+    without a newline after each vector, load as binary, bit for bit."""
+    bits = data.draw(st.lists(st.integers(0, 2 ** 32 - 1), min_size=len(words) * size,
+                              max_size=len(words) * size))
+    matrix = np.array(bits, dtype="<u4").view("<f4").reshape(len(words), size)
+    layout = "binary" if newlines else "binary without newlines"
+    file_bytes = _layout_bytes(words, matrix, layout)
+    assume(not _first_record_is_also_text(file_bytes, size))
+    got_words, got_matrix = read_vectors(_write(tmp_path, "any", file_bytes))
+    assert got_words == words
+    assert _same_bits(got_matrix, matrix.astype(np.float32))
+
+
+def test_a_float_byte_10_in_the_first_vector_of_a_file_without_newlines(tmp_path):
+    """Before: the bytes up to that 10 looked like a (short) text line, and the file was
+    refused as text; about 1 such file in 100."""
+    first = np.array([0x3F00000A, 0x41424344], dtype="<u4").view("<f4")   # 10, then "DCBA"
+    matrix = np.vstack([first, [1.0, 2.0]]).astype(np.float32)
+    data = _layout_bytes([b"a", b"b"], matrix, "binary without newlines")
+    words, got = read_vectors(_write(tmp_path, "ten", data))
+    assert words == [b"a", b"b"] and _same_bits(got, matrix)
+
+
+def test_a_read_error_names_its_cause(tmp_path, monkeypatch):
+    import errno
+    import io
+
+    class Failing(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(formats, "open_input", lambda path, what: io.BufferedReader(Failing()))
+    with pytest.raises(InputError) as info:
+        read_vectors("model.bin")
+    assert str(info.value) == "cannot read vector file model.bin: Input/output error"
 
 
 def test_non_numeric_text_value(tmp_path):

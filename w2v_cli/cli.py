@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import click
 
@@ -42,26 +42,20 @@ def _install_signal_handlers() -> None:
         pass
 
 
+class _ReaderGone(Exception):
+    """Standard output is a pipe whose reader went away (not an OSError, so that click
+    does not turn it into its own exit 1)."""
+
+
 class _Terminated(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
 
 
-def _fail(prog: str, message: str, code: int) -> None:
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError):
-        pass
-    sys.stderr.write(f"{prog}: {message}\n")
-    sys.stderr.flush()
-    _finish(code)
-
-
-def _finish(code: int) -> None:
-    from w2v_cli import cleanup
-    cleanup.remove_all()
-    raise SystemExit(code)
+# A query tool whose reader went away stops at once, without a message, with the status
+# the shell reports for the original tools, which SIGPIPE kills (and for `yes | head -1`).
+BROKEN_PIPE_EXIT = 128 + signal.SIGPIPE
 
 
 def run_command(command: click.Command, prog: str, args: Optional[List[str]] = None) -> None:
@@ -70,53 +64,65 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
     * no arguments at all: the help text on stdout, exit 0 (as the C tools print usage);
     * bad flags or values: ``prog: error: ...`` on one line, exit 2;
     * library errors: ``prog: error: ...``, the error's exit code;
-    * SIGINT / SIGTERM: ``prog: interrupted by SIGINT``, exit 130 / 143, no files left.
+    * SIGINT / SIGTERM: ``prog: interrupted by SIGINT``, exit 130 / 143, no files left;
+    * stdout's reader gone (a broken pipe): no message, exit 141.
+
+    Messages go through ``console``: a closed, full or broken stdout or stderr hides them
+    but never changes the exit code, which says what happened to the work.
     """
-    from w2v_cli import cleanup
+    from w2v_cli import cleanup, console
+
+    console.guard_standard_streams()
+    code, message = _outcome(command, prog, sys.argv[1:] if args is None else args)
+    if message is not None:
+        console.write(sys.stdout, "")           # what was printed comes first
+        console.tell(f"{prog}: {message}\n")
+    cleanup.remove_all()
+    console.settle()
+    if code:
+        raise SystemExit(code)
+
+
+def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, Optional[str]]:
+    """Run the command; (exit code, message for stderr or None)."""
     from w2v_cli.errors import W2VError
 
-    args = sys.argv[1:] if args is None else args
-    if not args:
-        # The command's context settings (its -help/-h names) must apply here too: click
-        # caches the help option built by the first context it sees.
-        with click.Context(command, info_name=prog, **command.context_settings) as ctx:
-            click.echo(command.get_help(ctx))
-        return
-    _install_signal_handlers()
     try:
+        if not args:
+            # The command's context settings (its -help/-h names) must apply here too:
+            # click caches the help option built by the first context it sees.
+            with click.Context(command, info_name=prog, **command.context_settings) as ctx:
+                click.echo(command.get_help(ctx))
+            return 0, None
+        _install_signal_handlers()
         command.main(args=args, prog_name=prog, standalone_mode=False)
+        return 0, None
     except click.exceptions.Exit as exc:
-        _finish(exc.exit_code)
+        return exc.exit_code, None
+    except SystemExit as exc:       # click's own exit on a broken pipe (e.g. in --help)
+        return (exc.code if isinstance(exc.code, int) else 1), None
     except click.NoSuchOption as exc:
         # Click reports "-itter" as "-i"; name the flag as typed.
         name = _first_unknown_flag(command, args) or exc.option_name
-        _fail(prog, f"error: no such option: {name} (see {prog} --help)", 2)
+        return 2, f"error: no such option: {name} (see {prog} --help)"
     except click.ClickException as exc:
-        _fail(prog, f"error: {exc.format_message()}", 2)
-    except click.exceptions.Abort:
-        _fail(prog, "interrupted by SIGINT", 128 + signal.SIGINT)
-    except W2VError as exc:
-        _fail(prog, f"error: {exc}", exc.exit_code)
-    except KeyboardInterrupt:
-        _fail(prog, "interrupted by SIGINT", 128 + signal.SIGINT)
+        return 2, f"error: {exc.format_message()}"
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        return 128 + signal.SIGINT, "interrupted by SIGINT"
     except _Terminated as exc:
-        _fail(prog, f"interrupted by {signal.Signals(exc.signum).name}", 128 + exc.signum)
-    except BrokenPipeError:
-        cleanup.remove_all()
-        try:                     # stdout's reader went away: leave quietly, like C tools
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        raise SystemExit(1)
+        return 128 + exc.signum, f"interrupted by {signal.Signals(exc.signum).name}"
+    except W2VError as exc:
+        return exc.exit_code, f"error: {exc}"
+    except (_ReaderGone, BrokenPipeError):
+        return BROKEN_PIPE_EXIT, None
     except MemoryError:
-        _fail(prog, "error: out of memory", 1)
+        return 1, "error: out of memory"
     except OSError as exc:
-        _fail(prog, f"error: {exc.strerror or exc}", 1)
+        return 1, f"error: {exc.strerror or exc}"
     except Exception as exc:      # a bug: still one line, never a traceback
         if os.environ.get("W2V_TRACEBACK"):
             raise
-        _fail(prog, f"internal error: {type(exc).__name__}: {exc}", 70)
-    cleanup.remove_all()
+        return 70, f"internal error: {type(exc).__name__}: {exc}"
 
 
 def _first_unknown_flag(command: click.Command, args: List[str]) -> Optional[str]:
@@ -188,11 +194,11 @@ def _flag(name: str, **kwargs):
             "share one draw of negatives and are trained together as small matrix "
             "products; results differ from the original's).")
 def word2vec_command(**flags) -> None:
-    from w2v_cli.config import TrainConfig, available_cores
+    from w2v_cli.config import TrainConfig, default_threads
     from w2v_cli.pipeline import run_word2vec
 
     if flags["threads"] is None:
-        flags["threads"] = available_cores()
+        flags["threads"] = default_threads()
     run_word2vec(TrainConfig(**flags))
 
 
@@ -264,10 +270,68 @@ Example:
 """
 
 
-def _binary_streams():
-    """Standard input and output as byte streams (text already written is flushed)."""
-    sys.stdout.flush()
-    return sys.stdin.buffer, sys.stdout.buffer
+class _Queries:
+    """Standard input as the query tools read it: a read error is an InputError."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def _failed(self, exc: OSError):
+        from w2v_cli.errors import InputError
+        return InputError(f"cannot read standard input: {exc.strerror or exc}")
+
+    def readline(self) -> bytes:
+        try:
+            return self._stream.readline()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def read(self) -> bytes:
+        try:
+            return self._stream.read()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+
+class _Answers:
+    """Standard output as the query tools write it (bytes): a write error is an
+    OutputError, except a broken pipe, which ends the command quietly (``_ReaderGone``)."""
+
+    def __init__(self, text_stream) -> None:
+        self._text = text_stream            # flushed first: what was printed comes first
+        self._stream = text_stream.buffer
+
+    def _call(self, method, *args) -> None:
+        from w2v_cli.errors import OutputError
+        try:
+            method(*args)
+        except BrokenPipeError:
+            raise _ReaderGone() from None
+        except OSError as exc:
+            raise OutputError(f"cannot write to standard output: "
+                              f"{exc.strerror or exc}") from None
+
+    def write(self, data: bytes) -> None:
+        self._call(self._stream.write, data)
+
+    def flush(self) -> None:
+        self._call(self._text.flush)
+        self._call(self._stream.flush)
+
+
+def _binary_streams(reads_stdin: bool = True):
+    """Standard input and output as byte streams for a query tool.  Called before the
+    model is loaded, so that a closed stream is reported before any work."""
+    from w2v_cli import console
+    from w2v_cli.errors import InputError, OutputError
+
+    if console.was_closed("stdout"):
+        raise OutputError("standard output is closed: there is nowhere to print the answers")
+    if reads_stdin and console.was_closed("stdin"):
+        raise InputError("standard input is closed: there are no queries to read")
+    stdout = _Answers(sys.stdout)
+    stdout.flush()
+    return _Queries(sys.stdin.buffer), stdout
 
 
 def _load_unit_vectors(path: str, limit: Optional[int] = None):
@@ -281,16 +345,16 @@ def _load_unit_vectors(path: str, limit: Optional[int] = None):
 @click.argument("file", metavar="FILE")
 def distance_command(file: str) -> None:
     from w2v_cli.query import run_distance
-    vectors = _load_unit_vectors(file)
-    run_distance(vectors, *_binary_streams())
+    streams = _binary_streams()
+    run_distance(_load_unit_vectors(file), *streams)
 
 
 @click.command(context_settings=HELP_OPTIONS, help=ANALOGY_HELP)
 @click.argument("file", metavar="FILE")
 def word_analogy_command(file: str) -> None:
     from w2v_cli.query import run_analogy
-    vectors = _load_unit_vectors(file)
-    run_analogy(vectors, *_binary_streams())
+    streams = _binary_streams()
+    run_analogy(_load_unit_vectors(file), *streams)
 
 
 @click.command(context_settings=HELP_OPTIONS, help=ACCURACY_HELP)
@@ -303,10 +367,11 @@ def compute_accuracy_command(file: str, threshold: str) -> None:
     if not threshold.strip().isdigit():
         raise ConfigError(f"THRESHOLD must be a whole number of words (0 = all), "
                           f"got '{threshold}'")
-    vectors = _load_unit_vectors(file, int(threshold) or None)
     stdin, stdout = _binary_streams()
+    vectors = _load_unit_vectors(file, int(threshold) or None)
     report = evaluate(vectors, stdin.read())
     stdout.write(report.text)
+    stdout.flush()
 
 
 @click.command(context_settings=HELP_OPTIONS, help=SIMILARITY_HELP)
@@ -314,8 +379,10 @@ def compute_accuracy_command(file: str, threshold: str) -> None:
 @click.argument("pairs", metavar="PAIRS")
 def compute_similarity_command(file: str, pairs: str) -> None:
     from w2v_cli.similarity import evaluate_files
+    _, stdout = _binary_streams(reads_stdin=False)
     report = evaluate_files(file, pairs)
-    _binary_streams()[1].write(report.text)
+    stdout.write(report.text)
+    stdout.flush()
 
 
 @click.command(context_settings=HELP_OPTIONS, help=WORD2PHRASE_HELP)

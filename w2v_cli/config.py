@@ -9,6 +9,7 @@ costs a vocabulary pass.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Optional
 
@@ -27,6 +28,21 @@ SENTENCE_END = b"</s>"         # the token a newline becomes; always vocabulary 
 
 DEFAULT_SEED = 1               # reproduces the original's random streams (kernels/draws.py)
 
+# --- limits on flag values ---------------------------------------------------------------
+# Integers live in int64 (the original's long long) and real-valued flags in float32 (its
+# `real`); a value outside that range is refused instead of wrapping or overflowing.
+INT64_MAX = 2 ** 63 - 1
+FLOAT32_MAX = 3.4028234663852886e38
+MAX_SIZE = 100_000
+MAX_WINDOW = 10_000
+# Each worker is an OS thread holding a block of token ids (1 MB) and its scratch rows;
+# more workers than any machine has cores only add memory and contention.
+MAX_THREADS = 1024
+# Every negative sample costs one dot product and one update per trained pair, so the
+# training time grows in proportion: 1000 (200 times the default, beyond anything
+# published as useful) already makes a run some 170 times slower.
+MAX_NEGATIVE = 1000
+
 
 def available_cores() -> int:
     """Cores this process may run on (respects taskset/cgroups affinity where visible)."""
@@ -34,6 +50,11 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """The ``-threads`` default: every available core, within ``MAX_THREADS``."""
+    return min(available_cores(), MAX_THREADS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +68,7 @@ class TrainConfig:
     sample: float = 1e-3
     hs: int = 0
     negative: int = 5
-    threads: int = dataclasses.field(default_factory=available_cores)
+    threads: int = dataclasses.field(default_factory=default_threads)
     iter: int = 5
     min_count: int = 5
     alpha: Optional[float] = None      # None: 0.05 for CBOW, 0.025 for skip-gram
@@ -69,11 +90,20 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError for any value the original would crash, hang or misbehave on."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "seed" or not isinstance(value, int):
+                continue                # the seed is unsigned 64-bit: checked below
+            if not -INT64_MAX - 1 <= value <= INT64_MAX:
+                extreme = "large" if value > 0 else "small"
+                raise ConfigError(f"{_flag_name(field.name)} {value} is too {extreme} to "
+                                  f"represent (integers must fit in 64 bits)")
         positive = {"size": self.size, "window": self.window, "iter": self.iter,
                     "threads": self.threads}
         for name, value in positive.items():
             if value <= 0:
                 raise ConfigError(f"-{name} must be a positive integer, got {value}")
+        _check_real("-sample", self.sample)
         if self.sample < 0:
             raise ConfigError(f"-sample must be >= 0 (0 disables subsampling), got {self.sample:g}")
         if self.negative < 0:
@@ -82,17 +112,47 @@ class TrainConfig:
             raise ConfigError(f"-min-count must be >= 0, got {self.min_count}")
         if self.classes < 0:
             raise ConfigError(f"-classes must be >= 0, got {self.classes}")
-        if self.alpha is not None and not self.alpha > 0:
-            raise ConfigError(f"-alpha must be > 0, got {self.alpha:g}")
+        if self.alpha is not None:
+            _check_real("-alpha", self.alpha)
+            if not self.alpha > 0:
+                raise ConfigError(f"-alpha must be > 0, got {self.alpha:g}")
         if not self.hs and self.negative == 0:
             raise ConfigError("-hs 0 -negative 0 trains nothing: enable hierarchical softmax "
                               "(-hs 1) or negative sampling (-negative N)")
         if not 0 <= self.seed < 2 ** 64:
             raise ConfigError(f"-seed must be between 0 and 2^64-1, got {self.seed}")
-        if self.size > 100_000:
-            raise ConfigError(f"-size {self.size} is too large (at most 100000)")
-        if self.window > 10_000:
-            raise ConfigError(f"-window {self.window} is too large (at most 10000)")
+        limits = (("size", self.size, MAX_SIZE), ("window", self.window, MAX_WINDOW),
+                  ("threads", self.threads, MAX_THREADS),
+                  ("negative", self.negative, MAX_NEGATIVE))
+        for name, value, limit in limits:
+            if value > limit:
+                raise ConfigError(f"-{name} {value} is too large (at most {limit})")
         if not self.train:
             raise ConfigError("no training file given: use -train FILE")
         return self
+
+    def check_against_vocabulary(self, vocab_size: int, train_words: int) -> None:
+        """The checks that need the vocabulary: run them before training starts.
+
+        ``vocab_size`` counts every entry (``</s>`` included), ``train_words`` is the sum
+        of their counts.
+        """
+        if self.classes > vocab_size:
+            raise ConfigError(f"-classes {self.classes} is more than the {vocab_size} words of "
+                              f"the vocabulary (every class needs at least one word)")
+        if self.iter * train_words >= INT64_MAX:
+            raise ConfigError(f"-iter {self.iter} is too large: {self.iter} passes over "
+                              f"{train_words} words overflow the 64-bit word counter")
+
+
+def _flag_name(field: str) -> str:
+    return "-" + field.replace("_", "-")
+
+
+def _check_real(flag: str, value: float) -> None:
+    """Real-valued flags are float32 numbers in the algorithm, as in the original."""
+    if math.isnan(value):
+        raise ConfigError(f"{flag} must be a number, got {value}")
+    if math.isinf(value) or abs(value) > FLOAT32_MAX:
+        raise ConfigError(f"{flag} {value:g} is too large to represent (at most "
+                          f"{FLOAT32_MAX:.7g})")

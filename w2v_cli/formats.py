@@ -21,6 +21,7 @@ which a diverged run can produce, fall back to Python with glibc's spelling.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -114,8 +115,10 @@ def write_classes(stream: BinaryIO, words: Sequence[bytes], classes: np.ndarray)
 # --- reading ------------------------------------------------------------------------------
 #
 # ``read_vectors`` accepts both formats whatever the file is called: the first record
-# tells them apart (a text record is printable ASCII up to its newline; a binary record
-# has 4*size raw bytes, then a newline).  Records are copied by compiled kernels
+# tells them apart (a text record is a word and ``size`` numbers up to its newline; any
+# other record is binary: a word, a space and 4*size raw bytes, with or without a newline
+# after them).  As in the C tools, a header that announces fewer vectors than the file
+# holds reads that many.  Records are copied by compiled kernels
 # (``kernels/vectors.py``) block by block, so a million-word model loads in seconds and
 # memory holds the matrix plus one block.  As in the C tools, newline bytes before a
 # word are skipped and a binary word ends at the first space; unlike them, words and
@@ -128,7 +131,10 @@ _DONE, _NEED_INPUT, _POOL_FULL, _ENDED, _SHORT_VECTOR, _ASK_PYTHON = range(6)
 _NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)",
                      re.IGNORECASE)
 _BLANKS = re.compile(rb"[ \t\r]+")
+_FIRST_BLANK = re.compile(rb"[ \t]")
 _PRINTABLE_LINE = re.compile(rb"[\x20-\x7e\t\r]*")
+_TEXT_LINE_SLACK = 65536       # a text record: its word, 48 bytes a value, and this
+_SNIFF_LIMIT = 1 << 28
 
 
 def read_vectors(path: str, limit: Optional[int] = None) -> Tuple[List[bytes], np.ndarray]:
@@ -155,7 +161,8 @@ def read_vectors(path: str, limit: Optional[int] = None) -> Tuple[List[bytes], n
         The file cannot be opened or read.
     FormatError
         The content is not a vector file: no header, a record cut short, a wrong number of
-        values, a value that is not a number, or data after the announced records.
+        values, a value that is not a number, or binary records that the header's
+        dimension does not fit.
     """
     stream = open_input(path, "vector file")
     try:
@@ -232,29 +239,43 @@ class _VectorReader:
             raise self._fail("the header gives 0 dimensions")
         return count, size, first_record
 
-    def _looks_binary(self, position: int, size: int, total: Optional[int]) -> bool:
-        """Whether the first record is binary (see the section comment)."""
-        need = position + 48 * size + 65536     # the first record, whatever its format
-        need = min(need, total if total is not None else 1 << 28)
-        if len(self.buffer) < need:
-            self.buffer.extend(bytes(need - len(self.buffer)))
+    def _first_record(self, position: int, size: int) -> "_FirstRecord":
+        """What the first record says about the format (see ``_FirstRecord``).
+
+        The first record is text when it is a text line: a word, a blank, then ``size``
+        numbers and a newline (or the end of the file).  Anything else is binary,
+        whatever bytes its vector holds: a byte 10 among the floats, or no newline after
+        them, proves nothing.  The one layout both ways can read is a binary vector every
+        one of whose bytes is an ASCII digit, sign, point, blank or letter of "nan",
+        "inf" or an exponent (float32 values such as 1.7e-07, the bytes "1234"), which no
+        trainer writes; such a record is read as the text it also is.
+        """
+        buffer = self.buffer
+        start = position
+        while start < self.n and buffer[start] == 10:         # newlines before a word
+            start += 1
+        space = buffer.find(b" ", start, self.n)                # a binary word ends here
+        newline_after = (space >= 0 and space + 1 + 4 * size < self.n
+                         and buffer[space + 1 + 4 * size] == 10)
+        blank = _FIRST_BLANK.search(buffer, start, self.n)      # a text word ends here
+        if blank is None:
+            return _FirstRecord(False, newline_after, None)
+        limit = blank.start() + 48 * size + _TEXT_LINE_SLACK    # the longest text record
+        if limit > self.n and not self.eof and limit < _SNIFF_LIMIT:
+            buffer.extend(bytes(limit - len(buffer)))
             self._fill()
-        window = bytes(self.buffer[position:min(self.n, need)])
-        window = window.lstrip(b"\n")
-        space = min((i for i in (window.find(b" "), window.find(b"\t")) if i >= 0), default=-1)
-        if space < 0:
-            return True
-        after = window[space + 1:]
-        newline = after.find(b"\n")
-        whole = need >= self.n and self.eof
-        line = after[:newline] if newline >= 0 else after
-        text_like = (newline >= 0 or whole) and _PRINTABLE_LINE.fullmatch(line) is not None
-        binary_like = (len(after) > 4 * size and after[4 * size] == 10) or (
-            len(after) == 4 * size and whole)
-        if text_like and binary_like:
-            values = _BLANKS.split(line.strip(b" \t\r"))
-            return not (len(values) == size and all(_NUMBER.fullmatch(v) for v in values))
-        return not text_like
+        line_end = buffer.find(b"\n", blank.start(), min(limit, self.n))
+        if line_end < 0:
+            if not (self.eof and limit >= self.n):
+                return _FirstRecord(False, newline_after, None)   # too long for text
+            line_end = self.n
+        line = bytes(buffer[start:line_end])
+        word, values, problem = _text_record(line, 1, size)
+        if problem is None:
+            return _FirstRecord(True, False, None)
+        rest = line[len(word):]
+        text_like = _PRINTABLE_LINE.fullmatch(rest) is not None and bool(rest.strip(b" \t\r"))
+        return _FirstRecord(False, newline_after, problem if text_like else None)
 
     # --- records ----------------------------------------------------------------------
     def read(self, limit: Optional[int]) -> Tuple[List[bytes], np.ndarray]:
@@ -264,7 +285,38 @@ class _VectorReader:
         if total is not None and count and 2 * size > total - position:
             raise self._fail(f"the header announces vectors of {size} dimensions but the "
                              f"file is too short to hold even one ({total} bytes)")
-        binary = self._looks_binary(position, size, total) if count else True
+        first = (self._first_record(position, size) if count
+                 else _FirstRecord(False, False, None))
+        if first.text:
+            words, matrix, _ = self._read_records(False, announced, count, size, position,
+                                                  total)
+            return words, matrix
+        if count and not first.newline_after:
+            other = self._newline_layout_dimension(position, size, announced)
+            if other is not None:
+                raise self._fail(first.text_problem or
+                                 f"the header says {size} dimensions but every vector is "
+                                 f"followed by a newline after {other} values: the records "
+                                 f"hold {other} values each")
+        try:
+            words, matrix, end = self._read_records(True, announced, count, size, position,
+                                                    total)
+            if first.newline_after:
+                self._check_alignment(end, count, size)
+        except FormatError:
+            if first.text_problem is not None and not first.newline_after:
+                raise self._fail(first.text_problem) from None    # text gone wrong
+            raise
+        if (first.text_problem is not None and not first.newline_after
+                and not self._at_end(end) and not _holds_control_bytes(matrix)):
+            # Read as binary, it has neither the layout nor the bytes of a binary file:
+            # it is a text file whose first record is wrong.
+            raise self._fail(first.text_problem)
+        return words, matrix
+
+    def _read_records(self, binary: bool, announced: int, count: int, size: int,
+                      position: int, total: Optional[int]):
+        """(words, matrix, position after the last record) read in one format."""
         smallest = (4 * size + 1) if binary else (2 * size)
         if total is not None and count * smallest > total - position:
             raise self._fail(f"the header announces {announced} vectors of {size} dimensions "
@@ -296,14 +348,12 @@ class _VectorReader:
                 pool = self._parse_text_record(state, matrix, pool, word_ends)
                 continue
             raise self._record_error(status, state, announced, size)
-        if count == announced:
-            self._check_rest(int(state[0]), announced)
         if matrix.dtype != np.float32:      # little-endian data on a big-endian machine
             matrix = matrix.astype(np.float32)
         data = pool[:int(state[2])].tobytes()
         ends = word_ends.tolist()
         starts = [0] + ends[:-1]
-        return [data[a:b] for a, b in zip(starts, ends)], matrix
+        return [data[a:b] for a, b in zip(starts, ends)], matrix, int(state[0])
 
     def _word_at(self, position: int) -> bytes:
         rest = bytes(self.buffer[position:self.n]).lstrip(b"\n")
@@ -328,21 +378,11 @@ class _VectorReader:
         """Parse the text line the kernel left to Python, or raise what is wrong with it."""
         start = int(state[0])
         record = int(state[1])
-        data = bytes(self.buffer[start:self.n])
-        end = data.find(b"\n")
-        line = data if end < 0 else data[:end]
-        parts = re.split(rb"[ \t]", line, maxsplit=1)
-        word, rest = parts[0], (parts[1] if len(parts) == 2 else b"")
-        rest = rest.strip(b" \t\r")
-        values = _BLANKS.split(rest) if rest else []
-        size = matrix.shape[1]
-        if len(values) != size:
-            raise self._fail(f"vector {record + 1} ('{_show(word)}') has {len(values)} values, "
-                             f"the header says {size}")
-        for column, value in enumerate(values):
-            if not _NUMBER.fullmatch(value):
-                raise self._fail(f"vector {record + 1} ('{_show(word)}'): value {column + 1} is "
-                                 f"not a number: {_show(value, 20)!r}")
+        end = self.buffer.find(b"\n", start, self.n)
+        line = bytes(self.buffer[start:self.n if end < 0 else end])
+        word, values, problem = _text_record(line, record + 1, matrix.shape[1])
+        if problem is not None:
+            raise self._fail(problem)
         with np.errstate(over="ignore"):
             matrix[record] = np.array([float(v) for v in values], dtype=np.float64)
         used = int(state[2])
@@ -350,24 +390,118 @@ class _VectorReader:
             pool = _grown_pool(pool, max(2 * len(pool), used + len(word)))
         pool[used:used + len(word)] = np.frombuffer(word, dtype=np.uint8)
         word_ends[record] = used + len(word)
-        state[0] = start + (len(data) if end < 0 else end + 1)
+        state[0] = self.n if end < 0 else end + 1
         state[1] = record + 1
         state[2] = used + len(word)
         return pool
 
-    def _check_rest(self, position: int, announced: int) -> None:
-        """After the last announced record only blank space may follow."""
+    def _check_alignment(self, position: int, count: int, size: int) -> None:
+        """In a file whose first vector is followed by a newline (as word2vec writes it),
+        the last vector read must be too: if not, the header's dimension is wrong and
+        every record was read askew.  What follows is not read: a header announcing
+        fewer vectors than the file holds gives that many, as in the original."""
+        if position >= self.n and not self.eof:
+            self._refill(position)
+            position = 0
+        if position < self.n and self.buffer[position] != 10:
+            raise self._fail(f"vector {count} is not followed by a newline as the first one "
+                             f"is: is the header's dimension ({size}) wrong?")
+
+    def _newline_layout_dimension(self, position: int, size: int,
+                                  announced: int) -> Optional[int]:
+        """The dimension of a word2vec-written binary file whose header gives another.
+
+        Such a file has a newline after every vector, but not where the header's
+        dimension puts it.  For each newline at a multiple of 4 bytes into the first
+        vector, try that many values per record: it is the file's dimension when every
+        record in the buffer is followed by a newline at that place and, when the buffer
+        holds the whole file, the announced records end exactly at its end.  A file
+        without newlines after its vectors (which the header's dimension fits) cannot
+        pass both tests: its vectors do not all hold a newline byte at the same place,
+        and repeated ones leave bytes over at the end.
+        """
+        buffer = self.buffer
+        start = position
+        while start < self.n and buffer[start] == 10:
+            start += 1
+        space = buffer.find(b" ", start, self.n)
+        if space < 0:
+            return None
+        search_end = min(self.n, space + 1 + 4 * max(size, 1) * 4 + 4096)
+        offset = buffer.find(b"\n", space + 1, search_end)
+        tried = 0
+        while offset >= 0 and tried < 16:
+            width = offset - space - 1
+            if width > 0 and width % 4 == 0 and width != 4 * size:
+                tried += 1
+                if self._holds_newline_layout(start, width, announced):
+                    return width // 4
+            offset = buffer.find(b"\n", offset + 1, search_end)
+        return None
+
+    def _holds_newline_layout(self, start: int, width: int, announced: int) -> bool:
+        """Whether the records in the buffer are word, space, ``width`` bytes, newline."""
+        buffer = self.buffer
+        position = start
+        for record in range(announced):
+            space = buffer.find(b" ", position, self.n)
+            if space < 0 or space + 1 + width >= self.n:
+                # The buffer ends here: enough evidence if it held many records.
+                return not self.eof and record >= 1000
+            if buffer[space + 1 + width] != 10:
+                return False
+            position = space + 2 + width
+        return self.eof and not bytes(buffer[position:self.n]).strip(b" \t\r\n")
+
+    def _at_end(self, position: int) -> bool:
+        """Whether only blank space follows ``position`` to the end of the file."""
         while True:
-            rest = bytes(self.buffer[position:self.n]).strip(b" \t\r\n")
-            if rest:
-                raise self._fail(f"unexpected data after the {announced} vectors announced in "
-                                 f"the header (is the header's word count or dimension "
-                                 f"wrong?)")
+            if bytes(self.buffer[position:self.n]).strip(b" \t\r\n"):
+                return False
             if self.eof:
-                return
+                return True
             self.n = 0
             position = 0
             self._fill()
+
+
+@dataclasses.dataclass(frozen=True)
+class _FirstRecord:
+    """What the first record of a vector file says about its format."""
+
+    text: bool                  # a well-formed text record: the file is text
+    newline_after: bool         # read as binary, its vector is followed by a newline
+    text_problem: Optional[str]     # a printable line that is a malformed text record:
+                                    # what is wrong with it (None otherwise)
+
+
+def _text_record(line: bytes, number: int, size: int):
+    """(word, values, problem) of a text-format line; problem is None when it is a word
+    and ``size`` numbers, else the message saying what is wrong."""
+    parts = re.split(rb"[ \t]", line, maxsplit=1)
+    word, rest = parts[0], (parts[1] if len(parts) == 2 else b"")
+    rest = rest.strip(b" \t\r")
+    values = _BLANKS.split(rest) if rest else []
+    if len(values) != size:
+        return word, values, (f"vector {number} ('{_show(word)}') has {len(values)} values, "
+                              f"the header says {size}")
+    for column, value in enumerate(values):
+        if not _NUMBER.fullmatch(value):
+            return word, values, (f"vector {number} ('{_show(word)}'): value {column + 1} is "
+                                  f"not a number: {_show(value, 20)!r}")
+    return word, values, None
+
+
+# Bytes that never occur in a text record but do in almost every binary vector.
+_CONTROL_BYTES = np.zeros(256, dtype=bool)
+_CONTROL_BYTES[[*range(0, 9), 11, 12, *range(14, 32), 127]] = True
+
+
+def _holds_control_bytes(matrix: np.ndarray) -> bool:
+    raw = matrix.view(np.uint8).reshape(len(matrix), -1)
+    rows = max(1, (1 << 24) // max(1, raw.shape[1]))
+    return any(_CONTROL_BYTES[raw[first:first + rows]].any()
+               for first in range(0, len(raw), rows))
 
 
 def _grown_pool(pool: np.ndarray, capacity: int) -> np.ndarray:

@@ -34,7 +34,7 @@ from typing import BinaryIO, Optional, TextIO
 
 import numpy as np
 
-from w2v_cli import native, sources
+from w2v_cli import console, native, sources
 from w2v_cli.corpus import iter_token_batches
 from w2v_cli.errors import ConfigError
 from w2v_cli.outputs import AtomicOutput
@@ -175,8 +175,7 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
 
     def say(text: str) -> None:
         if config.debug >= 1:
-            stdout.write(text)
-            stdout.flush()
+            console.write(stdout, text)     # a broken stdout must not cost the output
 
     sources.check_readable(config.train)
     output = AtomicOutput(config.output, "output file")

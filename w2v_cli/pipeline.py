@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Optional, TextIO
 
-from w2v_cli import sources
+from w2v_cli import console, sources
 from w2v_cli.config import TrainConfig
 from w2v_cli.errors import InputError
 from w2v_cli.outputs import AtomicOutput
@@ -26,9 +26,9 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
     choose_backend(config)              # an unsupported combination fails before any work
 
     def say(line: str) -> None:
+        # Through console.write: a closed or broken stdout must not cost the model.
         if config.debug >= 1:
-            stdout.write(line + "\n")
-            stdout.flush()
+            console.write(stdout, line + "\n")
 
     sources.check_readable(config.train)
     if config.read_vocab:
@@ -76,6 +76,8 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
         say(f"Vocab size: {len(vocab)}")
         say(f"Words in train file: {vocab.train_words}")
         _check_trainable(vocab, distinct_words, config)
+        if output is not None:
+            config.check_against_vocabulary(len(vocab), vocab.train_words)
         if vocab_output is not None:
             data = format_vocab(vocab)
             vocab_output.write(lambda stream: stream.write(data))
@@ -176,6 +178,5 @@ class _PhaseClock:
         total = self._last - self._started
         trained = (f"; trained {self.work['pairs']} pairs in {self.work['windows']} windows"
                    if self.work else "")
-        sys.stderr.write(f"timings: {parts}; total {total:.2f} s since the corpus was "
-                         f"opened{trained}\n")
-        sys.stderr.flush()
+        console.tell(f"timings: {parts}; total {total:.2f} s since the corpus was "
+                     f"opened{trained}\n")

@@ -2,7 +2,9 @@
 words/sec/thread, the current learning rate and the time left during training.
 
 The C tool printed carriage-return progress lines on stdout; keeping stdout for results
-lets scripts capture ``Vocab size`` and ``Words in train file`` cleanly.
+lets scripts capture ``Vocab size`` and ``Words in train file`` cleanly.  The bars write
+through ``console.QuietStream``: a closed, full or broken stderr hides them and nothing
+else.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
+from w2v_cli import console
+
 
 def _bar(**kwargs):
     from tqdm import tqdm
-    interactive = sys.stderr.isatty()
-    return tqdm(file=sys.stderr, mininterval=0.2 if interactive else 5.0,
+    interactive = console.is_terminal(sys.stderr)
+    return tqdm(file=console.QuietStream(), mininterval=0.2 if interactive else 5.0,
                 dynamic_ncols=interactive, **kwargs)
 
 

@@ -9,17 +9,21 @@ The prompts, the ``Word: ... Position in vocabulary: ...`` lines, the table head
   (the originals split at single spaces: two spaces made a word start with a space, a
   trailing space read past the line); an empty line just prompts again;
 * no limit on the line length, the number of words or their length (the originals cut
-  lines at 1,999 bytes, took 100 words, and mangled words of 50 bytes or more);
+  lines at 1,999 bytes, took 100 words, and mangled words of 50 bytes or more); a line is
+  looked up and printed in batches of words, so memory stays in proportion to its size;
 * word-analogy accepts the first vocabulary entry (``</s>``) like any word: the original
   used position 0 to mean "not found".  An unknown word still prints position 0, as there.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from typing import BinaryIO, Callable, List
+from typing import BinaryIO, Callable, Iterable, Iterator, List, Optional
 
-from w2v_cli.vectors import Vectors
+import numpy as np
+
+from w2v_cli.vectors import Vectors, unit_vector
 
 TOP = 40
 DISTANCE_PROMPT = b"Enter word or sentence (EXIT to break): "
@@ -27,12 +31,9 @@ ANALOGY_PROMPT = b"Enter three words (EXIT to break): "
 _RULE = b"-" * 72 + b"\n"
 DISTANCE_HEADER = b"\n" + b" " * 46 + b"Word" + b" " * 7 + b"Cosine distance\n" + _RULE
 ANALOGY_HEADER = b"\n" + b" " * 46 + b"Word" + b" " * 14 + b"Distance\n" + _RULE
-_SEPARATORS = re.compile(rb"[ \t]+")
-
-
-def split_words(line: bytes) -> List[bytes]:
-    """The words of a query line (runs of spaces and tabs separate them)."""
-    return [word for word in _SEPARATORS.split(line) if word]
+_WORD = re.compile(rb"[^ \t]+")      # runs of spaces and tabs separate the words
+_BATCH = 4096                   # words looked up and printed at a time
+_LONG_WORD = 1 << 16
 
 
 def _rows(results, filler_score: float) -> bytes:
@@ -41,44 +42,109 @@ def _rows(results, filler_score: float) -> bytes:
     return b"".join(b"%50s\t\t%f\n" % (word, score) for word, score in padded[:TOP])
 
 
-def distance_answer(vectors: Vectors, words: List[bytes]) -> bytes:
-    """Everything ``distance`` prints for one query line (after the prompt)."""
-    out = []
-    positions = []
-    for word in words:
-        position = vectors.find(word)
-        out.append(b"\nWord: %s  Position in vocabulary: %d\n" % (word, position))
-        if position < 0:
-            out.append(b"Out of dictionary word!\n")
-            return b"".join(out)
-        positions.append(position)
-    out.append(DISTANCE_HEADER)
-    out.append(_rows(vectors.nearest(positions, TOP), -1.0))
-    return b"".join(out)
+def _word_batches(line: bytes, end: int) -> Iterator[List[bytes]]:
+    """The words of ``line[:end]`` in batches of ``_BATCH`` (no copy of the line, no list
+    of all its words: a query line may be hundreds of megabytes)."""
+    batch: List[bytes] = []
+    for match in _WORD.finditer(line, 0, end):
+        batch.append(match.group())
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def analogy_answer(vectors: Vectors, words: List[bytes]) -> bytes:
-    """Everything ``word-analogy`` prints for one query line (after the prompt)."""
-    if len(words) < 3:
-        return (b"Only %d words were entered.. three words are needed at the input to "
-                b"perform the calculation\n" % len(words))
-    out = []
-    positions = []
-    for word in words:
-        position = vectors.find(word)
-        out.append(b"\nWord: %s  Position in vocabulary: %d\n" % (word, max(position, 0)))
-        if position < 0:
-            out.append(b"Out of dictionary word!\n")
-            return b"".join(out)
-        positions.append(position)
-    out.append(ANALOGY_HEADER)
-    a, b, c = positions[:3]
-    out.append(_rows(vectors.analogy(a, b, c, exclude=positions[3:], count=TOP), 0.0))
-    return b"".join(out)
+def _look_up(vectors: Vectors, batches: Iterable[List[bytes]], stdout: BinaryIO,
+             unknown_shown_as: int) -> Iterator[Optional[np.ndarray]]:
+    """Print ``Word: ...  Position in vocabulary: ...`` for each word, batch by batch, and
+    yield each batch's positions (int64); at the first unknown word, print its line and
+    ``Out of dictionary word!`` and yield None instead (the query has no answer)."""
+    index = vectors.index()
+    for batch in batches:
+        positions = [index.get(word, -1) for word in batch]
+        known = positions.index(-1) if -1 in positions else len(positions)
+        if known < len(batch):
+            _write_word_lines(stdout, batch[:known + 1],
+                              positions[:known] + [unknown_shown_as])
+            stdout.write(b"Out of dictionary word!\n")
+            yield None
+            return
+        _write_word_lines(stdout, batch, positions)
+        yield np.array(positions, dtype=np.int64)
+
+
+def _write_word_lines(stdout: BinaryIO, words: List[bytes], shown: List[int]) -> None:
+    """``Word: ...  Position in vocabulary: ...`` lines, short ones joined into one write;
+    a long word is written as it is (joining would copy it)."""
+    short: List[bytes] = []
+    for word, position in zip(words, shown):
+        tail = b"  Position in vocabulary: %d\n" % position
+        if len(word) <= _LONG_WORD:
+            short.append(b"\nWord: " + word + tail)
+            continue
+        stdout.write(b"".join(short))
+        short = []
+        stdout.write(b"\nWord: ")
+        stdout.write(word)
+        stdout.write(tail)
+    stdout.write(b"".join(short))
+
+
+def _add_rows(total: np.ndarray, unit: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``total`` plus the rows at ``positions``, summed one row after the other in float32
+    (the C tools' order; ``np.add.accumulate`` is sequential, unlike ``sum``)."""
+    stacked = np.concatenate((total[None, :], unit[positions]))
+    return np.add.accumulate(stacked, axis=0)[-1]
+
+
+def distance_answer(vectors: Vectors, line: bytes, end: int, stdout: BinaryIO) -> None:
+    """Print everything ``distance`` prints for the query ``line[:end]`` (after the prompt)."""
+    unit = vectors.unit()
+    total = np.zeros(vectors.size, dtype=np.float32)
+    used = np.zeros(len(vectors), dtype=bool)       # the query words, never an answer
+    words = 0
+    for positions in _look_up(vectors, _word_batches(line, end), stdout, -1):
+        if positions is None:
+            return
+        total = _add_rows(total, unit, positions)
+        used[positions] = True
+        words += len(positions)
+    if words == 0:
+        return
+    found, scores = vectors.top(unit_vector(total), np.flatnonzero(used), TOP, floor=-1.0)
+    results = [(vectors.words[i], float(x)) for i, x in zip(found.tolist(), scores)]
+    stdout.write(DISTANCE_HEADER + _rows(results, -1.0))
+
+
+def analogy_answer(vectors: Vectors, line: bytes, end: int, stdout: BinaryIO) -> None:
+    """Print everything ``word-analogy`` prints for the query ``line[:end]``."""
+    batches = _word_batches(line, end)
+    first = next(batches, [])
+    if not first:
+        return
+    if len(first) < 3:          # a short first batch is the whole line
+        stdout.write(b"Only %d words were entered.. three words are needed at the input "
+                     b"to perform the calculation\n" % len(first))
+        return
+    used = np.zeros(len(vectors), dtype=bool)
+    abc = None
+    for positions in _look_up(vectors, itertools.chain([first], batches), stdout, 0):
+        if positions is None:
+            return
+        if abc is None:
+            abc = positions[:3].tolist()
+        used[positions] = True
+    unit = vectors.unit()
+    a, b, c = abc
+    query = unit_vector((unit[b] - unit[a]) + unit[c])
+    found, scores = vectors.top(query, np.flatnonzero(used), TOP, floor=0.0)
+    results = [(vectors.words[i], float(x)) for i, x in zip(found.tolist(), scores)]
+    stdout.write(ANALOGY_HEADER + _rows(results, 0.0))
 
 
 def run_loop(vectors: Vectors, stdin: BinaryIO, stdout: BinaryIO, prompt: bytes,
-             answer: Callable[[Vectors, List[bytes]], bytes]) -> None:
+             answer: Callable[[Vectors, bytes, int, BinaryIO], None]) -> None:
     """Prompt, read a line, answer it; until ``EXIT`` or the end of the input."""
     while True:
         stdout.write(prompt)
@@ -88,14 +154,16 @@ def run_loop(vectors: Vectors, stdin: BinaryIO, stdout: BinaryIO, prompt: bytes,
             stdout.write(b"\n")
             stdout.flush()
             return
-        line = line[:-1] if line.endswith(b"\n") else line
-        line = line[:-1] if line.endswith(b"\r") else line
-        if line == b"EXIT":
+        end = len(line)                 # the line without its newline and CR (no copy)
+        if line.endswith(b"\n"):
+            end -= 1
+        if end and line[end - 1] == 13:
+            end -= 1
+        if end == 4 and line.startswith(b"EXIT"):
             stdout.flush()
             return
-        words = split_words(line)
-        if words:
-            stdout.write(answer(vectors, words))
+        answer(vectors, line, end, stdout)
+        del line                        # a huge line is not kept while the next is read
 
 
 def run_distance(vectors: Vectors, stdin: BinaryIO, stdout: BinaryIO) -> None:
