@@ -26,6 +26,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from w2v_cli.errors import ConfigError
 from w2v_cli.vectors import Vectors
 
 SEMANTIC_SECTIONS = 5           # sections 1..5 are semantic (questions-words.txt layout)
@@ -197,11 +198,21 @@ def _report(events, right: List[bool]) -> AccuracyReport:
                           (syn_correct, syn_seen), b"".join(out))
 
 
-def evaluate_file(path: str, questions: bytes, threshold: Optional[int] = 0) -> AccuracyReport:
+def parse_threshold(text: str) -> Optional[int]:
+    """compute-accuracy's THRESHOLD argument: how many vectors to load (None: all).
+
+    A whole number of words, 0 meaning all of them; anything else is a ConfigError.
+    """
+    if not text.strip().isdigit():
+        raise ConfigError(f"THRESHOLD must be a whole number of words (0 = all), got '{text}'")
+    return int(text) or None
+
+
+def evaluate_file(path: str, questions: bytes, threshold: Optional[int] = None
+                  ) -> AccuracyReport:
     """``compute-accuracy path threshold < questions`` as a function.
 
-    ``threshold`` > 0 loads only that many vectors (the most frequent words); 0 loads all.
+    ``threshold`` > 0 loads only that many vectors (the most frequent words); 0 or None
+    loads all.
     """
-    vectors = Vectors.load(path, limit=threshold or None)
-    vectors.normalise_in_place()
-    return evaluate(vectors, questions)
+    return evaluate(Vectors.load_unit(path, limit=threshold or None), questions)

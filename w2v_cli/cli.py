@@ -334,42 +334,33 @@ def _binary_streams(reads_stdin: bool = True):
     return _Queries(sys.stdin.buffer), stdout
 
 
-def _load_unit_vectors(path: str, limit: Optional[int] = None):
-    from w2v_cli.vectors import Vectors
-    vectors = Vectors.load(path, limit)
-    vectors.normalise_in_place()
-    return vectors
-
-
 @click.command(context_settings=HELP_OPTIONS, help=DISTANCE_HELP)
 @click.argument("file", metavar="FILE")
 def distance_command(file: str) -> None:
     from w2v_cli.query import run_distance
+    from w2v_cli.vectors import Vectors
     streams = _binary_streams()
-    run_distance(_load_unit_vectors(file), *streams)
+    run_distance(Vectors.load_unit(file), *streams)
 
 
 @click.command(context_settings=HELP_OPTIONS, help=ANALOGY_HELP)
 @click.argument("file", metavar="FILE")
 def word_analogy_command(file: str) -> None:
     from w2v_cli.query import run_analogy
+    from w2v_cli.vectors import Vectors
     streams = _binary_streams()
-    run_analogy(_load_unit_vectors(file), *streams)
+    run_analogy(Vectors.load_unit(file), *streams)
 
 
 @click.command(context_settings=HELP_OPTIONS, help=ACCURACY_HELP)
 @click.argument("file", metavar="FILE")
 @click.argument("threshold", metavar="[THRESHOLD]", required=False, default="0")
 def compute_accuracy_command(file: str, threshold: str) -> None:
-    from w2v_cli.accuracy import evaluate
-    from w2v_cli.errors import ConfigError
+    from w2v_cli.accuracy import evaluate_file, parse_threshold
 
-    if not threshold.strip().isdigit():
-        raise ConfigError(f"THRESHOLD must be a whole number of words (0 = all), "
-                          f"got '{threshold}'")
+    limit = parse_threshold(threshold)
     stdin, stdout = _binary_streams()
-    vectors = _load_unit_vectors(file, int(threshold) or None)
-    report = evaluate(vectors, stdin.read())
+    report = evaluate_file(file, stdin.read(), limit)
     stdout.write(report.text)
     stdout.flush()
 

@@ -32,6 +32,8 @@ import numpy as np
 
 from w2v_cli import native
 from w2v_cli.errors import FormatError, InputError
+from w2v_cli.kernels.abi import (SCAN_ASK_PYTHON, SCAN_DONE, SCAN_ENDED, SCAN_NEED_INPUT,
+                                 SCAN_POOL_FULL)
 from w2v_cli.sources import open_input
 
 _TEXT_CHUNK_BYTES = 8 << 20
@@ -127,7 +129,6 @@ def write_classes(stream: BinaryIO, words: Sequence[bytes], classes: np.ndarray)
 
 _READ_BLOCK = 16 << 20
 _HEADER_BYTES = 4096
-_DONE, _NEED_INPUT, _POOL_FULL, _ENDED, _SHORT_VECTOR, _ASK_PYTHON = range(6)
 _NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)",
                      re.IGNORECASE)
 _BLANKS = re.compile(rb"[ \t\r]+")
@@ -335,16 +336,16 @@ class _VectorReader:
         target = matrix.view(np.uint8) if binary else matrix     # binary: raw bytes per row
         while True:
             status = scan(self._array(), self.n, int(self.eof), target, pool, word_ends, state)
-            if status == _DONE:
+            if status == SCAN_DONE:
                 break
-            if status == _NEED_INPUT:
+            if status == SCAN_NEED_INPUT:
                 self._refill(int(state[0]))
                 state[0] = 0            # the unread bytes now start the buffer
                 continue
-            if status == _POOL_FULL:
+            if status == SCAN_POOL_FULL:
                 pool = _grown_pool(pool, 2 * len(pool))
                 continue
-            if status == _ASK_PYTHON:
+            if status == SCAN_ASK_PYTHON:
                 pool = self._parse_text_record(state, matrix, pool, word_ends)
                 continue
             raise self._record_error(status, state, announced, size)
@@ -362,10 +363,10 @@ class _VectorReader:
     def _record_error(self, status: int, state: np.ndarray, announced: int,
                       size: int) -> FormatError:
         record = int(state[1])
-        if status == _ENDED and int(state[4]) == 0:
+        if status == SCAN_ENDED and int(state[4]) == 0:
             return self._fail(f"the file ends after {record} of the {announced} vectors "
                               f"announced in its header")
-        if status == _ENDED:
+        if status == SCAN_ENDED:
             return self._fail(f"vector {record + 1} of {announced} is cut short: the file "
                               f"ends inside its word")
         word = self._word_at(int(state[0]))

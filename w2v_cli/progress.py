@@ -10,7 +10,6 @@ else.
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 from w2v_cli import console
 
@@ -50,7 +49,6 @@ class TrainingProgress:
     def __init__(self, planned_words: int) -> None:
         self._bar = _bar(total=max(1, planned_words - 1), unit="word", unit_scale=True,
                          desc="training")
-        self._last_alpha: Optional[float] = None
 
     def __call__(self, progress) -> None:
         import time

@@ -145,9 +145,7 @@ def evaluate_files(vector_path: str, pair_path: str) -> SimilarityReport:
     Raises InputError when fewer than two pairs can be scored (no correlation exists).
     """
     pairs = read_pairs(read_input(pair_path, "pair file"), pair_path)
-    vectors = Vectors.load(vector_path)
-    vectors.normalise_in_place()
-    report = evaluate(vectors, pairs)
+    report = evaluate(Vectors.load_unit(vector_path), pairs)
     if report.found < 2:
         raise InputError(f"only {report.found} of the {report.total} pairs in {pair_path} "
                          f"could be scored with {vector_path}; a correlation needs at least 2")

@@ -78,6 +78,14 @@ class Vectors:
         words, matrix = read_vectors(path, limit)
         return cls(words, matrix)
 
+    @classmethod
+    def load_unit(cls, path: str, limit: Optional[int] = None) -> "Vectors":
+        """``load``, with the rows scaled to unit length in place (what every query tool
+        works on; no second copy of a large model)."""
+        vectors = cls.load(path, limit)
+        vectors.normalise_in_place()
+        return vectors
+
     def __len__(self) -> int:
         return len(self.words)
 

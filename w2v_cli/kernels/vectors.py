@@ -14,13 +14,8 @@ tools' printed scores digit for digit.
 import numpy as np
 from numba import njit
 
-# Status codes shared with ``formats.py``.
-DONE = 0           # every requested record was read
-NEED_INPUT = 1     # the buffer ends inside a record: refill from ``state[0]``
-POOL_FULL = 2      # the word pool is full: grow it and call again
-ENDED = 3          # the file ended inside (or before) record ``state[1]``
-SHORT_VECTOR = 4   # binary: the file ended inside the values of record ``state[1]``
-ASK_PYTHON = 5     # text: record ``state[1]`` (line at ``state[0]``) needs the slow parser
+from w2v_cli.kernels.abi import (SCAN_ASK_PYTHON, SCAN_DONE, SCAN_ENDED, SCAN_NEED_INPUT,
+                                 SCAN_POOL_FULL, SCAN_SHORT_VECTOR)
 
 _SPACE, _TAB, _NEWLINE, _CR = 32, 9, 10, 13
 _POW10 = np.array([1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
@@ -48,8 +43,8 @@ def scan_binary_records(buf, n, at_eof, rows, pool, word_ends, state):
 
     Returns
     -------
-    int  a status code (module constants); for ``ENDED`` ``state[4]`` holds the number of
-         word bytes read, for ``SHORT_VECTOR`` the number of value bytes present.
+    int  a status code (``abi.SCAN_*``); for ``SCAN_ENDED`` ``state[4]`` holds the number of
+         word bytes read, for ``SCAN_SHORT_VECTOR`` the number of value bytes present.
     """
     pos = state[0]
     r = state[1]
@@ -71,7 +66,7 @@ def scan_binary_records(buf, n, at_eof, rows, pool, word_ends, state):
                     state[0] = pos
                     state[1] = r
                     state[2] = used
-                    return POOL_FULL
+                    return SCAN_POOL_FULL
                 pool[w] = ch
                 w += 1
             p += 1
@@ -81,8 +76,8 @@ def scan_binary_records(buf, n, at_eof, rows, pool, word_ends, state):
             state[2] = used
             if at_eof:
                 state[4] = w - used
-                return ENDED
-            return NEED_INPUT
+                return SCAN_ENDED
+            return SCAN_NEED_INPUT
         p += 1
         if p + width > n:
             state[0] = pos
@@ -90,8 +85,8 @@ def scan_binary_records(buf, n, at_eof, rows, pool, word_ends, state):
             state[2] = used
             if at_eof:
                 state[4] = n - p
-                return SHORT_VECTOR
-            return NEED_INPUT
+                return SCAN_SHORT_VECTOR
+            return SCAN_NEED_INPUT
         row = rows[r]                   # 1-D views: LLVM turns this into a fast block copy
         values = buf[p:p + width]
         for k in range(width):
@@ -103,7 +98,7 @@ def scan_binary_records(buf, n, at_eof, rows, pool, word_ends, state):
     state[0] = pos
     state[1] = r
     state[2] = used
-    return DONE
+    return SCAN_DONE
 
 
 @njit(inline="always")
@@ -185,7 +180,7 @@ def scan_text_records(buf, n, at_eof, matrix, pool, word_ends, state):
 
     Values are separated by spaces or tabs; trailing blanks and a CR before the newline
     are allowed; blank lines before a record are skipped.  A line that is not a word plus
-    exactly ``size`` plainly written numbers is left to Python (``ASK_PYTHON``), which
+    exactly ``size`` plainly written numbers is left to Python (``SCAN_ASK_PYTHON``), which
     either parses it (nan, inf, long mantissas) or reports what is wrong with it.
 
     Parameters
@@ -195,7 +190,7 @@ def scan_text_records(buf, n, at_eof, matrix, pool, word_ends, state):
 
     Returns
     -------
-    int  a status code; ``ENDED`` means the file ended before record ``state[1]``.
+    int  a status code; ``SCAN_ENDED`` means the file ended before record ``state[1]``.
     """
     pos = state[0]
     r = state[1]
@@ -214,13 +209,13 @@ def scan_text_records(buf, n, at_eof, matrix, pool, word_ends, state):
             state[0] = pos
             state[1] = r
             state[2] = used
-            return NEED_INPUT
+            return SCAN_NEED_INPUT
         if p == n:
             state[0] = p
             state[1] = r
             state[2] = used
             state[4] = 0
-            return ENDED
+            return SCAN_ENDED
         w = p
         while w < e and not (buf[w] == _SPACE or buf[w] == _TAB):
             w += 1
@@ -228,7 +223,7 @@ def scan_text_records(buf, n, at_eof, matrix, pool, word_ends, state):
             state[0] = pos
             state[1] = r
             state[2] = used
-            return POOL_FULL
+            return SCAN_POOL_FULL
         # values
         q = w
         j = 0
@@ -250,7 +245,7 @@ def scan_text_records(buf, n, at_eof, matrix, pool, word_ends, state):
             state[0] = p
             state[1] = r
             state[2] = used
-            return ASK_PYTHON
+            return SCAN_ASK_PYTHON
         for k in range(w - p):
             pool[used + k] = buf[p + k]
         used += w - p
@@ -260,7 +255,7 @@ def scan_text_records(buf, n, at_eof, matrix, pool, word_ends, state):
     state[0] = pos
     state[1] = r
     state[2] = used
-    return DONE
+    return SCAN_DONE
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
