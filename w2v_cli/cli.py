@@ -23,7 +23,8 @@ WORD2VEC_HELP = f"""Learn word vectors from a text corpus (w2v_cli {__version__}
 Drop-in for the original word2vec trainer: same flags, defaults and file formats.
 The corpus is read as raw bytes; spaces, tabs and newlines separate words and every
 newline also counts as the sentence-end token </s>.  -train also takes gzip, bzip2 or
-xz files, and - for standard input.
+xz files (recognised by a complete header; -decompress 0 reads them as they are), and -
+for standard input.  Pipes, FIFOs and <(...) are read once.
 
 \b
 Example:
@@ -183,6 +184,9 @@ def _flag(name: str, **kwargs):
 @_flag("exact", type=int, default=0, show_default=True,
        help="1: do every float32 operation in the original's order, without SIMD "
             "(slower; with -threads 1 it matches the original built without FMA).")
+@_flag("decompress", type=int, default=1, show_default=True,
+       help="0: read -train and -read-vocab as they are, even when they start with a "
+            "complete gzip, bzip2 or xz header.")
 def word2vec_command(**flags) -> None:
     from w2v_cli.config import TrainConfig, available_cores
     from w2v_cli.pipeline import run_word2vec
@@ -252,7 +256,8 @@ WORD2PHRASE_HELP = """Join frequent word pairs of a text into phrases such as ne
 A pair "a b" is joined as "a_b" when
 (count(a b) - min_count) / count(a) / count(b) * words_in_text is above -threshold.
 Run the output through word2phrase again to get phrases of three and four words.
--train also takes gzip, bzip2 or xz files, and - for standard input.
+-train also takes gzip, bzip2 or xz files (-decompress 0 reads them as they are), and -
+for standard input.  Pipes, FIFOs and <(...) are read once.
 
 \b
 Example:
@@ -324,6 +329,9 @@ def compute_similarity_command(file: str, pairs: str) -> None:
 @_flag("debug", type=int, default=2, show_default=True,
        help="0: errors only; 1: the vocabulary figures on stdout; 2: also progress bars "
             "on stderr.")
+@_flag("decompress", type=int, default=1, show_default=True,
+       help="0: read -train as it is, even when it starts with a complete gzip, bzip2 "
+            "or xz header.")
 def word2phrase_command(**flags) -> None:
     from w2v_cli.phrases import PhraseConfig, run_word2phrase
     run_word2phrase(PhraseConfig(**flags))

@@ -61,6 +61,7 @@ class TrainConfig:
     cbow: int = 1
     seed: int = DEFAULT_SEED
     exact: int = 0                     # 1: C-exact float32 arithmetic (slower, no SIMD)
+    decompress: int = 1                # 0: read -train and -read-vocab as they are
 
     @property
     def starting_alpha(self) -> float:

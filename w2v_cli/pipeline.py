@@ -27,20 +27,37 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
             stdout.write(line + "\n")
             stdout.flush()
 
-    sources.check_readable(config.train)
-    if config.read_vocab:
-        sources.check_readable(config.read_vocab, "vocabulary file")
-    vocab_output = AtomicOutput(config.save_vocab, "vocabulary file") if config.save_vocab else None
-    output = AtomicOutput(config.output, "output file") if config.output else None
+    # Every input opened (not read: a pipe keeps its data) before anything is written.
+    inputs = [sources.InputFile(config.train, "training file")]
     try:
-        _run(config, say, vocab_output, output)
+        if config.read_vocab:
+            inputs.append(sources.InputFile(config.read_vocab, "vocabulary file"))
+        vocab_output = output = None
+        try:
+            if config.save_vocab:
+                vocab_output = AtomicOutput(config.save_vocab, "vocabulary file")
+            if config.output:
+                output = AtomicOutput(config.output, "output file")
+            _run(config, say, inputs, vocab_output, output)
+        finally:
+            for reserved in (vocab_output, output):
+                if reserved is not None:
+                    reserved.discard()
     finally:
-        for reserved in (vocab_output, output):
-            if reserved is not None:
-                reserved.discard()
+        for source in inputs:
+            source.close()
 
 
-def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
+def notice(message: str) -> None:
+    """A line on stderr about a wait the user should know of; never fails the run."""
+    try:
+        sys.stderr.write(f"word2vec: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
          output: Optional[AtomicOutput]) -> None:
     # Heavy imports here, not at module level: `word2vec --help` must not load numba.
     from w2v_cli import corpus as corpus_module
@@ -49,7 +66,7 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
 
     say(f"Starting training using file {config.train}")
     clock = _PhaseClock()
-    corpus = sources.CorpusFile(config.train)
+    corpus = sources.CorpusFile(inputs[0], config.decompress != 0, notice)
     cache = corpus_module.TokenIdCache() if output is not None else None
     try:
         if config.read_vocab:
@@ -105,6 +122,7 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
     finally:
         if cache is not None:
             cache.close()
+        corpus.close()
 
 
 def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:
