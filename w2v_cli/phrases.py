@@ -38,7 +38,7 @@ import numpy as np
 from w2v_cli import native, sources
 from w2v_cli.corpus import iter_token_batches
 from w2v_cli.errors import ConfigError
-from w2v_cli.outputs import AtomicOutput
+from w2v_cli.outputs import AtomicOutput, refuse_same_file
 from w2v_cli.wordtable import WordTable
 
 MAX_WORD = 58                   # bytes of a word kept by word2phrase
@@ -180,11 +180,12 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
             stdout.write(text)
             stdout.flush()
 
-    # Before anything is read or written: the input opened (not read), the output
-    # reserved.
+    # Before anything is read or written: the input opened (not read), refused if it is
+    # also the output, the output reserved.
     source = sources.InputFile(config.train, "training file")
     try:
-        output = AtomicOutput(config.output, "output file")
+        refuse_same_file([("-train", source)], [("-output", config.output)])
+        output = AtomicOutput(config.output, "output file", _notice)
         try:
             say(f"Starting training using file {config.train}\n")
             corpus = sources.CorpusFile(source, config.decompress != 0, _notice)

@@ -14,7 +14,7 @@ from typing import Optional, TextIO
 from w2v_cli import sources
 from w2v_cli.config import TrainConfig
 from w2v_cli.errors import InputError
-from w2v_cli.outputs import AtomicOutput
+from w2v_cli.outputs import AtomicOutput, refuse_same_file
 
 
 def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
@@ -27,17 +27,20 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
             stdout.write(line + "\n")
             stdout.flush()
 
-    # Every input opened (not read: a pipe keeps its data) before anything is written.
+    # Before anything is read or written: every input opened (not read: a pipe keeps its
+    # data), an output that is also an input refused, every output reserved.
     inputs = [sources.InputFile(config.train, "training file")]
     try:
         if config.read_vocab:
             inputs.append(sources.InputFile(config.read_vocab, "vocabulary file"))
+        refuse_same_file(zip(("-train", "-read-vocab"), inputs),
+                         [("-output", config.output), ("-save-vocab", config.save_vocab)])
         vocab_output = output = None
         try:
             if config.save_vocab:
-                vocab_output = AtomicOutput(config.save_vocab, "vocabulary file")
+                vocab_output = AtomicOutput(config.save_vocab, "vocabulary file", notice)
             if config.output:
-                output = AtomicOutput(config.output, "output file")
+                output = AtomicOutput(config.output, "output file", notice)
             _run(config, say, inputs, vocab_output, output)
         finally:
             for reserved in (vocab_output, output):
@@ -66,14 +69,17 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
 
     say(f"Starting training using file {config.train}")
     clock = _PhaseClock()
-    corpus = sources.CorpusFile(inputs[0], config.decompress != 0, notice)
+    decompress = config.decompress != 0
+    vocab = None
+    if config.read_vocab:
+        words, counts = read_vocab_file(config.read_vocab)
+        vocab = vocab_from_list(words, counts, config.min_count)
+        distinct_words = len(words)
+    corpus = sources.CorpusFile(inputs[0], decompress, notice)
     cache = corpus_module.TokenIdCache() if output is not None else None
     try:
-        if config.read_vocab:
-            words, counts = read_vocab_file(config.read_vocab)
-            vocab = vocab_from_list(words, counts, config.min_count)
+        if vocab is not None:
             cached_entry_ids = None
-            distinct_words = len(words)
         else:
             bar = (progress.ByteProgress(corpus.size, "vocabulary", sources.compressed_position)
                    if config.debug >= 2 else None)
