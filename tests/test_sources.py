@@ -161,6 +161,19 @@ def test_standard_input_on_a_file_is_used_in_place(tmp_path, expected, name):
     assert (tmp_path / "v.bin").read_bytes() == expected[0]
 
 
+def test_read_vocab_from_a_process_substitution(tmp_path, expected):
+    vocab = tmp_path / "expected.vocab"
+    base = ["-train", str(LEE), "-output"]
+    from_file = run(command("word2vec") + base + ["a.bin", "-read-vocab", str(vocab), *FLAGS],
+                    tmp_path)
+    assert from_file.returncode == 0, from_file.stderr
+    line = shell_line("word2vec", *map(shlex.quote, base), "b.bin", "-read-vocab",
+                      f"<(gzip -c {shlex.quote(str(vocab))})", *FLAGS)
+    piped = bash(line, tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
+
+
 def test_word2phrase_reads_its_two_passes_from_one_pipe(tmp_path):
     line = shell_line("word2phrase", "-train", f"<(gzip -c {shlex.quote(str(LEE))})",
                       "-output", "/dev/stdout", "-debug", "0")

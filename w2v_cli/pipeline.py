@@ -65,16 +65,20 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
     # Heavy imports here, not at module level: `word2vec --help` must not load numba.
     from w2v_cli import corpus as corpus_module
     from w2v_cli import formats, progress
-    from w2v_cli.vocab import format_vocab, learn_vocab, read_vocab_file, vocab_from_list
+    from w2v_cli.vocab import learn_vocab, read_vocab_file, write_vocab
 
     say(f"Starting training using file {config.train}")
     clock = _PhaseClock()
     decompress = config.decompress != 0
     vocab = None
     if config.read_vocab:
-        words, counts = read_vocab_file(config.read_vocab)
-        vocab = vocab_from_list(words, counts, config.min_count)
-        distinct_words = len(words)
+        # Read before the corpus, as the original does (a script may feed both FIFOs
+        # from one process in that order).
+        vocab_file = sources.CorpusFile(inputs[1], decompress, notice, "vocabulary file")
+        try:
+            vocab, distinct_words = read_vocab_file(vocab_file, config.min_count)
+        finally:
+            vocab_file.close()
     corpus = sources.CorpusFile(inputs[0], decompress, notice)
     cache = corpus_module.TokenIdCache() if output is not None else None
     try:
@@ -97,8 +101,7 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
         say(f"Words in train file: {vocab.train_words}")
         _check_trainable(vocab, distinct_words, config)
         if vocab_output is not None:
-            data = format_vocab(vocab)
-            vocab_output.write(lambda stream: stream.write(data))
+            vocab_output.write(lambda stream: write_vocab(stream, vocab))
         if output is None:
             return                      # vocabulary only, as the C tool does without -output
 
