@@ -39,9 +39,9 @@ def shell(script: str):
     return ["bash", "-c", script + "; exit ${PIPESTATUS[0]}"]
 
 
-def run(command, work: Path, stdin: bytes = b"", timeout: float = 120):
+def run(command, work: Path, stdin: bytes = b"", timeout: float = 120, env=None):
     result = subprocess.run(command, cwd=work, input=stdin, capture_output=True,
-                            timeout=timeout)
+                            timeout=timeout, env=None if env is None else {**os.environ, **env})
     lines = [line for line in result.stderr.decode("utf-8", "replace").splitlines()
              if line.strip() and "%|" not in line]
     return result.returncode, (lines[-1] if lines else "")
@@ -65,6 +65,11 @@ def scratch() -> Path:
     (work / "vocab-text-count.txt").write_bytes(b"</s> 0\nthe forty\n")
     (work / "vocab-twice.txt").write_bytes(b"</s> 0\nthe 40\nfox 9\nthe 3\n")
     (work / "vocab-crlf.txt").write_bytes(b"</s> 0\r\nthe 40\r\nof 20\r\n")
+    (work / "vocab-huge-count.txt").write_bytes(b"</s> 0\nthe 99999999999999999999\n")
+    (work / "vocab-overflow.txt").write_bytes(b"</s> 0\nthe 9223372036854775807\nof 20\n")
+    (work / "vocab.txt").write_bytes(b"</s> 0\nthe 40\nof 20\n")
+    (work / "bzip2-header.txt").write_bytes(b"BZh91AY&SY\n" + LEE.read_bytes())
+    (work / "link.txt").symlink_to("lee.txt")
     data = MODEL.read_bytes()
     (work / "truncated.bin").write_bytes(data[:len(data) // 2])
     header, _, rest = data.partition(b"\n")
@@ -113,6 +118,21 @@ def cases():
                           ("word listed twice", "vocab-twice.txt")):
         yield f"-read-vocab: {problem}", train + ["-read-vocab", name], b"", "out.bin"
     yield "-read-vocab: CRLF file (accepted)", train + ["-read-vocab", "vocab-crlf.txt", "-min-count", "1", "-iter", "1"], b"", None
+    yield "-read-vocab: count too large for 64 bits", train + ["-read-vocab", "vocab-huge-count.txt"], b"", "out.bin"
+    yield "-read-vocab: counts add up past 2^63-1", train + ["-read-vocab", "vocab-overflow.txt"], b"", "out.bin"
+    piped = [w2v, "-output", "out.bin", "-debug", "1", "-size", "20"]
+    yield "-train <(gzip -c lee.txt) (read once, accepted)", ["bash", "-c", f"{shlex.join(piped)} -train <(gzip -c lee.txt)"], b"", None
+    yield "cat lee.txt \\| word2vec -train /dev/stdin (read once, accepted)", ["bash", "-c", f"cat lee.txt | {shlex.join(piped)} -train /dev/stdin"], b"", None
+    yield "-train FIFO nobody writes to (W2V_CLI_FIFO_WAIT=2)", "fifo-no-writer", b"", "out.bin"
+    yield "text that starts with a whole bzip2 header", [w2v, "-train", "bzip2-header.txt", "-output", "out.bin"], b"", "out.bin"
+    yield "text that starts with a whole bzip2 header, -decompress 0 (read as text)", [w2v, "-train", "bzip2-header.txt", "-output", "out.bin", "-decompress", "0", "-debug", "1"], b"", None
+    for flags in ("-output lee.txt", "-save-vocab lee.txt", "-output link.txt"):
+        yield f"-train lee.txt {flags}", f"same-file {flags}", b"", None
+    yield "-read-vocab vocab.txt -save-vocab vocab.txt", train + ["-read-vocab", "vocab.txt", "-save-vocab", "vocab.txt"], b"", "out.bin"
+    yield "-output out.bin -save-vocab out.bin", train + ["-save-vocab", "out.bin"], b"", "out.bin"
+    yield "output name ending in / (-output out/)", train[:4] + ["out/"], b"", "out"
+    yield "output file read-only (0444, owned by the user)", "readonly-file", b"", None
+    yield "SIGKILL during training", "sigkill", b"", "out.bin"
     for flags in ("-size 0", "-window 0", "-iter 0", "-threads 0", "-negative -1", "-sample -1",
                   "-alpha 0", "-hs 0 -negative 0", "-size abc", "-sample 1e-3x",
                   "-size 99999999999999999999", "-iter 1000000000000000000000000000000",
@@ -160,12 +180,36 @@ def cases():
     yield "compute-accuracy: truncated file", [tool("compute-accuracy"), "truncated.bin"], b"", None
     yield "word2phrase: no -output", [tool("word2phrase"), "-train", "lee.txt"], b"", None
     yield "word2phrase: training file missing", [tool("word2phrase"), "-train", "nope.txt", "-output", "p.txt"], b"", "p.txt"
+    yield "word2phrase: -output is the -train file", [tool("word2phrase"), "-train", "lee.txt", "-output", "lee.txt"], b"", None
 
 
 def special(kind: str, work: Path):
     """Cases that need set-up around the command: permissions and signals."""
     w2v = tool("word2vec")
-    if kind in ("unreadable", "readonly", "unreadable-vectors"):
+    if kind.startswith("same-file "):
+        # An output that is the training file under some name: refused, the file intact.
+        code, line = run([w2v, "-train", "lee.txt", *kind.split()[1:]], work)
+        intact = (work / "lee.txt").read_bytes() == LEE.read_bytes()
+        return code, line, "lee.txt unchanged" if intact else "**lee.txt changed**"
+    if kind == "fifo-no-writer":
+        os.mkfifo(work / "fifo")
+        return run([w2v, "-train", "fifo", "-output", "out.bin"], work,
+                   env={"W2V_CLI_FIFO_WAIT": "2"})
+    if kind == "sigkill":
+        (work / "tmp").mkdir()
+        process = subprocess.Popen([w2v, "-train", "-", "-output", "out.bin", "-iter", "500",
+                                    "-debug", "0"], cwd=work, stdin=subprocess.PIPE,
+                                   stderr=subprocess.PIPE,
+                                   env={**os.environ, "TMPDIR": str(work / "tmp")})
+        process.stdin.write(LEE.read_bytes())
+        process.stdin.close()
+        time.sleep(3)
+        process.kill()
+        code = process.wait()
+        left = len(list((work / "tmp").iterdir())) + len(
+            [p for p in work.iterdir() if p.name.startswith(".")])
+        return code, "", f"temporary or partial files left: {left}"
+    if kind in ("unreadable", "readonly", "unreadable-vectors", "readonly-file"):
         # Root ignores file permissions: run these as the unprivileged user nobody.
         user = []
         if os.geteuid() == 0:
@@ -177,6 +221,15 @@ def special(kind: str, work: Path):
             (work / "locked.bin").write_bytes((work / "model.bin").read_bytes())
             (work / "locked.bin").chmod(0)
             return run(user + [tool("distance"), "locked.bin"], work, b"king\n")
+        if kind == "readonly-file":
+            (work / "out.bin").write_bytes(b"kept\n")
+            (work / "out.bin").chmod(0o444)
+            work.chmod(0o777)
+            if user:
+                os.chown(work / "out.bin", 65534, 65534)
+            code, line = run(user + [w2v, "-train", "lee.txt", "-output", "out.bin"], work)
+            kept = (work / "out.bin").read_bytes() == b"kept\n"
+            return code, line, "file kept" if kept else "**file replaced**"
         if kind == "unreadable":
             (work / "locked.txt").write_bytes(b"a b c\n")
             (work / "locked.txt").chmod(0)

@@ -22,7 +22,7 @@ def next_random(r: int) -> int:
     return (r * 25214903917 + 11) & MASK64
 
 
-# --- tokeniser (§2.1) ---------------------------------------------------------------------
+# --- tokeniser (§2.1) and vocab files (§2.5) ---------------------------------------------------------------------
 
 def tokenize(data: bytes) -> List[bytes]:
     """Tokens of ``data``: one byte at a time, like the C ReadWord loop."""
@@ -76,6 +76,49 @@ def learn_vocab(tokens: List[bytes], min_count: int,
 
 
 # --- Huffman tree (§3.9) ------------------------------------------------------------------
+
+def parse_vocab(data: bytes, name: str) -> Tuple[List[bytes], List[int]]:
+    """A vocab file read line by line in plain Python: words and counts in file order,
+    or ValueError with the message ``vocab.VocabFileReader`` must give (its first line
+    that is wrong, the overflowing total)."""
+    import re
+    words: List[bytes] = []
+    counts: List[int] = []
+    seen: Dict[bytes, int] = {}
+    for number, line in enumerate(data.replace(b"\r", b"").split(b"\n"), start=1):
+        fields = re.split(rb"[ \t]+", line.strip(b" \t"))
+        if fields == [b""]:
+            continue
+        where = f"{name}: line {number}: "
+        if len(fields) == 1:
+            raise ValueError(where + "missing count after word "
+                             f"'{fields[0].decode('utf-8', 'backslashreplace')}'")
+        if len(fields) > 2:
+            raise ValueError(where + f"expected 'word count', found {len(fields)} fields")
+        word, count = fields
+        text = count.decode("utf-8", "backslashreplace")
+        if count.startswith(b"-") and re.fullmatch(rb"[0-9]+", count[1:]):
+            raise ValueError(where + f"negative count {text}")
+        if not re.fullmatch(rb"[0-9]+", count):
+            raise ValueError(where + f"count '{text}' is not a whole number")
+        if int(count) >= 2 ** 63:
+            raise ValueError(where + f"count {int(count)} is too large")
+        word = word[:MAX_WORD].split(b"\x00", 1)[0]
+        if not word:
+            raise ValueError(where + "empty word")
+        if word in seen:
+            raise ValueError(where + f"word '{word.decode('utf-8', 'backslashreplace')}' is "
+                             f"listed twice (first on line {seen[word]})")
+        seen[word] = number
+        words.append(word)
+        counts.append(int(count))
+    if not words:
+        raise ValueError(f"{name}: vocabulary file is empty")
+    if sum(counts) >= 2 ** 63:
+        raise ValueError(f"{name}: the counts add up to {sum(counts)}, more than the largest "
+                         f"total this tool can hold ({2 ** 63 - 1})")
+    return words, counts
+
 
 def huffman(counts: List[int]) -> Tuple[List[List[int]], List[List[int]]]:
     """Codes and points per word, transcribing the C CreateBinaryTree."""

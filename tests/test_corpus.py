@@ -100,3 +100,40 @@ def test_token_id_cache_round_trip():
 def test_any_bytes_tokenise_like_the_reference(data, block):
     """Fuzzing: arbitrary bytes never fail and always give the reference's tokens."""
     assert _tokens(data, block) == reference.tokenize(data)
+
+
+def test_token_id_cache_has_no_name_and_serves_threads_at_once(tmp_path, monkeypatch):
+    """The cache lives only through its descriptor (nothing to leave behind, whatever
+    ends the process), and readers in several threads do not disturb each other."""
+    import tempfile
+    import threading
+
+    import numpy as np
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cache = TokenIdCache()
+    try:
+        ids = np.arange(100_000, dtype=np.int32)
+        cache.append(ids)
+        cache.finish()
+        assert list(tmp_path.iterdir()) == []
+        results = {}
+
+        def read(first, last):
+            reader, buffer, got = cache.open_range(first, last), np.empty(777, np.int32), []
+            while True:
+                count = reader.read_into(buffer)
+                if count == 0:
+                    break
+                got.append(buffer[:count].copy())
+            results[first] = np.concatenate(got)
+
+        threads = [threading.Thread(target=read, args=(k * 25_000, (k + 1) * 25_000))
+                   for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all((results[k * 25_000] == ids[k * 25_000:(k + 1) * 25_000]).all()
+                   for k in range(4))
+    finally:
+        cache.close()

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tests.conftest import GOLDEN, run_cli
+from tests.shell_helpers import open_files, wait_until
 from w2v_cli.cli import word2vec_main
 from w2v_cli.errors import OutputError
 from w2v_cli.outputs import AtomicOutput
@@ -87,10 +88,10 @@ def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code):
         preexec_fn=_sigint_as_from_a_terminal)
     process.stdin.write(_LEE.read_bytes())
     process.stdin.close()
-    deadline = time.time() + 60
-    while not any(p.name.startswith("w2v-ids-") for p in temp.iterdir()):
-        assert time.time() < deadline and process.poll() is None
-        time.sleep(0.05)
+    # The run holds a file in the temporary folder (the token-id cache, the copy of
+    # standard input) once it has started reading.
+    wait_until(lambda: any(link.startswith(str(temp)) for link in open_files(process.pid)),
+               process=process)
     time.sleep(1.0)                                   # well into training
     process.send_signal(signum)
     stderr = process.stderr.read().decode()

@@ -12,7 +12,8 @@ from tests import reference
 from tests.conftest import GOLDEN, golden_bytes
 from w2v_cli.errors import FormatError
 from w2v_cli.sources import CorpusFile
-from w2v_cli.vocab import format_vocab, learn_vocab, parse_vocab, vocab_from_list
+from w2v_cli.vocab import format_vocab, learn_vocab, parse_vocab, read_vocab_stream, \
+    vocab_from_list
 
 
 @pytest.mark.parametrize("corpus", ["lee", "edge"])
@@ -92,6 +93,59 @@ def test_any_bytes_read_as_a_vocab_file_or_fail_with_a_format_error(data):
     assert all(0 < len(word) <= 98 and b"\0" not in word for word in words)
 
 
+_VOCAB_PIECES = st.sampled_from([b"a", b"b", b"the", b"\xc3\xa9", b" ", b"\t", b"\n", b"\r",
+                                  b"\x00", b"-", b"0", b"7", b"12", b"x1", b"</s>",
+                                  b"99999999999999999999", b"9223372036854775807", b"00",
+                                  b"w" * 100])
+
+
+# Mostly well-formed lines (so that files are accepted, words repeat and totals overflow),
+# with a stray piece now and then.
+_VOCAB_LINE = st.tuples(
+    st.sampled_from([b"a", b"b", b"c", b"</s>", b"\xc3\xa9t\xc3\xa9", b"x\x00y", b"w" * 100,
+                     b"w" * 98 + b"z"]),
+    st.sampled_from([b" ", b"\t", b"  \t"]),
+    st.sampled_from([b"0", b"5", b"0042", b"4611686018427387904", b"9223372036854775807"]),
+    st.sampled_from([b"\n", b"\r\n", b" \n", b"\n\n"]),
+    st.one_of(st.just(b""), _VOCAB_PIECES)).map(b"".join)
+
+
+@given(st.one_of(st.lists(_VOCAB_PIECES, max_size=40), st.lists(_VOCAB_LINE, max_size=12)),
+       st.integers(1, 64))
+@settings(max_examples=600, deadline=None)
+def test_vocab_files_read_like_the_line_by_line_reference(parts, block):
+    """Same words, counts and first error as a plain line-by-line reader, whatever the
+    size of the blocks the file is read in."""
+    import io
+    data = b"".join(parts)
+    try:
+        expected = reference.parse_vocab(data, "v.txt")
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        reader = read_vocab_stream(io.BytesIO(data), "v.txt", block_bytes=block)
+        got = (reader.words(), reader.counts().tolist())
+    except FormatError as exc:
+        got = str(exc)
+    assert got == expected
+
+
+def test_counts_that_add_up_past_int64_are_refused():
+    data = b"</s> 0\nthe 9223372036854775807\nof 1\n"
+    with pytest.raises(FormatError, match=re.escape(
+            "v: the counts add up to 9223372036854775808, more than the largest total")):
+        parse_vocab(data, "v")
+    parse_vocab(b"</s> 0\nthe 9223372036854775806\nof 1\n", "v")      # the largest total
+
+
+def test_a_vocab_file_over_many_blocks_keeps_line_numbers(tmp_path):
+    import io
+    lines = b"".join(b"w%d %d\n" % (i, i) for i in range(5000)) + b"w17 3\n"
+    with pytest.raises(FormatError, match="line 5001: word 'w17' is listed twice "
+                                          r"\(first on line 18\)"):
+        read_vocab_stream(io.BytesIO(lines), "v", block_bytes=100)
+
+
 @given(st.lists(st.tuples(st.binary(min_size=1, max_size=12).filter(
     lambda w: not any(c in w for c in b" \t\n\r\0")), st.integers(0, 10 ** 12)),
     min_size=1, max_size=20, unique_by=lambda pair: pair[0]))
@@ -101,3 +155,18 @@ def test_vocab_file_round_trip(pairs):
     counts = [c for _, c in pairs]
     data = b"".join(b"%s %d\n" % pair for pair in pairs)
     assert parse_vocab(data, "v") == (words, counts)
+
+
+def test_counts_that_overflow_are_one_line_errors_of_the_command(tmp_path):
+    from tests.conftest import run_cli
+    from w2v_cli.cli import word2vec_main
+    (tmp_path / "v.txt").write_bytes(b"</s> 0\nthe 9223372036854775807\nof 9\n")
+    (tmp_path / "w.txt").write_bytes(b"</s> 0\nthe 92233720368547758070\n")
+    for name, message in (("v.txt", "v.txt: the counts add up to 9223372036854775816, more "
+                                    "than the largest total this tool can hold"),
+                          ("w.txt", "w.txt: line 2: count 92233720368547758070 is too large")):
+        result = run_cli(word2vec_main, ["-train", str(GOLDEN / "corpus" / "lee.txt"),
+                                         "-read-vocab", name, "-output", "o.bin"], cwd=tmp_path)
+        assert result.exit_code == 1
+        assert len(result.error_lines) == 1 and message in result.error_lines[0]
+        assert not (tmp_path / "o.bin").exists()

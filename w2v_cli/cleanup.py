@@ -1,17 +1,31 @@
 """Temporary files that must not outlive the run, whatever way it ends.
 
-Every temporary path the library creates (the spooled standard input, the token-id cache,
-an output file being written) is registered here; the CLI removes them all on success,
-on error and on SIGINT/SIGTERM.
+Two kinds, two strategies:
+
+* Scratch files (the copy of an input that can be read only once, the token-id cache)
+  never have a name while data is in them: they are created with ``O_TMPFILE`` where the
+  filesystem supports it, and otherwise unlinked right after ``mkstemp`` (a name that
+  exists for microseconds).  They are used only through their open descriptor, so the
+  kernel frees them when the process ends, even on SIGKILL.
+* Partly written outputs are handled in ``outputs.py`` (unnamed too where possible; a
+  locked, named file beside the destination otherwise).  The names of the latter are
+  registered here; the CLI removes every registered name on success, on error and on
+  SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
 import threading
+from typing import Optional
 
 _paths: set = set()
 _lock = threading.Lock()
+
+# O_TMPFILE is refused with one of these where the filesystem (or an old kernel) lacks it.
+UNNAMED_UNSUPPORTED = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
 
 
 def register(path: str) -> None:
@@ -47,3 +61,19 @@ def remove_all() -> None:
 def pending() -> list:
     with _lock:
         return sorted(_paths)
+
+
+def anonymous_file(folder: Optional[str] = None, prefix: str = "w2v-") -> int:
+    """A read-write descriptor on a new empty file without a name (in the system's
+    temporary folder unless ``folder`` is given); it disappears when closed."""
+    folder = folder or tempfile.gettempdir()
+    flags = getattr(os, "O_TMPFILE", 0)
+    if flags:
+        try:
+            return os.open(folder, flags | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            if exc.errno not in UNNAMED_UNSUPPORTED:
+                raise
+    handle, path = tempfile.mkstemp(prefix=prefix, dir=folder)
+    os.unlink(path)
+    return handle

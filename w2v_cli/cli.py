@@ -23,7 +23,8 @@ WORD2VEC_HELP = f"""Learn word vectors from a text corpus (w2v_cli {__version__}
 Drop-in for the original word2vec trainer: same flags, defaults and file formats.
 The corpus is read as raw bytes; spaces, tabs and newlines separate words and every
 newline also counts as the sentence-end token </s>.  -train also takes gzip, bzip2 or
-xz files, and - for standard input.
+xz files (recognised by a complete header; -decompress 0 reads them as they are), and -
+for standard input.  Pipes, FIFOs and <(...) are read once.
 
 \b
 Example:
@@ -193,6 +194,9 @@ def _flag(name: str, **kwargs):
        help="1: shared-negative batched skip-gram (faster; each window's context words "
             "share one draw of negatives and are trained together as small matrix "
             "products; results differ from the original's).")
+@_flag("decompress", type=int, default=1, show_default=True,
+       help="0: read -train and -read-vocab as they are, even when they start with a "
+            "complete gzip, bzip2 or xz header.")
 def word2vec_command(**flags) -> None:
     from w2v_cli.config import TrainConfig, default_threads
     from w2v_cli.pipeline import run_word2vec
@@ -262,7 +266,8 @@ WORD2PHRASE_HELP = """Join frequent word pairs of a text into phrases such as ne
 A pair "a b" is joined as "a_b" when
 (count(a b) - min_count) / count(a) / count(b) * words_in_text is above -threshold.
 Run the output through word2phrase again to get phrases of three and four words.
--train also takes gzip, bzip2 or xz files, and - for standard input.
+-train also takes gzip, bzip2 or xz files (-decompress 0 reads them as they are), and -
+for standard input.  Pipes, FIFOs and <(...) are read once.
 
 \b
 Example:
@@ -386,6 +391,9 @@ def compute_similarity_command(file: str, pairs: str) -> None:
 @_flag("debug", type=int, default=2, show_default=True,
        help="0: errors only; 1: the vocabulary figures on stdout; 2: also progress bars "
             "on stderr.")
+@_flag("decompress", type=int, default=1, show_default=True,
+       help="0: read -train as it is, even when it starts with a complete gzip, bzip2 "
+            "or xz header.")
 def word2phrase_command(**flags) -> None:
     from w2v_cli.phrases import PhraseConfig, run_word2phrase
     run_word2phrase(PhraseConfig(**flags))

@@ -81,6 +81,7 @@ class TrainConfig:
     seed: int = DEFAULT_SEED
     exact: int = 0                     # 1: C-exact float32 arithmetic (slower, no SIMD)
     batch: int = 0                     # 1: shared-negative batched training (backends/)
+    decompress: int = 1                # 0: read -train and -read-vocab as they are
 
     @property
     def starting_alpha(self) -> float:

@@ -20,7 +20,6 @@ size and memory stays bounded even for a single line of hundreds of megabytes.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import BinaryIO, Iterator, Optional
 
 import numpy as np
@@ -89,7 +88,9 @@ class TokenIdCache:
 
     Re-tokenising the text at each pass would cost as much as the vocabulary pass each
     time; reading 4 bytes per token back is nearly free.  The file lives in the system's
-    temporary folder and is removed when the run ends.
+    temporary folder without a name (``cleanup.anonymous_file``), so it disappears with
+    the process however the process ends; the training threads read it through the one
+    descriptor with positional reads.
 
     ``mapping`` (optional) translates the stored ids into vocabulary ids at read time: the
     vocabulary pass stores the word table's first-occurrence ids, which only become final
@@ -97,9 +98,11 @@ class TokenIdCache:
     """
 
     def __init__(self) -> None:
-        handle, self.path = tempfile.mkstemp(prefix="w2v-ids-", suffix=".bin")
-        cleanup.register(self.path)
-        self._writer: Optional[BinaryIO] = os.fdopen(handle, "wb")
+        try:
+            self._fd: Optional[int] = cleanup.anonymous_file(prefix="w2v-ids-")
+        except OSError as exc:
+            raise _cache_error(exc) from None
+        self._writer: Optional[BinaryIO] = os.fdopen(os.dup(self._fd), "wb")
         self.length = 0
         self.mapping: Optional[np.ndarray] = None
 
@@ -108,8 +111,7 @@ class TokenIdCache:
         try:
             ids.astype(np.int32, copy=False).tofile(self._writer)
         except OSError as exc:
-            raise InputError(f"cannot store token ids in the temporary folder: "
-                             f"{exc.strerror or exc}") from None
+            raise _cache_error(exc) from None
         self.length += len(ids)
 
     def finish(self, mapping: Optional[np.ndarray] = None) -> None:
@@ -117,49 +119,76 @@ class TokenIdCache:
             try:
                 self._writer.close()
             except OSError as exc:
-                raise InputError(f"cannot store token ids in the temporary folder: "
-                                 f"{exc.strerror or exc}") from None
+                raise _cache_error(exc) from None
             self._writer = None
         self.mapping = mapping
 
     def open_range(self, first: int, last: int) -> "CachedIdPass":
         """A reader over the stored ids of tokens ``first .. last-1``."""
-        return CachedIdPass(self.path, self.mapping, first, last)
+        assert self._fd is not None and self._writer is None
+        return CachedIdPass(self._fd, self.mapping, first, last)
 
     def close(self) -> None:
         if self._writer is not None:
-            self._writer.close()
+            try:
+                self._writer.close()
+            except OSError:
+                pass                    # the ids are being thrown away
             self._writer = None
-        cleanup.remove(self.path)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
+
+def _cache_error(exc: OSError) -> InputError:
+    return InputError(f"cannot store token ids in the temporary folder: "
+                      f"{exc.strerror or exc}")
 
 
 class CachedIdPass:
-    """Reads a ``TokenIdCache`` file into caller-owned buffers, mapping ids on the way."""
+    """Reads ids ``first .. last-1`` of a ``TokenIdCache`` into caller-owned buffers,
+    mapping them on the way; positional reads, so passes in several threads share the
+    cache's descriptor."""
 
-    def __init__(self, path: str, mapping: Optional[np.ndarray], first: int,
+    def __init__(self, fd: int, mapping: Optional[np.ndarray], first: int,
                  last: int) -> None:
-        self._handle = open(path, "rb")
-        self._handle.seek(4 * first)
+        self._fd = fd
+        self._offset = 4 * first
         self._left = last - first
         self._mapping = mapping
         self._raw: Optional[np.ndarray] = None
+
+    def _read(self, out: np.ndarray) -> int:
+        """Fill ``out`` (int32) from the cache; the number of ids read."""
+        view = memoryview(out).cast("B")
+        filled = 0
+        while filled < len(view):
+            try:
+                got = os.preadv(self._fd, [view[filled:]], self._offset + filled)
+            except OSError as exc:
+                raise InputError(f"cannot read the token ids back from the temporary "
+                                 f"folder: {exc.strerror or exc}") from None
+            if got == 0:
+                break
+            filled += got
+        self._offset += filled
+        return filled // 4
 
     def read_into(self, out: np.ndarray) -> int:
         """Fill ``out`` (int32) with the next ids; returns how many, 0 at the end."""
         wanted = min(len(out), self._left)
         if self._mapping is None:
-            got = (self._handle.readinto(memoryview(out[:wanted]).cast("B")) or 0) // 4
+            got = self._read(out[:wanted])
         else:
             if self._raw is None or len(self._raw) < wanted:
                 self._raw = np.empty(len(out), dtype=np.int32)
-            got = (self._handle.readinto(memoryview(self._raw[:wanted]).cast("B")) or 0) // 4
+            got = self._read(self._raw[:wanted])
             np.take(self._mapping, self._raw[:got], out=out[:got])
         self._left -= got
         return got
 
     def close(self) -> None:
-        self._handle.close()
+        pass
 
 
 class ArrayIds:

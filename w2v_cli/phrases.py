@@ -21,7 +21,8 @@ same figure, computed in ``_c_reported_size``, and the same quirk decides findab
 one corner case (see there).
 
 Unlike the C tool: memory grows with what is counted (no 2 GB table allocated up front);
-compressed files and standard input are read; a missing ``-output`` is an error found
+compressed files, standard input, pipes and FIFOs are read (a stream once, into
+a temporary copy that serves both passes); a missing ``-output`` is an error found
 before any work; progress goes to stderr as a bar, stdout only gets the figures.  The
 pruning of rare entries when the table exceeds 350 million entries is the C tool's.
 """
@@ -37,7 +38,7 @@ import numpy as np
 from w2v_cli import console, native, sources
 from w2v_cli.corpus import iter_token_batches
 from w2v_cli.errors import ConfigError
-from w2v_cli.outputs import AtomicOutput
+from w2v_cli.outputs import AtomicOutput, refuse_same_file
 from w2v_cli.wordtable import WordTable
 
 MAX_WORD = 58                   # bytes of a word kept by word2phrase
@@ -56,6 +57,7 @@ class PhraseConfig:
     min_count: int = 5
     threshold: float = 100.0
     debug: int = 2
+    decompress: int = 1             # 0: read -train as it is, never as a compressed file
 
     def validate(self) -> "PhraseConfig":
         if not self.train:
@@ -177,32 +179,48 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
         if config.debug >= 1:
             console.write(stdout, text)     # a broken stdout must not cost the output
 
-    sources.check_readable(config.train)
-    output = AtomicOutput(config.output, "output file")
+    # Before anything is read or written: the input opened (not read), refused if it is
+    # also the output, the output reserved.
+    source = sources.InputFile(config.train, "training file")
     try:
-        say(f"Starting training using file {config.train}\n")
-        corpus = sources.CorpusFile(config.train)
-
-        def bar(description: str):
-            if config.debug < 2:
-                return None
-            return progress.ByteProgress(corpus.size, description, sources.compressed_position)
-
-        counting = bar("counting")
+        refuse_same_file([("-train", source)], [("-output", config.output)])
+        output = AtomicOutput(config.output, "output file", _notice)
         try:
-            counts = count_phrases(corpus, config.min_count, on_block=counting)
+            say(f"Starting training using file {config.train}\n")
+            corpus = sources.CorpusFile(source, config.decompress != 0, _notice)
+
+            def bar(description: str):
+                if config.debug < 2:
+                    return None
+                return progress.ByteProgress(corpus.size, description,
+                                             sources.compressed_position)
+
+            counting = bar("counting")
+            try:
+                counts = count_phrases(corpus, config.min_count, on_block=counting)
+            finally:
+                if counting is not None:
+                    counting.close()
+            say(f"\nVocab size (unigrams + bigrams): {counts.reported_size}\n"
+                f"Words in train file: {counts.train_words}\n")
+            writing = bar("writing")
+            try:
+                output.write(lambda stream: write_phrases(corpus, counts, config.min_count,
+                                                          config.threshold, stream,
+                                                          on_block=writing))
+            finally:
+                if writing is not None:
+                    writing.close()
         finally:
-            if counting is not None:
-                counting.close()
-        say(f"\nVocab size (unigrams + bigrams): {counts.reported_size}\n"
-            f"Words in train file: {counts.train_words}\n")
-        writing = bar("writing")
-        try:
-            output.write(lambda stream: write_phrases(corpus, counts, config.min_count,
-                                                      config.threshold, stream,
-                                                      on_block=writing))
-        finally:
-            if writing is not None:
-                writing.close()
+            output.discard()
     finally:
-        output.discard()
+        source.close()
+
+
+def _notice(message: str) -> None:
+    """A line on stderr about a wait the user should know of; never fails the run."""
+    try:
+        sys.stderr.write(f"word2phrase: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass

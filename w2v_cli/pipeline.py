@@ -14,7 +14,7 @@ from typing import Optional, TextIO
 from w2v_cli import console, sources
 from w2v_cli.config import TrainConfig
 from w2v_cli.errors import InputError
-from w2v_cli.outputs import AtomicOutput
+from w2v_cli.outputs import AtomicOutput, refuse_same_file
 
 
 def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
@@ -30,36 +30,63 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
         if config.debug >= 1:
             console.write(stdout, line + "\n")
 
-    sources.check_readable(config.train)
-    if config.read_vocab:
-        sources.check_readable(config.read_vocab, "vocabulary file")
-    vocab_output = AtomicOutput(config.save_vocab, "vocabulary file") if config.save_vocab else None
-    output = AtomicOutput(config.output, "output file") if config.output else None
+    # Before anything is read or written: every input opened (not read: a pipe keeps its
+    # data), an output that is also an input refused, every output reserved.
+    inputs = [sources.InputFile(config.train, "training file")]
     try:
-        _run(config, say, vocab_output, output)
+        if config.read_vocab:
+            inputs.append(sources.InputFile(config.read_vocab, "vocabulary file"))
+        refuse_same_file(zip(("-train", "-read-vocab"), inputs),
+                         [("-output", config.output), ("-save-vocab", config.save_vocab)])
+        vocab_output = output = None
+        try:
+            if config.save_vocab:
+                vocab_output = AtomicOutput(config.save_vocab, "vocabulary file", notice)
+            if config.output:
+                output = AtomicOutput(config.output, "output file", notice)
+            _run(config, say, inputs, vocab_output, output)
+        finally:
+            for reserved in (vocab_output, output):
+                if reserved is not None:
+                    reserved.discard()
     finally:
-        for reserved in (vocab_output, output):
-            if reserved is not None:
-                reserved.discard()
+        for source in inputs:
+            source.close()
 
 
-def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
+def notice(message: str) -> None:
+    """A line on stderr about a wait the user should know of; never fails the run."""
+    try:
+        sys.stderr.write(f"word2vec: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
          output: Optional[AtomicOutput]) -> None:
     # Heavy imports here, not at module level: `word2vec --help` must not load numba.
     from w2v_cli import corpus as corpus_module
     from w2v_cli import formats, progress
-    from w2v_cli.vocab import format_vocab, learn_vocab, read_vocab_file, vocab_from_list
+    from w2v_cli.vocab import learn_vocab, read_vocab_file, write_vocab
 
     say(f"Starting training using file {config.train}")
     clock = _PhaseClock()
-    corpus = sources.CorpusFile(config.train)
+    decompress = config.decompress != 0
+    vocab = None
+    if config.read_vocab:
+        # Read before the corpus, as the original does (a script may feed both FIFOs
+        # from one process in that order).
+        vocab_file = sources.CorpusFile(inputs[1], decompress, notice, "vocabulary file")
+        try:
+            vocab, distinct_words = read_vocab_file(vocab_file, config.min_count)
+        finally:
+            vocab_file.close()
+    corpus = sources.CorpusFile(inputs[0], decompress, notice)
     cache = corpus_module.TokenIdCache() if output is not None else None
     try:
-        if config.read_vocab:
-            words, counts = read_vocab_file(config.read_vocab)
-            vocab = vocab_from_list(words, counts, config.min_count)
+        if vocab is not None:
             cached_entry_ids = None
-            distinct_words = len(words)
         else:
             bar = (progress.ByteProgress(corpus.size, "vocabulary", sources.compressed_position)
                    if config.debug >= 2 else None)
@@ -79,8 +106,7 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
         if output is not None:
             config.check_against_vocabulary(len(vocab), vocab.train_words)
         if vocab_output is not None:
-            data = format_vocab(vocab)
-            vocab_output.write(lambda stream: stream.write(data))
+            vocab_output.write(lambda stream: write_vocab(stream, vocab))
         if output is None:
             return                      # vocabulary only, as the C tool does without -output
 
@@ -110,6 +136,7 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
     finally:
         if cache is not None:
             cache.close()
+        corpus.close()
 
 
 def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:

@@ -20,6 +20,7 @@ from w2v_cli import native
 from w2v_cli.config import MAX_WORD_BYTES
 
 _MAX_LOAD = 0.7            # linear probing stays short (about 2 probes per hit) below this
+_WORDS_PER_GATHER = 1 << 17    # words() copies out this many words per step
 
 
 def _slot_count(entries: int) -> int:
@@ -147,10 +148,36 @@ class WordTable:
         """The entries' words as bytes objects, in the given order (default: all)."""
         if entries is None:
             entries = np.arange(len(self))
-        data = self.pool[:int(self.sizes[1])].tobytes()
-        starts = self.starts[entries].tolist()
-        ends = (self.starts[entries] + self.lengths[entries]).tolist()
-        return [data[s:e] for s, e in zip(starts, ends)]
+        return gather_words(self.pool[:int(self.sizes[1])], self.starts, self.lengths, entries)
+
+
+def gather_words(pool: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                 entries: np.ndarray) -> list:
+    """Words ``pool[starts[e]:starts[e] + lengths[e]]`` for e in ``entries``, as bytes.
+
+    Words are gathered a slice of entries at a time, one newline after each, and cut
+    apart by bytes.split(): no word a tokeniser makes holds a newline, and no Python int
+    per word is made (lists of millions of ints would cost more memory than the words).
+    A pool that holds a newline is sliced word by word.
+    """
+    entries = np.asarray(entries, dtype=np.int64)
+    if np.any(pool == 10):
+        data = pool.tobytes()
+        return [data[s:s + n] for s, n in zip(starts[entries].tolist(),
+                                             lengths[entries].tolist())]
+    words: list = []
+    for first in range(0, len(entries), _WORDS_PER_GATHER):
+        chosen = entries[first:first + _WORDS_PER_GATHER]
+        sizes = lengths[chosen].astype(np.int64) + 1            # with the newline
+        ends = np.cumsum(sizes)
+        gathered = np.full(int(ends[-1]), 10, dtype=np.uint8)
+        source = np.repeat(starts[chosen] - (ends - sizes), sizes)
+        source += np.arange(len(gathered))
+        letters = np.ones(len(gathered), dtype=bool)
+        letters[ends - 1] = False
+        gathered[letters] = pool[source[letters]]
+        words.extend(gathered.tobytes().split(b"\n")[:-1])
+    return words
 
 
 def _grown(array: np.ndarray, capacity: int) -> np.ndarray:

@@ -1,0 +1,280 @@
+"""Inputs: each opened once; pipes, FIFOs, ``/dev/stdin`` and ``<(...)`` read once; the
+compression recognised from a complete header of that one stream."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import shlex
+import subprocess
+import threading
+import time
+import zlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import GOLDEN, golden_bytes
+from tests.shell_helpers import bash, command, error_lines, open_files, run, shell_line, \
+    wait_until
+from w2v_cli.errors import InputError
+from w2v_cli.sources import CorpusFile, InputFile, detect_compression, read_input
+
+LEE = GOLDEN / "corpus" / "lee.txt"
+FLAGS = ["-size", "10", "-iter", "1", "-threads", "1", "-debug", "0"]
+COMPRESSORS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}
+
+
+def _train(work, train, output, *extra, stdin=b"", env=None):
+    return run(command("word2vec") + ["-train", train, "-output", output, *FLAGS, *extra],
+               work, stdin=stdin, env=env)
+
+
+@pytest.fixture
+def expected(tmp_path):
+    """Vectors and vocabulary of Lee read from the plain file."""
+    result = _train(tmp_path, str(LEE), "expected.bin", "-save-vocab", "expected.vocab")
+    assert result.returncode == 0, result.stderr
+    return (tmp_path / "expected.bin").read_bytes(), (tmp_path / "expected.vocab").read_bytes()
+
+
+# --- compression signatures ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(COMPRESSORS))
+@given(data=st.binary(max_size=300))
+@settings(max_examples=50, deadline=None)
+def test_every_compressed_stream_is_recognised(name, data):
+    assert detect_compression(COMPRESSORS[name](data)) == name
+
+
+@pytest.mark.parametrize("head", [
+    b"BZh is how this text starts\n",           # bzip2's 3-byte magic alone
+    b"BZh9 and then more words\n",              # ... with a block size
+    b"BZh91AY&SZ almost\n",                     # ... and 5 of the 6 block-magic bytes
+    b"\x1f\x8b\x07 not deflate\n",               # gzip magic, unknown method
+    b"\x1f\x8b\x08\xe0 reserved flags set\n",    # gzip header with reserved flag bits
+    b"\xfd7zXZ\x00\x00\x01 no crc here\n",       # xz magic, stream flags, wrong CRC32
+    b"\x1f\x8b",                                 # too short to be anything
+    b"plain text\n",
+])
+def test_text_that_only_starts_like_a_compressed_file_is_text(head):
+    assert detect_compression(head) is None
+
+
+def test_xz_needs_the_crc_of_its_stream_flags():
+    flags = b"\x00\x04"
+    header = b"\xfd7zXZ\x00" + flags + zlib.crc32(flags).to_bytes(4, "little")
+    assert detect_compression(header) == "xz"
+    assert detect_compression(header[:-1] + b"\x00") is None
+
+
+def test_a_text_corpus_with_a_whole_signature_trains_with_decompress_0(tmp_path):
+    """A first line that is a complete bzip2 header, then Lee: read as bzip2 by default
+    (and refused as a corrupt archive), read as text with -decompress 0."""
+    corpus = tmp_path / "odd.txt"
+    corpus.write_bytes(b"BZh91AY&SY\n" + LEE.read_bytes())
+    refused = _train(tmp_path, "odd.txt", "a.bin")
+    assert refused.returncode == 1
+    assert error_lines(refused)[-1].startswith("word2vec: error: cannot read the corpus")
+    assert not (tmp_path / "a.bin").exists()
+    plain = _train(tmp_path, "odd.txt", "b.bin", "-decompress", "0", "-save-vocab", "v.txt",
+                   "-min-count", "1")
+    assert plain.returncode == 0, plain.stderr
+    assert b"\nBZh91AY&SY 1\n" in (tmp_path / "v.txt").read_bytes()
+
+
+def test_a_text_corpus_that_starts_with_bzh_trains_as_text(tmp_path):
+    (tmp_path / "bzh.txt").write_bytes(b"BZh9 " + LEE.read_bytes())
+    result = _train(tmp_path, "bzh.txt", "v.bin", "-save-vocab", "v.txt", "-min-count", "1")
+    assert result.returncode == 0, result.stderr
+    assert b"\nBZh9 1\n" in (tmp_path / "v.txt").read_bytes()
+
+
+# --- one stream, read once ----------------------------------------------------------------
+
+def test_a_pipe_is_read_once_and_served_for_every_pass(tmp_path):
+    """In-process: a pipe given by name (/dev/fd/N) is opened once and copied; each
+    open() then replays the whole content, decompressed."""
+    content = LEE.read_bytes()
+    read_end, write_end = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write_end, gzip.compress(content)),
+                                              os.close(write_end)))
+    writer.start()
+    try:
+        corpus = CorpusFile(InputFile(f"/dev/fd/{read_end}", "training file"))
+    finally:
+        writer.join()
+        os.close(read_end)
+    assert corpus.compression == "gzip"
+    for _ in range(3):
+        with corpus.open() as stream:
+            assert stream.read() == content
+    corpus.close()
+
+
+def test_a_regular_file_is_opened_once_and_survives_a_replacement(tmp_path):
+    """Passes read the file that was opened, even if its name is taken over meanwhile."""
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"first content\n")
+    corpus = CorpusFile(str(path))
+    replacement = tmp_path / "new.txt"
+    replacement.write_bytes(b"another text altogether\n")
+    os.replace(replacement, path)
+    with corpus.open() as stream:
+        assert stream.read() == b"first content\n"
+    corpus.close()
+
+
+@pytest.mark.parametrize("make", ["gzip -c", "bzip2 -c", "xz -c", "cat"])
+def test_process_substitution_trains_like_the_file(tmp_path, expected, make):
+    program = make.split()[0]
+    if subprocess.run(["bash", "-c", f"command -v {program}"],
+                      capture_output=True).returncode != 0:
+        pytest.skip(f"{program} is not installed")
+    line = shell_line("word2vec", "-train", f"<({make} {shlex.quote(str(LEE))})",
+                      "-output", "v.bin", "-save-vocab", "v.txt", *FLAGS)
+    result = bash(line, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "v.bin").read_bytes() == expected[0]
+    assert (tmp_path / "v.txt").read_bytes() == expected[1]
+
+
+@pytest.mark.parametrize("name", ["/dev/stdin", "-"])
+def test_standard_input_on_a_pipe_trains_like_the_file(tmp_path, expected, name):
+    line = (f"cat {shlex.quote(str(LEE))} | "
+            + shell_line("word2vec", "-train", name, "-output", "v.bin", *FLAGS))
+    result = bash(line, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "v.bin").read_bytes() == expected[0]
+
+
+@pytest.mark.parametrize("name", ["/dev/stdin", "-"])
+def test_standard_input_on_a_file_is_used_in_place(tmp_path, expected, name):
+    with open(LEE, "rb") as stdin:
+        result = subprocess.run(command("word2vec") + ["-train", name, "-output", "v.bin",
+                                                       *FLAGS],
+                                cwd=tmp_path, stdin=stdin, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "v.bin").read_bytes() == expected[0]
+
+
+def test_read_vocab_from_a_process_substitution(tmp_path, expected):
+    vocab = tmp_path / "expected.vocab"
+    base = ["-train", str(LEE), "-output"]
+    from_file = run(command("word2vec") + base + ["a.bin", "-read-vocab", str(vocab), *FLAGS],
+                    tmp_path)
+    assert from_file.returncode == 0, from_file.stderr
+    line = shell_line("word2vec", *map(shlex.quote, base), "b.bin", "-read-vocab",
+                      f"<(gzip -c {shlex.quote(str(vocab))})", *FLAGS)
+    piped = bash(line, tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
+
+
+def test_word2phrase_reads_its_two_passes_from_one_pipe(tmp_path):
+    line = shell_line("word2phrase", "-train", f"<(gzip -c {shlex.quote(str(LEE))})",
+                      "-output", "/dev/stdout", "-debug", "0")
+    result = bash(line + " | cat", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == golden_bytes("phrases/phrases-lee-mc5-t100.txt")
+
+
+def test_a_character_device_is_read_once(tmp_path):
+    result = _train(tmp_path, "/dev/null", "v.bin")
+    assert result.returncode == 1
+    assert error_lines(result) == ["word2vec: error: the training file has no words: /dev/null"]
+
+
+# --- FIFOs ----------------------------------------------------------------------------------
+
+def test_a_fifo_with_a_writer_trains_like_the_file(tmp_path, expected):
+    os.mkfifo(tmp_path / "fifo")
+    writer = subprocess.Popen(["bash", "-c", f"cat {shlex.quote(str(LEE))} > fifo"],
+                              cwd=tmp_path)
+    try:
+        result = _train(tmp_path, "fifo", "v.bin")
+    finally:
+        writer.wait(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "v.bin").read_bytes() == expected[0]
+
+
+def test_a_fifo_whose_writer_comes_late_is_waited_for(tmp_path, expected):
+    os.mkfifo(tmp_path / "fifo")
+    log = tmp_path / "stderr.txt"
+    with open(log, "wb") as stderr:
+        trainer = subprocess.Popen(command("word2vec") + ["-train", "fifo", "-output",
+                                                          "v.bin", *FLAGS],
+                                   cwd=tmp_path, stderr=stderr)
+    try:
+        wait_until(lambda: log.stat().st_size > 0, process=trainer)     # the notice
+        (tmp_path / "fifo").write_bytes(LEE.read_bytes())      # opens, writes, closes
+        assert trainer.wait(timeout=120) == 0, log.read_text()
+    finally:
+        trainer.kill()
+    assert log.read_text().splitlines() == ["word2vec: waiting up to 60 s for a process to "
+                                            "write to the FIFO fifo"]
+    assert (tmp_path / "v.bin").read_bytes() == expected[0]
+
+
+def test_a_fifo_nobody_writes_to_is_an_error_not_a_hang(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    started = time.monotonic()
+    result = run(command("word2vec") + ["-train", "fifo", "-output", "v.bin", *FLAGS],
+                 tmp_path, env={"W2V_CLI_FIFO_WAIT": "2"}, timeout=60)
+    assert result.returncode == 1
+    assert error_lines(result)[-1] == (
+        "word2vec: error: training file fifo: no process opened this FIFO for writing "
+        "within 2 s (W2V_CLI_FIFO_WAIT sets the wait)")
+    assert time.monotonic() - started < 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]
+
+
+def test_an_empty_fifo_writer_means_an_empty_input(tmp_path):
+    """A writer that opens the FIFO and closes it without writing: no words, at once."""
+    os.mkfifo(tmp_path / "fifo")
+    writer = subprocess.Popen(["bash", "-c", ": > fifo"], cwd=tmp_path)
+    try:
+        result = run(command("word2vec") + ["-train", "fifo", "-output", "v.bin", *FLAGS],
+                     tmp_path, env={"W2V_CLI_FIFO_WAIT": "30"}, timeout=60)
+    finally:
+        writer.wait(timeout=60)
+    assert result.returncode == 1
+    assert error_lines(result)[-1] == "word2vec: error: the training file has no words: fifo"
+
+
+def test_companion_inputs_on_a_fifo_without_writer_do_not_hang(tmp_path, monkeypatch):
+    os.mkfifo(tmp_path / "fifo")
+    monkeypatch.setenv("W2V_CLI_FIFO_WAIT", "0.5")
+    with pytest.raises(InputError, match="no process opened this FIFO"):
+        read_input(str(tmp_path / "fifo"), "pair file")
+
+
+# --- the copies have no name ----------------------------------------------------------------
+
+def test_spool_and_token_cache_have_no_name_even_after_sigkill(tmp_path):
+    """While training on standard input, every file the run holds in its temporary folder
+    is already deleted (it is used through its descriptor); SIGKILL leaves nothing."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    process = subprocess.Popen(
+        command("word2vec") + ["-train", "-", "-output", str(tmp_path / "v.bin"), "-iter",
+                               "1000", "-size", "50", "-debug", "0"],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+        env=dict(os.environ, TMPDIR=str(temp)))
+    try:
+        process.stdin.write(LEE.read_bytes())
+        process.stdin.close()
+
+        def held():
+            return [link for link in open_files(process.pid) if link.startswith(str(temp))]
+        wait_until(lambda: len(held()) >= 2, process=process)    # the copy and the cache
+        assert all(link.endswith(" (deleted)") for link in held()), held()
+        assert list(temp.iterdir()) == []
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert list(temp.iterdir()) == []
