@@ -31,7 +31,8 @@ from w2v_cli.kernels.abi import (CBOW_BATCH, CONSUMED, P_CBOW, P_HS, P_NEGATIVE,
                                  SENTENCE_LENGTH, SENTENCE_POSITION)
 from w2v_cli.kernels.draws import next_random, unigram_target
 from w2v_cli.kernels.logistic import negative_sampling_gradient, softmax_node_gradient
-from w2v_cli.kernels.rows import row_add, row_axpy, row_dot, row_dot2, row_scale, row_zero
+from w2v_cli.kernels.rows import (prefetch_row, row_add, row_axpy, row_dot, row_dot2, row_scale,
+                                  row_zero)
 from w2v_cli.kernels.sentences import context_range, next_centre, start_block
 from w2v_cli.kernels.variants import compile_variant
 
@@ -39,10 +40,15 @@ F32 = np.float32
 
 
 @njit(inline="always")
-def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, vocab_size,
-                   outs, weights):
+def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1neg, outs,
+                   weights):
     """The window's output rows for negative sampling: ``word`` first (label 1), then each
-    distinct negative with how many times it was drawn.  Returns (rows, random state)."""
+    distinct negative with how many times it was drawn.  Returns (rows, random state).
+
+    Each new row is prefetched: negatives are rows of any word, mostly outside the
+    first-level caches, and are fetched while the centre word's row is trained.
+    """
+    vocab_size = syn1neg.shape[0]
     outs[0] = word
     weights[0] = F32(1)
     m = 1
@@ -58,6 +64,7 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, voca
                 seen = True
                 break
         if not seen:
+            prefetch_row(syn1neg, target, syn1neg.shape[1])
             outs[m] = target
             weights[m] = F32(1)
             m += 1
@@ -126,14 +133,16 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
         return r
     for j in range(n):
         row_zero(inputs_delta[j])
+    m = 0
+    if negative > 0:                     # drawn first: their rows arrive while HS trains
+        m, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift,
+                              syn1neg, outs, weights)
     if hs != 0:
         path = code_offsets[word]
         train_outputs(syn1, points, path, code_offsets[word + 1] - path, True, codes,
                       weights, syn0, contexts, n, grads, grad_stride, inputs_delta, alpha,
                       exp_table)
     if negative > 0:
-        m, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift,
-                              syn0.shape[0], outs, weights)
         train_outputs(syn1neg, outs, 0, m, False, codes, weights, syn0, contexts, n, grads,
                       grad_stride, inputs_delta, alpha, exp_table)
     for j in range(n):
@@ -171,7 +180,7 @@ def cbow_window(word, sentence, first, last, position, syn0, syn1neg, negative, 
         return r
     if shared[0] == 0:
         m, r = draw_negatives(np.int64(-1), negative, r, last_slot, bucket_word,
-                              bucket_shift, syn0.shape[0], outs, weights)
+                              bucket_shift, syn1neg, outs, weights)
         shared[0] = CBOW_BATCH
         shared[1] = m
     shared[0] -= 1
