@@ -15,6 +15,7 @@ from typing import List, Optional
 import click
 
 from w2v_cli import __version__
+from w2v_cli.config import DEVICES
 
 HELP_OPTIONS = {"help_option_names": ["--help", "-help", "-h"], "max_content_width": 100}
 
@@ -187,6 +188,11 @@ def _flag(name: str, **kwargs):
        help="1: shared-negative batched skip-gram (faster; each window's context words "
             "share one draw of negatives and are trained together as small matrix "
             "products; results differ from the original's).")
+@_flag("device", type=click.Choice(DEVICES), default="cpu", show_default=True,
+       help="cuda: train on an NVIDIA GPU (needs the cuda extra: pip install "
+            "'w2v_cli[cuda]'); skip-gram and CBOW with negative sampling, skip-gram "
+            "always with negatives shared per window as with -batch 1; -threads host "
+            "threads prepare the corpus for it.")
 def word2vec_command(**flags) -> None:
     from w2v_cli.config import TrainConfig, available_cores
     from w2v_cli.pipeline import run_word2vec

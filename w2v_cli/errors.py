@@ -35,3 +35,7 @@ class Interrupted(W2VError):
     def __init__(self, signal_number: int, signal_name: str) -> None:
         super().__init__(f"interrupted by {signal_name}")
         self.exit_code = 128 + signal_number
+
+
+class DeviceError(W2VError):
+    """The requested training device cannot be used here (no GPU, driver or library)."""
