@@ -102,61 +102,85 @@ def gradient(f, label, alpha, exp_table):
     return (label - exp_table[np.int64((f + _MAX_EXP) * _SIGMOID_SCALE)]) * alpha
 
 
+# Loops over a row's columns are written as while loops: a Python range with a step
+# compiles to a 64-bit division for its trip count, as costly as the loop body here.
+
 @cuda.jit(device=True)
-def load_position(position, centres, syn0, floats, plan, thread, threads):
-    """Bring the input row of ``position``'s word into its ring slot (both copies)."""
+def load_position(position, slot, centres, syn0, floats, plan, thread, threads):
+    """Bring the input row of ``position``'s word into ring ``slot`` (both copies)."""
     size, row = plan[SIZE], plan[ROW]
-    slot = position % plan[RING]
     word = centres[position]
     value = plan[VALUE] + slot * row
     origin = plan[ORIGIN] + slot * row
-    for d in range(thread, size, threads):
+    d = thread
+    while d < size:
         x = syn0[word, d]
         floats[value + d] = x
         floats[origin + d] = x
+        d += threads
 
 
 @cuda.jit(device=True)
-def store_position(position, centres, syn0, floats, plan, thread, threads):
-    """Add the change of ``position``'s ring row since it was loaded to its word's row."""
+def store_position(position, slot, centres, syn0, floats, plan, thread, threads):
+    """Add the change of ring ``slot`` since it was loaded to ``position``'s word's row."""
     size, row = plan[SIZE], plan[ROW]
-    slot = position % plan[RING]
     word = centres[position]
     value = plan[VALUE] + slot * row
     origin = plan[ORIGIN] + slot * row
-    for d in range(thread, size, threads):
+    d = thread
+    while d < size:
         change = floats[value + d] - floats[origin + d]
         if change != _ZERO:
             cuda.atomic.add(syn0, (word, d), change)
+        d += threads
 
 
 @cuda.jit(device=True)
-def prepare_window(i, word, before, n, first_index, key, last_slot, bucket_word,
+def wrap(slot, ring):
+    """``slot`` brought into [0, ring) from [-ring, 2 * ring)."""
+    if slot >= ring:
+        return slot - ring
+    if slot < 0:
+        return slot + ring
+    return slot
+
+
+@cuda.jit(device=True)
+def prepare_window(index, word, centre_slot, before, n, key, last_slot, bucket_word,
                    bucket_shift, vocab_size, ints, plan, thread, threads):
-    """The ring slots of centre ``i``'s contexts, and its output rows: the word itself,
-    then its negatives (one equal to the word is kept out, as in the original)."""
+    """Where the window's context rows start in shared memory (their ring slots, around
+    the centre's), and its output rows: the word itself, then its negatives (one equal
+    to the word is kept out, as in the original).  ``index``: the centre's run-wide
+    index (uint64), the negatives' counter."""
     negative, ring = plan[NEGATIVE], plan[RING]
-    for j in range(thread, n, threads):
-        position = i - before + j if j < before else i + 1 + j - before
-        ints[plan[CONTEXT_SLOTS] + j] = position % ring
+    j = thread
+    while j < n:
+        offset = j - before if j < before else j + 1 - before
+        ints[plan[CONTEXT_SLOTS] + j] = plan[VALUE] + wrap(centre_slot + offset, ring) * plan[ROW]
+        j += threads
     if thread == 0:
         ints[plan[OUT_IDS]] = word
         ints[plan[OUT_LIVE]] = 1
-    for d in range(thread, negative, threads):
-        target = negative_word(key, first_index + np.uint64(i), d, negative, last_slot, bucket_word,
-                               bucket_shift, vocab_size)
+    d = thread
+    while d < negative:
+        target = negative_word(key, index, d, negative, last_slot, bucket_word, bucket_shift,
+                               vocab_size)
         ints[plan[OUT_IDS] + 1 + d] = target
         ints[plan[OUT_LIVE] + 1 + d] = 0 if target == word else 1
+        d += threads
 
 
 @cuda.jit(device=True)
 def load_outputs(o0, count, syn1neg, floats, ints, plan, thread, threads):
+    """Output rows ``o0 .. o0 + count - 1`` of the window into the shared tile."""
     size, row = plan[SIZE], plan[ROW]
     for o in range(count):
         word = ints[plan[OUT_IDS] + o0 + o]
         base = plan[OUTS] + o * row
-        for d in range(thread, size, threads):
+        d = thread
+        while d < size:
             floats[base + d] = syn1neg[word, d]
+            d += threads
 
 
 @cuda.jit(device=True)
@@ -164,39 +188,52 @@ def skipgram_window(alpha, n, syn1neg, exp_table, floats, ints, plan, thread, th
     """Train one window: every context row against every output row, tile by tile."""
     size, row, tile = plan[SIZE], plan[ROW], plan[TILE]
     outputs = 1 + plan[NEGATIVE]
-    value, outs, grads = plan[VALUE], plan[OUTS], plan[GRADS]
+    outs, grads = plan[OUTS], plan[GRADS]
     slots, out_ids, live = plan[CONTEXT_SLOTS], plan[OUT_IDS], plan[OUT_LIVE]
-    for o0 in range(0, outputs, tile):
+    o0 = 0
+    while o0 < outputs:
         count = min(tile, outputs - o0)
         load_outputs(o0, count, syn1neg, floats, ints, plan, thread, threads)
         cuda.syncthreads()
-        for q in range(thread, count * n, threads):      # S = O C^T, then G
-            o = q // n
-            j = q - o * n
+        # S = O C^T and G, pair q = o * n + j for q = thread, thread + threads, ...,
+        # with (o, j) advanced by additions rather than divisions.
+        o = 0
+        j = thread
+        while j >= n:
+            j -= n
+            o += 1
+        while o < count:
             g = _ZERO
             if ints[live + o0 + o] != 0:
                 out = outs + o * row
-                ctx = value + ints[slots + j] * row
+                ctx = ints[slots + j]
                 f = _ZERO
                 for k in range(size):
                     f += floats[out + k] * floats[ctx + k]
                 label = _ONE if o0 + o == 0 else _ZERO
                 g = gradient(f, label, alpha, exp_table)
-            floats[grads + q] = g
+            floats[grads + o * n + j] = g
+            j += threads
+            while j >= n:
+                j -= n
+                o += 1
         cuda.syncthreads()
-        for d in range(thread, size, threads):           # O += G C, C += G^T O
+        d = thread                       # O += G C, then C += G^T O, column by column
+        while d < size:
             for o in range(count):
                 if ints[live + o0 + o] != 0:
                     change = _ZERO
                     for j in range(n):
-                        change += floats[grads + o * n + j] * floats[value + ints[slots + j] * row + d]
+                        change += floats[grads + o * n + j] * floats[ints[slots + j] + d]
                     cuda.atomic.add(syn1neg, (ints[out_ids + o0 + o], d), change)
             for j in range(n):
                 change = _ZERO
                 for o in range(count):
                     change += floats[grads + o * n + j] * floats[outs + o * row + d]
-                floats[value + ints[slots + j] * row + d] += change
+                floats[ints[slots + j] + d] += change
+            d += threads
         cuda.syncthreads()
+        o0 += tile
 
 
 @cuda.jit(device=True)
@@ -205,21 +242,25 @@ def cbow_window(alpha, n, syn1neg, exp_table, floats, ints, plan, thread, thread
     accumulated error to each context row (the original's CBOW step)."""
     size, row, tile = plan[SIZE], plan[ROW], plan[TILE]
     outputs = 1 + plan[NEGATIVE]
-    value, outs, grads = plan[VALUE], plan[OUTS], plan[GRADS]
+    outs, grads = plan[OUTS], plan[GRADS]
     hidden, error = plan[HIDDEN], plan[ERROR]
     slots, out_ids, live = plan[CONTEXT_SLOTS], plan[OUT_IDS], plan[OUT_LIVE]
     count_f = F32(n)
-    for d in range(thread, size, threads):
+    d = thread
+    while d < size:
         h = _ZERO
         for j in range(n):
-            h += floats[value + ints[slots + j] * row + d]
+            h += floats[ints[slots + j] + d]
         floats[hidden + d] = h / count_f
         floats[error + d] = _ZERO
-    for o0 in range(0, outputs, tile):
+        d += threads
+    o0 = 0
+    while o0 < outputs:
         count = min(tile, outputs - o0)
         load_outputs(o0, count, syn1neg, floats, ints, plan, thread, threads)
         cuda.syncthreads()
-        for o in range(thread, count, threads):
+        o = thread
+        while o < count:
             g = _ZERO
             if ints[live + o0 + o] != 0:
                 out = outs + o * row
@@ -229,29 +270,40 @@ def cbow_window(alpha, n, syn1neg, exp_table, floats, ints, plan, thread, thread
                 label = _ONE if o0 + o == 0 else _ZERO
                 g = gradient(f, label, alpha, exp_table)
             floats[grads + o] = g
+            o += threads
         cuda.syncthreads()
-        for d in range(thread, size, threads):
+        d = thread
+        while d < size:
             for o in range(count):
                 if ints[live + o0 + o] != 0:
                     g = floats[grads + o]
                     floats[error + d] += g * floats[outs + o * row + d]
-                    cuda.atomic.add(syn1neg, (ints[out_ids + o0 + o], d), g * floats[hidden + d])
+                    cuda.atomic.add(syn1neg, (ints[out_ids + o0 + o], d),
+                                    g * floats[hidden + d])
+            d += threads
         cuda.syncthreads()
-    for d in range(thread, size, threads):
+        o0 += tile
+    d = thread
+    while d < size:
         e = floats[error + d]
         for j in range(n):
-            floats[value + ints[slots + j] * row + d] += e
+            floats[ints[slots + j] + d] += e
+        d += threads
 
 
 @cuda.jit(device=True)
 def train_run(cbow, syn0, syn1neg, exp_table, last_slot, bucket_word, bucket_shift,
               centres, reach, rates, n_centres, first_index, key, plan):
-    """The body both kernels share: this block's run of centres, with its context ring."""
+    """The body both kernels share: this block's run of centres, with its context ring.
+
+    The ring holds positions ``i - window .. i + window`` of the current centre ``i``
+    (those inside the launch), position p in slot p mod (2 * window + 1).
+    """
     thread = cuda.threadIdx.x
     threads = cuda.blockDim.x
     floats = cuda.shared.array(0, float32)     # one dynamic buffer, seen as floats
     ints = cuda.shared.array(0, int32)         # and as ints (regions never overlap)
-    window = plan[WINDOW]
+    window, ring = plan[WINDOW], plan[RING]
     first = cuda.blockIdx.x * plan[CENTRES_PER_BLOCK]
     if first >= n_centres:
         return
@@ -260,21 +312,27 @@ def train_run(cbow, syn0, syn1neg, exp_table, last_slot, bucket_word, bucket_shi
     high = min(last + window, n_centres)
     vocab_size = syn0.shape[0]
     for position in range(low, min(first + window + 1, high)):
-        load_position(position, centres, syn0, floats, plan, thread, threads)
+        load_position(position, position % ring, centres, syn0, floats, plan, thread,
+                      threads)
+    centre_slot = first % ring
     for i in range(first, last):
-        if i > first:                            # slide the ring by one position
-            leaving = i - window - 1
-            if leaving >= low:
-                store_position(leaving, centres, syn0, floats, plan, thread, threads)
+        if i > first:                            # slide the ring by one position:
+            centre_slot = wrap(centre_slot + 1, ring)
+            slot = wrap(centre_slot + window, ring)   # i + window enters where
+            if i - window - 1 >= low:                 # i - window - 1 leaves
+                store_position(i - window - 1, slot, centres, syn0, floats, plan, thread,
+                               threads)
             if i + window < high:
-                load_position(i + window, centres, syn0, floats, plan, thread, threads)
+                load_position(i + window, slot, centres, syn0, floats, plan, thread,
+                              threads)
         packed = reach[i]
         before = packed >> REACH_SHIFT
         n = before + (packed & REACH_MASK)
         if n == 0:
             continue                             # a one-word sentence: nothing to train
-        prepare_window(i, centres[i], before, n, first_index, key, last_slot, bucket_word,
-                       bucket_shift, vocab_size, ints, plan, thread, threads)
+        prepare_window(first_index + np.uint64(i), centres[i], centre_slot, before, n, key,
+                       last_slot, bucket_word, bucket_shift, vocab_size, ints, plan,
+                       thread, threads)
         cuda.syncthreads()
         if cbow:
             cbow_window(rates[i], n, syn1neg, exp_table, floats, ints, plan, thread,
@@ -284,7 +342,8 @@ def train_run(cbow, syn0, syn1neg, exp_table, last_slot, bucket_word, bucket_shi
                             threads)
         cuda.syncthreads()
     for position in range(max(low, last - 1 - window), min(last + window, high)):
-        store_position(position, centres, syn0, floats, plan, thread, threads)
+        store_position(position, position % ring, centres, syn0, floats, plan, thread,
+                       threads)
 
 
 @cuda.jit(cache=True)
