@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from tests import reference
-from tests.test_training_kernel import _corpus
+from tests.cuda_cases import CASES, all_outputs, twin
 from w2v_cli.sampling import NegativeTable
 
 pytest.importorskip("numba_cuda", reason="the cuda extra (numba-cuda) is not installed; "
@@ -31,58 +31,6 @@ pytest.importorskip("numba_cuda", reason="the cuda extra (numba-cuda) is not ins
 
 F32 = np.float32
 ROOT = Path(__file__).resolve().parent.parent
-KEY = 0x243F6A8885A308D3
-
-
-def _centres(ids, counts, window, sample, limit):
-    """About ``limit`` of the walk's centres, whole sentences only, after the corpus's
-    first sentence (1000 words)."""
-    walk = reference.walk(ids, counts, window=window, sample=sample, alpha=0.025)
-    ends = [k + 1 for k, (_, _, after, _) in enumerate(walk) if after == 0]
-    start = ends[0]
-    walk = walk[start:max(end for end in ends if end <= start + limit)]
-    return (np.array([w for w, *_ in walk], dtype=np.int32),
-            np.array([(b << 16) | a for _, b, a, _ in walk], dtype=np.int32),
-            np.array([r for *_, r in walk], dtype=F32))
-
-
-def _kernel_case(cbow, size, window, negative, tile, threads, seed, limit=80):
-    ids, counts = _corpus(seed=seed, tokens=3000, vocab_size=40)
-    centres, reach, rates = _centres(ids, counts, window, 1e-2, limit)
-    table = NegativeTable(np.array(counts, dtype=np.int64))
-    rng = np.random.default_rng(seed)
-    return dict(kind="kernel", cbow=cbow, size=size, window=window, negative=negative,
-                tile=tile, threads=threads,
-                syn0=((rng.random((len(counts), size)) - 0.5) / size).astype(F32),
-                syn1neg=(rng.standard_normal((len(counts), size)) * 0.3).astype(F32),
-                exp_table=reference.sigmoid_table(), last_slot=table.last_slot,
-                bucket_word=table.bucket_word, bucket_shift=table.shift,
-                centres=centres, reach=reach, rates=rates, first_index=1000 * seed,
-                key=KEY)
-
-
-def _backend_case():
-    # Lines of a few dozen words (the corpus's 1000-word first line left out), so that
-    # small slots hold whole sentences and the two passes take several launches.
-    ids, counts = _corpus(seed=5, tokens=1700, vocab_size=25)
-    array = np.array(ids[1250:], dtype=np.int32)
-    return dict(kind="backend", counts=counts,
-                blocks=[array[:200], array[200:]],
-                config=dict(size=6, window=2, negative=2, sample=1e-2, iter=2, threads=1,
-                            cbow=0, seed=3, min_count=1),
-                read_block=64, slot_centres=200, threads_per_block=4)
-
-
-CASES = {
-    "skipgram": _kernel_case(False, size=6, window=2, negative=3, tile=0, threads=4, seed=1),
-    "cbow": _kernel_case(True, size=6, window=2, negative=3, tile=0, threads=4, seed=2),
-    # outputs in tiles of 2 rows, an odd number of threads and of columns
-    "skipgram-tiles": _kernel_case(False, size=7, window=3, negative=4, tile=2, threads=3,
-                                   seed=3, limit=60),
-    "cbow-tiles": _kernel_case(True, size=7, window=3, negative=4, tile=2, threads=3,
-                               seed=4, limit=60),
-    "backend": _backend_case(),
-}
 
 
 @pytest.fixture(scope="module")
@@ -107,20 +55,11 @@ def _result(simulated, name):
     return result
 
 
-def _twin(case, tile):
-    syn0, syn1neg = case["syn0"].copy(), case["syn1neg"].copy()
-    reference.gpu_train(syn0, syn1neg, case["exp_table"], case["last_slot"], case["centres"],
-                        case["reach"], case["rates"], first_index=case["first_index"],
-                        key=case["key"], window=case["window"], negative=case["negative"],
-                        cbow=case["cbow"], tile=tile)
-    return syn0, syn1neg
-
-
 @pytest.mark.parametrize("name", ["skipgram", "cbow", "skipgram-tiles", "cbow-tiles"])
 def test_kernel_equals_its_numpy_twin(simulated, name):
     case = CASES[name]
     got = _result(simulated, name)
-    syn0, syn1neg = _twin(case, tile=case["tile"] or 1 + case["negative"])
+    syn0, syn1neg = twin(case, tile=case["tile"] or all_outputs(case))
     assert len(case["centres"]) > 32                    # more than one block
     np.testing.assert_array_equal(got["syn0"], syn0)
     np.testing.assert_array_equal(got["syn1neg"], syn1neg)
@@ -133,7 +72,7 @@ def test_tiles_change_the_result_only_by_their_order(simulated):
     """Training the outputs two at a time is a different (sequential) update order, so
     the twin without tiles must give other numbers: the tile path really ran."""
     case = CASES["skipgram-tiles"]
-    untiled, _ = _twin(case, tile=1 + case["negative"])
+    untiled, _ = twin(case, tile=all_outputs(case))
     assert not np.array_equal(_result(simulated, "skipgram-tiles")["syn0"], untiled)
 
 
@@ -167,3 +106,41 @@ def test_backend_streams_the_walk_through_the_kernel(simulated):
                             key=key, window=config["window"], negative=config["negative"],
                             cbow=False, tile=1 + config["negative"])
     np.testing.assert_array_equal(got["syn0"], syn0)
+
+
+def test_kernels_compile_for_an_h200_in_float32_only(tmp_path):
+    """The simulator runs the kernels as Python; this compiles them for the real target
+    (sm_90), which catches what only Numba's CUDA compiler rejects, and checks the PTX has
+    no float64 instruction (a float constant or mixed type promoted by mistake would run
+    at a fraction of the float32 rate)."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("nvidia.cuda_nvcc") is None:
+        pytest.skip("NVVM is not installed (pip install 'numba-cuda[cu12]')")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    done = subprocess.run([sys.executable, "-m", "tests.cuda_ptx", str(tmp_path)], cwd=ROOT,
+                          env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    for name in ("train_skipgram", "train_cbow"):
+        ptx = (tmp_path / f"{name}.ptx").read_text()
+        assert ".entry" in ptx
+        assert ".f64" not in ptx
+        assert "atom.global.add.f32" in ptx             # the rows' changes: atomic adds
+    ptxas = shutil.which("ptxas") or _bundled_ptxas()
+    if ptxas:                                           # registers spilled to local memory
+        for name in ("train_skipgram", "train_cbow"):  # would be a slow kernel
+            info = subprocess.run([ptxas, "-arch=sm_90", "-v", str(tmp_path / f"{name}.ptx"),
+                                   "-o", str(tmp_path / f"{name}.cubin")],
+                                  capture_output=True, timeout=300)
+            assert info.returncode == 0, info.stderr.decode()
+            assert "0 bytes spill stores" in info.stderr.decode()
+
+
+def _bundled_ptxas():
+    import importlib.util
+
+    folders = importlib.util.find_spec("nvidia.cuda_nvcc").submodule_search_locations
+    found = [path for folder in folders for path in Path(folder).glob("bin/ptxas")]
+    return str(found[0]) if found else None
