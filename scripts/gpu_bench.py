@@ -116,9 +116,12 @@ def train(run: dict, corpus: Path, out: Path, simulate: bool, timeout: float) ->
 
 def accuracy(vectors: str, questions: Path, timeout: float) -> dict:
     code = "from w2v_cli.cli import compute_accuracy_main; compute_accuracy_main()"
-    with open(questions, "rb") as stdin:
-        done = subprocess.run([sys.executable, "-c", code, vectors, "30000"], stdin=stdin,
-                              env=_env(), capture_output=True, timeout=timeout)
+    try:
+        with open(questions, "rb") as stdin:
+            done = subprocess.run([sys.executable, "-c", code, vectors, "30000"], stdin=stdin,
+                                  env=_env(), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return dict(accuracy_error=f"timed out after {timeout:.0f} s")
     if done.returncode != 0:
         return dict(accuracy_error=done.stderr.decode()[-500:])
     score = parse_compute_accuracy(done.stdout.decode())
@@ -211,10 +214,12 @@ def main() -> int:
         if elapsed > args.budget:
             results.append(dict(run, status=f"not run: {elapsed:.0f} s budget used"))
             continue
-        timeout = max(30.0, min(240.0, args.budget + 120 - elapsed))
+        # A run started near the end of the budget gets at most 90 s more, and each
+        # evaluation at most 60 s, so the whole benchmark ends by budget + 150 s.
+        timeout = max(30.0, min(180.0, args.budget + 90 - elapsed))
         result = train(run, corpus, vectors_dir, args.simulate, timeout)
         if result.get("status") == "ok":
-            result.update(accuracy(result["vectors"], questions, timeout=120))
+            result.update(accuracy(result["vectors"], questions, timeout=60))
             os.unlink(result["vectors"])              # 30-90 MB each: keep the disk free
         results.append(result)
         print(f"{run['name']} size {run['size']} seed {run['seed']}: {result.get('status')}"
@@ -222,6 +227,8 @@ def main() -> int:
                  f"{_rate(result.get('run_words_per_s'))} words/s whole run, "
                  f"accuracy {_percent(result.get('accuracy'))}"
                  if result.get("status") == "ok" else ""), flush=True)
+        if result.get("status") != "ok" and result.get("stderr_tail"):
+            print(result["stderr_tail"], flush=True)
     meta = dict(gpu=args.gpu, date=datetime.datetime.now().isoformat(timespec="minutes"),
                 cores=os.cpu_count(), python=sys.version.split()[0],
                 numba=_version("numba"), numba_cuda=_version("numba-cuda"),
