@@ -16,12 +16,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# The cuda extra lets the suite run the GPU kernels through Numba's CUDA simulator.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,cuda]'
 	$(BIN)/python -m w2v_cli.native
 	touch $@
 
-install: $(VENV)/.installed        ## virtual environment, package, compiled kernels
+install: $(VENV)/.installed        ## virtual environment, package (test and cuda extras), kernels
 
 test: install                      ## the default test suite (a few minutes)
 	$(BIN)/python -m pytest -q

@@ -540,3 +540,189 @@ def kmeans(vectors: np.ndarray, k: int, rounds: int = 10) -> List[int]:
                     best, best_class = x, c
             labels[w] = best_class
     return labels
+
+
+# --- the walk alone ------------------------------------------------------------------------
+
+def walk(ids: List[int], counts: List[int], *, window: int, sample: float, alpha: float,
+         iters: int = 1, seed: int = 1) -> List[Tuple[int, int, int, np.float32]]:
+    """The centres a single C thread trains, in order: (word, contexts before it, contexts
+    after it, learning rate), with the loop of ``train`` above and no training."""
+    train_words = sum(counts)
+    start_alpha = F32(alpha)
+    cur_alpha = start_alpha
+    word_count_actual = 0
+    r = seed - 1
+    planned = F32(iters * train_words + 1)
+    out = []
+
+    def refresh():
+        nonlocal word_count_actual, last_word_count, cur_alpha
+        word_count_actual += word_count - last_word_count
+        last_word_count = word_count
+        cur_alpha = F32(start_alpha * F32(F32(1) - F32(word_count_actual) / planned))
+        if float(cur_alpha) < float(start_alpha) * 0.0001:
+            cur_alpha = F32(float(start_alpha) * 0.0001)
+
+    for _ in range(iters):
+        word_count = last_word_count = 0
+        pos = 0
+        at_end = False
+        while True:
+            if word_count - last_word_count > 10000:
+                refresh()
+            sentence: List[int] = []
+            while True:
+                if pos >= len(ids):
+                    at_end = True
+                    break
+                w = ids[pos]
+                pos += 1
+                if w < 0:
+                    continue
+                word_count += 1
+                if w == 0:
+                    break
+                if sample > 0:
+                    r = next_random(r)
+                    if keep_score(counts[w], sample, train_words) < F32(r & 0xFFFF) / F32(65536):
+                        continue
+                sentence.append(w)
+                if len(sentence) >= 1000:
+                    break
+            if at_end:
+                word_count_actual += word_count - last_word_count
+                break
+            for position in range(max(1, len(sentence))):
+                if position > 0 and word_count - last_word_count > 10000:
+                    refresh()
+                r = next_random(r)
+                b = r % window
+                if not sentence:
+                    break
+                first = max(0, position - window + b)
+                last = min(len(sentence) - 1, position + window - b)
+                out.append((sentence[position], position - first, last - position, cur_alpha))
+    return out
+
+
+# --- the GPU kernels' twin -----------------------------------------------------------------
+
+def mix64(x: int) -> int:
+    """SplitMix64's output function of x + the golden-ratio constant."""
+    z = (x + 0x9E3779B97F4A7C15) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def gpu_negative(key: int, index: int, draw: int, negative: int, last_slot: np.ndarray,
+                 vocab_size: int) -> int:
+    """The GPU's negative ``draw`` of centre ``index``: a counter-based random number
+    looked up in the unigram table by its last slots (as ``train`` looks them up)."""
+    r = mix64((key + index * negative + draw) & MASK64)
+    target = int(np.searchsorted(last_slot, (r >> 16) % 100_000_000))
+    if target == 0:
+        target = r % (vocab_size - 1) + 1
+    return target
+
+
+def gpu_train(syn0: np.ndarray, syn1neg: np.ndarray, exp_table: np.ndarray,
+              last_slot: np.ndarray, centres, reach, rates, *, first_index: int, key: int,
+              window: int, negative: int, cbow: bool, tile: int, segment: int = 32) -> None:
+    """What the GPU kernels do to ``syn0`` and ``syn1neg`` (float32[V, size], updated in
+    place) for one launch, with its blocks run one after another, as the CUDA simulator
+    runs them.  Every float32 operation is the kernel's, in the kernel's order.
+
+    Block b trains centres [32b, 32b + 32) in order.  It keeps the input rows of the
+    positions within ``window`` of the current centre in a ring (loaded when they enter,
+    their change added back when they leave); each window's outputs are the centre word
+    and its negatives (one equal to the word is left out), trained ``tile`` rows at a time.
+    """
+    v, size = syn0.shape
+    n_centres = len(centres)
+    outputs = 1 + negative
+
+    def sigma_gradient(f, label, alpha):
+        if f > F32(6):
+            return F32((label - F32(1)) * alpha)
+        if f < F32(-6):
+            return F32(label * alpha)
+        return F32((label - exp_table[int(F32(F32(f + F32(6)) * F32(83)))]) * alpha)
+
+    for first in range(0, n_centres, segment):
+        last = min(first + segment, n_centres)
+        low, high = max(first - window, 0), min(last + window, n_centres)
+        ring: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
+
+        def load(p):
+            ring[p] = (syn0[centres[p]].copy(), syn0[centres[p]].copy())
+
+        def store(p):
+            value, origin = ring.pop(p)
+            change = (value - origin).astype(F32)
+            nonzero = change != 0
+            syn0[centres[p], nonzero] = (syn0[centres[p], nonzero] + change[nonzero]).astype(F32)
+
+        for p in range(low, min(first + window + 1, high)):
+            load(p)
+        for i in range(first, last):
+            if i > first:
+                if i - window - 1 >= low:
+                    store(i - window - 1)
+                if i + window < high:
+                    load(i + window)
+            before, after = int(reach[i]) >> 16, int(reach[i]) & 0xFFFF
+            n = before + after
+            if n == 0:
+                continue
+            word, alpha = int(centres[i]), F32(rates[i])
+            contexts = [ring[p][0] for p in range(i - before, i + after + 1) if p != i]
+            outs = [word] + [gpu_negative(key, first_index + i, d, negative, last_slot, v)
+                             for d in range(negative)]
+            live = [True] + [t != word for t in outs[1:]]
+            if cbow:
+                hidden = np.zeros(size, dtype=F32)
+                for c in contexts:
+                    hidden = (hidden + c).astype(F32)
+                hidden = (hidden / F32(n)).astype(F32)
+                error = np.zeros(size, dtype=F32)
+            for o0 in range(0, outputs, tile):
+                rows = list(range(o0, min(o0 + tile, outputs)))
+                out_rows = [syn1neg[outs[o]].copy() for o in rows]
+                if cbow:
+                    grads = []
+                    for o, out in zip(rows, out_rows):
+                        f = F32(0)
+                        for k in range(size):
+                            f = F32(f + F32(hidden[k] * out[k]))
+                        grads.append(sigma_gradient(f, F32(o == 0), alpha) if live[o] else F32(0))
+                    for g, o, out in zip(grads, rows, out_rows):
+                        if live[o]:
+                            error = (error + (g * out).astype(F32)).astype(F32)
+                            syn1neg[outs[o]] = (syn1neg[outs[o]] + (g * hidden).astype(F32)).astype(F32)
+                    continue
+                grads = np.zeros((len(rows), n), dtype=F32)
+                for a, (o, out) in enumerate(zip(rows, out_rows)):
+                    for j, c in enumerate(contexts):
+                        if live[o]:
+                            f = F32(0)
+                            for k in range(size):
+                                f = F32(f + F32(out[k] * c[k]))
+                            grads[a, j] = sigma_gradient(f, F32(o == 0), alpha)
+                for a, o in enumerate(rows):
+                    if live[o]:
+                        change = np.zeros(size, dtype=F32)
+                        for j, c in enumerate(contexts):
+                            change = (change + (grads[a, j] * c).astype(F32)).astype(F32)
+                        syn1neg[outs[o]] = (syn1neg[outs[o]] + change).astype(F32)
+                for j, c in enumerate(contexts):
+                    change = np.zeros(size, dtype=F32)
+                    for a in range(len(rows)):
+                        change = (change + (grads[a, j] * out_rows[a]).astype(F32)).astype(F32)
+                    c += change                    # the ring row, in place
+            if cbow:
+                for c in contexts:
+                    c += error
+        for p in sorted(ring):
+            store(p)

@@ -246,7 +246,7 @@ def test_help_mentions_every_flag():
     assert result.exit_code == 0
     for flag in ("-train", "-output", "-size", "-window", "-sample", "-hs", "-negative",
                  "-threads", "-iter", "-min-count", "-alpha", "-classes", "-debug", "-binary",
-                 "-save-vocab", "-read-vocab", "-cbow", "-seed"):
+                 "-save-vocab", "-read-vocab", "-cbow", "-seed", "-device"):
         assert f"{flag} ".encode() in result.stdout
 
 

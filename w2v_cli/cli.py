@@ -15,6 +15,7 @@ from typing import List, Optional, Tuple
 import click
 
 from w2v_cli import __version__
+from w2v_cli.config import DEVICES
 
 HELP_OPTIONS = {"help_option_names": ["--help", "-help", "-h"], "max_content_width": 100}
 
@@ -197,6 +198,11 @@ def _flag(name: str, **kwargs):
 @_flag("decompress", type=int, default=1, show_default=True,
        help="0: read -train and -read-vocab as they are, even when they start with a "
             "complete gzip, bzip2 or xz header.")
+@_flag("device", type=click.Choice(DEVICES), default="cpu", show_default=True,
+       help="cuda: train on an NVIDIA GPU (needs the cuda extra: pip install "
+            "'w2v_cli[cuda]'); skip-gram and CBOW with negative sampling, skip-gram "
+            "always with negatives shared per window as with -batch 1; -threads host "
+            "threads prepare the corpus for it.")
 def word2vec_command(**flags) -> None:
     from w2v_cli.config import TrainConfig, default_threads
     from w2v_cli.pipeline import run_word2vec

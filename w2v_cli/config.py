@@ -26,6 +26,7 @@ VOCAB_PRUNE_LIMIT = 21_000_000     # distinct words that trigger pruning (0.7 x 
 MIN_ALPHA_FRACTION = 0.0001    # learning-rate floor, as a fraction of the start value
 SENTENCE_END = b"</s>"         # the token a newline becomes; always vocabulary entry 0
 
+DEVICES = ("cpu", "cuda")      # what -device accepts
 DEFAULT_SEED = 1               # reproduces the original's random streams (kernels/draws.py)
 
 # --- limits on flag values ---------------------------------------------------------------
@@ -82,6 +83,7 @@ class TrainConfig:
     exact: int = 0                     # 1: C-exact float32 arithmetic (slower, no SIMD)
     batch: int = 0                     # 1: shared-negative batched training (backends/)
     decompress: int = 1                # 0: read -train and -read-vocab as they are
+    device: str = "cpu"                # "cuda": train on an NVIDIA GPU (backends/cuda.py)
 
     @property
     def starting_alpha(self) -> float:
@@ -128,6 +130,9 @@ class TrainConfig:
         for name, value, limit in limits:
             if value > limit:
                 raise ConfigError(f"-{name} {value} is too large (at most {limit})")
+        if self.device not in DEVICES:
+            raise ConfigError(f"-device must be one of {', '.join(DEVICES)}, "
+                              f"got {self.device!r}")
         if not self.train:
             raise ConfigError("no training file given: use -train FILE")
         return self

@@ -27,3 +27,7 @@ class FormatError(InputError):
 
 class OutputError(W2VError):
     """An output file that cannot be created or written."""
+
+
+class DeviceError(W2VError):
+    """The requested training device cannot be used here (no GPU, driver or library)."""

@@ -14,7 +14,8 @@ returns only when every pass is done; SIGINT and SIGTERM arrive there as excepti
 its partial model and let the exception through, so that nothing is written.
 
 ``choose_backend(config)`` names the backend the flags ask for, or raises ``ConfigError``
-for a combination no backend supports; the pipeline calls it before reading the corpus.
+for a combination no backend supports (and, for an optional backend, ``DeviceError``
+when this machine cannot run it); the pipeline calls it before reading the corpus.
 ``create_backend`` builds it.  Optional backends are imported only when chosen.
 """
 
@@ -96,13 +97,15 @@ class Backend(abc.ABC):
 # Backend name -> (module, class); a module is imported only when its backend is chosen.
 BACKENDS = {
     "cpu": ("w2v_cli.backends.cpu", "CpuBackend"),
+    "cuda": ("w2v_cli.backends.cuda", "CudaBackend"),
 }
 
 
 def choose_backend(config: TrainConfig) -> str:
     """The backend the flags ask for; ``ConfigError`` for a combination none supports.
 
-    Cheap and without side effects, so the pipeline can call it before reading anything.
+    Cheap and without side effects, so the pipeline can call it before reading anything;
+    ``-device cuda`` also checks, once, that a GPU can be used (``DeviceError`` if not).
     """
     if config.batch:
         if config.cbow and config.hs:
@@ -111,7 +114,24 @@ def choose_backend(config: TrainConfig) -> str:
         if config.exact:
             raise ConfigError("-exact 1 reproduces the original algorithm; it cannot be "
                               "combined with -batch 1")
+    if config.device == "cuda":
+        _check_cuda(config)
+        return "cuda"
     return "cpu"
+
+
+def _check_cuda(config: TrainConfig) -> None:
+    """What the GPU backend cannot do, then whether this machine has a usable GPU."""
+    if config.exact:
+        raise ConfigError("-exact 1 reproduces the original's float32 arithmetic on the "
+                          "CPU; it cannot be combined with -device cuda")
+    if config.hs:
+        raise ConfigError("-hs 1 (hierarchical softmax) is CPU-only: train it with "
+                          "-device cpu, or use -hs 0 -negative N on the GPU")
+    from w2v_cli.gpu import layout, probe
+
+    layout.plan_layout(config.size, config.window, config.negative)
+    probe.require_gpu()
 
 
 def create_backend(config: TrainConfig, vocab, ids: TokenIds) -> Backend:

@@ -110,6 +110,12 @@ class _Worker:
         self.state[abi.LAST_WORD_COUNT] = self.state[abi.WORD_COUNT]
 
 
+def trained_work(workers) -> dict:
+    """The ``Backend.work`` counts: what the workers' walks trained, over all passes."""
+    return {"windows": sum(int(w.state[abi.WINDOWS]) for w in workers),
+            "pairs": sum(int(w.state[abi.PAIRS]) for w in workers)}
+
+
 class _Schedule:
     """Hands out the work: (first token, last token, ends the corpus?) ranges, pass by pass.
 
@@ -252,6 +258,5 @@ class CpuBackend(Backend):
             raise self._errors[0]
         if on_tick is not None:
             on_tick(self.progress)
-        self.work = {"windows": sum(int(w.state[abi.WINDOWS]) for w in self.workers),
-                     "pairs": sum(int(w.state[abi.PAIRS]) for w in self.workers)}
+        self.work = trained_work(self.workers)
         return self.weights

@@ -58,6 +58,11 @@ CARRY = 0     # keep it; the next block continues it (one worker reading the cor
 FLUSH = 1     # train what was read (blocks handed to several workers)
 DISCARD = 2   # drop it (end of a pass: the C tool drops the sentence it meets EOF in)
 
+# ``walk_block`` packs a centre's context positions before and after it into one int32:
+# before << REACH_SHIFT | after (each below 2^16: -window is at most 10000).
+REACH_SHIFT = 16
+REACH_MASK = (1 << REACH_SHIFT) - 1
+
 # --- what the vector-file record scanners return (``kernels/vectors.py``) ----------------
 SCAN_DONE = 0           # every requested record was read
 SCAN_NEED_INPUT = 1     # the buffer ends inside a record: refill from ``state[0]``
@@ -126,6 +131,12 @@ TRAIN_CLASSIC_FAST = _train("classic", "train_block_classic_fast")
 TRAIN_CLASSIC_EXACT = _train("classic", "train_block_classic_exact")
 TRAIN_BATCHED = _train("batched", "train_block_batched")
 
+# The walk alone (``kernels/walk.py``): a block's centres for a trainer outside the CPU.
+WALK_BLOCK = Kernel("walk", "walk_block", BLOCK_ARGS + _args(
+    "keep:f32[:] int_params:i64[:] float_params:f64[:] state:i64[:] rng:u64[:] "
+    "sentence:i32[:] progress:i64[:] shared_alpha:f32[:] "
+    "centres:i32[:] reach:i32[:] rates:f32[:] emitted:i64[:]"), "i64")
+
 KERNELS: Tuple[Kernel, ...] = (
     _k("tokenize", "tokenize_block",
        "block:u8[:] n:i64 carry:u8[:] carry_state:i64[:] pool:u8[:] offsets:i64[:]", "i64"),
@@ -144,6 +155,7 @@ KERNELS: Tuple[Kernel, ...] = (
     TRAIN_CLASSIC_FAST,
     TRAIN_CLASSIC_EXACT,
     TRAIN_BATCHED,
+    WALK_BLOCK,
     _k("draws", "init_input_vectors", "syn0:f32[:,:] seed:u64 size:i64"),
     _k("tables", "unigram_last_slots", "cumulative:f64[:] last:i32[:]"),
     _k("tables", "unigram_bucket_owners", "last_slot:i32[:] shift:i64 owner:i32[:]"),
