@@ -15,17 +15,15 @@ from typing import Optional
 from w2v_cli.errors import ConfigError
 
 # --- constants of the original algorithm (reference §2.3) -------------------------------
-MAX_WORD_BYTES = 98            # longer tokens keep their first 98 bytes
-MAX_SENTENCE_LENGTH = 1000     # sentences are also cut after this many kept words
+# Those the kernels are compiled with live in kernels/constants.py (see there why).
+from w2v_cli.kernels.constants import (ALPHA_UPDATE_WORDS, EXP_TABLE_SIZE,  # noqa: F401
+                                       MAX_EXP, MAX_SENTENCE_LENGTH, MAX_WORD_BYTES,
+                                       SENTENCE_END, UNIGRAM_TABLE_SIZE)
+
 MAX_CODE_LENGTH = 40           # the original's fixed Huffman code arrays
-EXP_TABLE_SIZE = 1000          # sigmoid table resolution
-MAX_EXP = 6                    # sigmoid argument range [-6, 6]
-UNIGRAM_TABLE_SIZE = 100_000_000   # the C tool's negative-sampling table (we only emulate it)
 UNIGRAM_POWER = 0.75
 VOCAB_PRUNE_LIMIT = 21_000_000     # distinct words that trigger pruning (0.7 x 30M hash slots)
-ALPHA_UPDATE_WORDS = 10_000    # a worker refreshes the learning rate this often
 MIN_ALPHA_FRACTION = 0.0001    # learning-rate floor, as a fraction of the start value
-SENTENCE_END = b"</s>"         # the token a newline becomes; always vocabulary entry 0
 
 DEFAULT_SEED = 1               # reproduces the original's random streams (see kernels.py)
 

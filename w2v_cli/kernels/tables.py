@@ -6,7 +6,7 @@ See ``sampling.NegativeTable`` and ``huffman.build_huffman`` for what they compu
 import numpy as np
 from numba import njit
 
-from w2v_cli.config import UNIGRAM_TABLE_SIZE
+from w2v_cli.kernels.constants import UNIGRAM_TABLE_SIZE
 
 _PLACEHOLDER = 10 ** 15        # count of Huffman inner nodes not yet created
 

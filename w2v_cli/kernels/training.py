@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.config import (ALPHA_UPDATE_WORDS, EXP_TABLE_SIZE, MAX_EXP,
-                            MAX_SENTENCE_LENGTH, UNIGRAM_TABLE_SIZE)
+from w2v_cli.kernels.constants import (ALPHA_UPDATE_WORDS, EXP_TABLE_SIZE, MAX_EXP,
+                                       MAX_SENTENCE_LENGTH, UNIGRAM_TABLE_SIZE)
 from w2v_cli.kernels.prefetch import prefetch_row
 from w2v_cli.kernels.layout import (CARRY, DISCARD, LAST_WORD_COUNT, P_CBOW, P_HS,
                                     P_MIN_ALPHA, P_NEGATIVE, P_PLANNED, P_SAMPLE, P_SIZE,
