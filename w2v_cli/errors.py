@@ -29,6 +29,12 @@ class OutputError(W2VError):
     """An output file that cannot be created or written."""
 
 
+class KernelError(W2VError):
+    """The compiled kernels cannot be used: ``W2V_CLI_KERNELS=native`` and the library
+    cannot be built or loaded, an unknown ``W2V_CLI_KERNELS`` value, or no writable folder
+    for any kind of compiled code."""
+
+
 class Interrupted(W2VError):
     """SIGINT or SIGTERM arrived; the exit code follows the shell convention 128 + signal."""
 

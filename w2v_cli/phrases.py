@@ -182,6 +182,7 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
     output = AtomicOutput(config.output, "output file")
     try:
         say(f"Starting training using file {config.train}\n")
+        native.kernels()    # a first run compiles them now, not inside a progress bar
         corpus = sources.CorpusFile(config.train)
 
         def bar(description: str):

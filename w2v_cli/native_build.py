@@ -1,0 +1,255 @@
+"""Compiling the kernels into one shared library: what the library is built from.
+
+Each kernel of ``w2v_cli/kernels`` gets a C-callable wrapper (a Numba ``cfunc``; arrays
+become pointer + shape), the LLVM modules are linked into one object for this CPU, and the
+system C compiler turns it into a shared library.  ``native.py`` decides where the library
+goes and loads it; this module only compiles (in a child process: see ``build_library``).
+
+The library cache key hashes this file and ``w2v_cli/kernels/*.py`` (see
+``native.cache_key``), so everything the library's bytes depend on lives in those files:
+the exported kernels and their signatures, the wrappers, the runtime stubs, the flags.
+Numba is imported only inside ``build_library``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from typing import Dict, List, Optional, Tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class Kernel:
+    """One exported kernel: ``module.function`` with typed arguments.
+
+    ``args`` are kinds: ``"i64"``, ``"u64"``, ``"f64"`` for scalars, ``"f32[:]"``,
+    ``"f32[:,:]"`` etc. for C-contiguous arrays; ``result`` is a scalar kind or "void".
+    """
+
+    module: str
+    function: str
+    args: Tuple[str, ...]
+    result: str = "void"
+
+    @property
+    def name(self) -> str:
+        return self.function
+
+
+def _k(module: str, function: str, args: str, result: str = "void") -> Kernel:
+    return Kernel(module, function, tuple(args.split()), result)
+
+
+_TRAIN_ARGS = ("i32[:] i64 i64 f32[:,:] f32[:,:] f32[:,:] f32[:] f32[:] i64[:] u8[:] i32[:] "
+               "i32[:] i32[:] i64 i64[:] f64[:] i64[:] u64[:] i32[:] i64[:] f32[:] f32[:] f32[:]")
+
+KERNELS: Tuple[Kernel, ...] = (
+    _k("tokenize", "tokenize_block", "u8[:] i64 u8[:] i64[:] u8[:] i64[:]", "i64"),
+    _k("wordtable", "count_tokens",
+       "u8[:] i64[:] i64 i64 i32[:] u8[:] i64[:] i32[:] i64[:] i64[:] i64 i32[:]", "i64"),
+    _k("wordtable", "lookup_tokens", "u8[:] i64[:] i64 i32[:] u8[:] i64[:] i32[:] i32[:]"),
+    _k("wordtable", "rebuild_slots", "i32[:] u8[:] i64[:] i32[:] i64"),
+    _k("wordtable", "compact_entries", "u8[:] u8[:] i64[:] i32[:] i64[:] i64 i64[:]"),
+    _k("training", "train_block_fast", _TRAIN_ARGS, "i64"),
+    _k("training", "train_block_exact", _TRAIN_ARGS, "i64"),
+    _k("training", "init_input_vectors", "f32[:,:] u64 i64"),
+    _k("tables", "unigram_last_slots", "f64[:] i32[:]"),
+    _k("tables", "unigram_bucket_owners", "i32[:] i64 i32[:]"),
+    _k("tables", "huffman_tree", "i64[:] i64[:] i64[:] u8[:] i64[:]"),
+    _k("tables", "huffman_paths", "i64[:] u8[:] i64[:] u8[:] i32[:]"),
+    _k("kmeans", "centroids", "f32[:,:] i64[:] f32[:,:] i64[:]"),
+    _k("kmeans", "assign", "f32[:,:] f32[:,:] i64 i64 i64[:]"),
+    _k("text", "format_text_rows", "f32[:,:] i64 i64 u8[:] i64[:] u8[:]", "i64"),
+    # companion tools: reading vector files, scoring, word2phrase
+    _k("vectors", "scan_binary_records", "u8[:] i64 i64 u8[:,:] u8[:] i64[:] i64[:]", "i64"),
+    _k("vectors", "scan_text_records", "u8[:] i64 i64 f32[:,:] u8[:] i64[:] i64[:]", "i64"),
+    _k("vectors", "normalise_rows", "f32[:,:] i64 i64"),
+    _k("vectors", "dot_rows", "f32[:,:] f32[:] i64[:] f32[:]"),
+    _k("phrases", "phrase_tokenize_block", "u8[:] i64 u8[:] i64[:] u8[:] i64[:]", "i64"),
+    _k("phrases", "phrase_count_stream", "u8[:] i64[:] i64 u8[:] i64[:] u8[:] i64[:]", "i64"),
+    _k("phrases", "phrase_write",
+       "u8[:] i64[:] i64 i32[:] u8[:] i64[:] i32[:] i64[:] u8[:] i64[:] i64 f64 i64 u8[:] u8[:]",
+       "i64"),
+)
+
+
+def parse_kind(kind: str) -> Tuple[str, int]:
+    """(dtype name, number of dimensions) of an array kind, or (scalar kind, 0)."""
+    if "[" in kind:
+        base, dims = kind.split("[", 1)
+        return base, dims.count(":")
+    return kind, 0
+
+
+_NUMPY_NAMES = {"u8": "uint8", "i32": "int32", "i64": "int64", "u64": "uint64",
+                "f32": "float32", "f64": "float64"}
+
+
+class BuildError(RuntimeError):
+    """The library could not be compiled here (no C compiler, or the compiler failed)."""
+
+
+# The compiled kernels refer to a few symbols of Numba's runtime besides libc and the
+# Python API.  None of them is reached by our kernels: they never raise and never allocate,
+# and their arrays carry no owner record, so reference counting never frees anything.
+# Should one be reached after all, stop loudly rather than go on with a wrong result.
+_RUNTIME_STUBS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+typedef int gil_state;
+extern gil_state PyGILState_Ensure(void);
+extern void PyGILState_Release(gil_state);
+static void unreachable(const char *what) {
+    fprintf(stderr, "w2v_cli: internal error: compiled kernel reached %s\n", what);
+    abort();
+}
+void numba_gil_ensure(gil_state *state) { *state = PyGILState_Ensure(); }
+void numba_gil_release(gil_state *state) { PyGILState_Release(*state); }
+void NRT_MemInfo_call_dtor(void *meminfo) { (void)meminfo; unreachable("a deallocation"); }
+void NRT_Free(void *pointer) { (void)pointer; unreachable("a deallocation"); }
+void *numba_unpickle(void) { unreachable("an exception"); return 0; }
+void *numba_runtime_build_excinfo_struct(void) { unreachable("an exception"); return 0; }
+int numba_do_raise(void) { unreachable("an exception"); return 0; }
+"""
+
+
+def _wrapper_source(kernel: Kernel) -> Tuple[str, list]:
+    """Source of a cfunc taking (pointer, dims...) per array, and its Numba argument types."""
+    from numba import types
+
+    params, call_args, arg_types = [], [], []
+    for position, kind in enumerate(kernel.args):
+        base, ndim = parse_kind(kind)
+        numba_type = getattr(types, _NUMPY_NAMES[base] if ndim
+                             else {"i64": "int64", "u64": "uint64", "f64": "float64"}[base])
+        name = f"a{position}"
+        if ndim:
+            dims = [f"{name}_d{d}" for d in range(ndim)]
+            params += [name] + dims
+            arg_types += [types.CPointer(numba_type)] + [types.int64] * ndim
+            call_args.append(f"carray({name}, ({', '.join(dims)},))")
+        else:
+            params.append(name)
+            arg_types.append(numba_type)
+            call_args.append(name)
+    source = (f"def wrapper_{kernel.name}({', '.join(params)}):\n"
+              f"    return target({', '.join(call_args)})\n")
+    return source, arg_types
+
+
+def compiler() -> Optional[str]:
+    """The C compiler that links the library: ``$CC``, Python's own, or cc/gcc/clang."""
+    for candidate in (os.environ.get("CC"), sysconfig.get_config_var("CC"), "cc", "gcc", "clang"):
+        if candidate:
+            program = shutil.which(candidate.split()[0])
+            if program:
+                return program
+    return None
+
+
+def require_compiler() -> str:
+    cc = compiler()
+    if cc is None:
+        raise BuildError("no C compiler found (install gcc or clang, or set CC)")
+    return cc
+
+
+def build_library(so_path: str) -> Dict[str, str]:
+    """Compile every kernel into the shared library ``so_path``; returns kernel -> symbol.
+
+    The compile runs in a child process of its own session: SIGINT or SIGTERM then stops
+    it at once and whole (a KeyboardInterrupt raised inside Numba or LLVM callbacks is
+    swallowed or leaves them broken), the child and its C compiler are killed before the
+    caller removes the unfinished file, and this process never loads Numba.  Numba's own
+    cache folder comes from the environment (``native`` sets ``NUMBA_CACHE_DIR``).
+    """
+    require_compiler()
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # sys.path[0] (the current folder for -c) becomes the folder this package came from,
+    # so the child compiles these very sources.
+    code = ("import sys; sys.path[0] = sys.argv.pop(1); "
+            "from w2v_cli.native_build import _child_main; _child_main(sys.argv[1])")
+    process = subprocess.Popen([sys.executable, "-c", code, package_parent, so_path],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = process.communicate()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    if process.returncode != 0:
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        raise BuildError(lines[-1] if lines
+                         else f"the compiling process exited with status {process.returncode}")
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
+def _child_main(so_path: str) -> None:
+    try:
+        symbols = compile_library(so_path)
+    except BuildError as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise SystemExit(1)
+    sys.stdout.write("\n" + json.dumps(symbols) + "\n")
+
+
+def compile_library(so_path: str) -> Dict[str, str]:
+    """The compile itself, in this process (``build_library`` runs it in a child)."""
+    cc = require_compiler()
+
+    import llvmlite.binding as llvm
+    from numba import carray, cfunc, types
+
+    symbols: Dict[str, str] = {}
+    linked = None
+    for kernel in KERNELS:
+        target = getattr(importlib.import_module(f"w2v_cli.kernels.{kernel.module}"),
+                         kernel.function)
+        source, arg_types = _wrapper_source(kernel)
+        namespace = {"target": target, "carray": carray, "__name__": "w2v_cli.native_wrappers"}
+        exec(source, namespace)
+        result = (types.void if kernel.result == "void"
+                  else {"i64": types.int64, "f64": types.float64}[kernel.result])
+        compiled = cfunc(result(*arg_types), nogil=True, error_model="numpy")(
+            namespace[f"wrapper_{kernel.name}"])
+        library = compiled._library
+        library._ensure_finalized()
+        module = llvm.parse_bitcode(library._final_module.as_bitcode())
+        if linked is None:
+            linked = module
+        else:
+            linked.link_in(module)
+        symbols[kernel.name] = compiled.native_name
+
+    machine = llvm.Target.from_default_triple().create_target_machine(
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+        opt=3, reloc="pic", codemodel="default")
+    with tempfile.TemporaryDirectory(prefix="w2v-build-") as work:
+        object_path = os.path.join(work, "kernels.o")
+        stubs_path = os.path.join(work, "stubs.c")
+        with open(object_path, "wb") as handle:
+            handle.write(machine.emit_object(linked))
+        with open(stubs_path, "w") as handle:
+            handle.write(_RUNTIME_STUBS)
+        command: List[str] = [cc, "-shared", "-fPIC", "-O2", "-o", so_path, object_path,
+                              stubs_path, "-lm"]
+        try:
+            subprocess.run(command, check=True, capture_output=True)
+        except subprocess.CalledProcessError as exc:
+            output = exc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise BuildError(f"{os.path.basename(cc)} failed: "
+                             f"{output[-1] if output else f'exit status {exc.returncode}'}")
+        except OSError as exc:
+            raise BuildError(f"cannot run {cc}: {exc.strerror or exc}")
+    return symbols
