@@ -166,42 +166,67 @@ def require_compiler() -> str:
 def build_library(so_path: str) -> Dict[str, str]:
     """Compile every kernel into the shared library ``so_path``; returns kernel -> symbol.
 
-    The compile runs in a child process of its own session: SIGINT or SIGTERM then stops
-    it at once and whole (a KeyboardInterrupt raised inside Numba or LLVM callbacks is
-    swallowed or leaves them broken), the child and its C compiler are killed before the
-    caller removes the unfinished file, and this process never loads Numba.  Numba's own
-    cache folder comes from the environment (``native`` sets ``NUMBA_CACHE_DIR``).
+    The compile runs in a forked child in a session of its own: SIGINT or SIGTERM then
+    stop it at once and whole (a KeyboardInterrupt raised inside Numba's or LLVM's
+    callbacks is swallowed, or leaves them broken), the child and its C compiler are killed
+    before the caller removes the unfinished file, and this process never loads Numba.
+    Forking, not starting the interpreter again, keeps the very modules and paths of this
+    process (and works where the interpreter cannot be executed again, as in some
+    sandboxes).  Numba's cache folder comes from the environment (``NUMBA_CACHE_DIR``).
     """
     require_compiler()
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    # sys.path[0] (the current folder for -c) becomes the folder this package came from,
-    # so the child compiles these very sources.
-    code = ("import sys; sys.path[0] = sys.argv.pop(1); "
-            "from w2v_cli.native_build import _child_main; _child_main(sys.argv[1])")
-    process = subprocess.Popen([sys.executable, "-c", code, package_parent, so_path],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    if not hasattr(os, "fork"):
+        return compile_library(so_path)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _compile_in_child(so_path, reader, writer)     # never returns
+    os.close(writer)
+    chunks = []
     try:
-        out, err = process.communicate()
+        with os.fdopen(reader, "rb") as answers:
+            chunks.append(answers.read())
+        _, status = os.waitpid(pid, 0)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+            os.killpg(pid, signal.SIGKILL)     # the child's session: it and its compiler
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
         raise
-    if process.returncode != 0:
-        lines = err.decode("utf-8", "replace").strip().splitlines()
-        raise BuildError(lines[-1] if lines
-                         else f"the compiling process exited with status {process.returncode}")
-    return json.loads(out.decode().strip().splitlines()[-1])
+    answer = b"".join(chunks).decode("utf-8", "replace")
+    kind, _, text = answer.partition(" ")
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and kind == "symbols":
+        return json.loads(text)
+    if kind == "error":
+        raise BuildError(text.strip())
+    how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+           else f"status {os.WEXITSTATUS(status)}")
+    raise BuildError(f"the compiling process ended with {how}")
 
 
-def _child_main(so_path: str) -> None:
+def _compile_in_child(so_path: str, reader: int, writer: int) -> None:
+    code = 1
     try:
-        symbols = compile_library(so_path)
-    except BuildError as exc:
-        sys.stderr.write(f"{exc}\n")
-        raise SystemExit(1)
-    sys.stdout.write("\n" + json.dumps(symbols) + "\n")
+        os.close(reader)
+        os.setsid()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+        quiet = os.open(os.devnull, os.O_WRONLY)      # Numba's warnings go nowhere
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+        try:
+            answer = "symbols " + json.dumps(compile_library(so_path))
+            code = 0
+        except BuildError as exc:
+            answer = f"error {exc}"
+        except BaseException as exc:
+            answer = f"error {type(exc).__name__}: {exc}"
+        os.write(writer, answer.encode("utf-8", "replace"))
+    finally:
+        os._exit(code)          # no atexit handlers: they belong to the parent
 
 
 def compile_library(so_path: str) -> Dict[str, str]:
