@@ -49,6 +49,7 @@ import secrets
 import signal
 import stat
 import sys
+import sysconfig
 import tempfile
 import threading
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
@@ -199,12 +200,15 @@ def build_sources() -> List[str]:
 def cache_key() -> str:
     """A hash of everything the library's bytes depend on: the kernel sources and the
     build code (not the rest of the package: a new message must not force a rebuild),
-    the Numba, LLVM and Python versions, the system and the CPU."""
+    the Numba and LLVM versions, the Python ABI, the system and the CPU."""
     digest = hashlib.sha256()
     for relative in build_sources():
         with open(os.path.join(_PACKAGE_DIR, relative), "rb") as handle:
             digest.update(relative.encode() + b"\0" + handle.read() + b"\0")
-    for part in (_package_version("numba"), _package_version("llvmlite"), sys.version,
+    # The Python ABI, not the exact version: a patch release changes nothing the library
+    # links against, and one install may run under two builds of the same Python.
+    python_abi = sysconfig.get_config_var("SOABI") or sys.implementation.cache_tag or ""
+    for part in (_package_version("numba"), _package_version("llvmlite"), python_abi,
                  platform.system(), platform.machine(), _libc(), _cpu_signature()):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
