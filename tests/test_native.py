@@ -89,14 +89,22 @@ def test_a_cold_cache_is_built_once_announced_once_and_world_readable(cache):
     assert again.path == loaded.path and len(cache.builds) == 1 and len(cache.notes) == 1
 
 
+def _replace(path: Path, data: bytes) -> None:
+    """Damage a file as another program would, but by a rename: this test process has
+    the library mapped, and changing a mapped file in place would crash it (SIGBUS)."""
+    staged = path.with_name(path.name + ".damaged")
+    staged.write_bytes(data)
+    os.replace(staged, path)
+
+
 def _truncate_library(folder, manifest):
     path = folder / manifest["library"]
-    path.write_bytes(path.read_bytes()[:4096])
+    _replace(path, path.read_bytes()[:4096])
 
 
 def _overwrite_library(folder, manifest):
     path = folder / manifest["library"]
-    path.write_bytes(b"\0" * path.stat().st_size)       # same size, other bytes
+    _replace(path, b"\0" * path.stat().st_size)        # same size, other bytes
 
 
 def _remove_library(folder, manifest):
