@@ -214,6 +214,20 @@ def test_a_private_temporary_folder_must_be_this_users_alone(tmp_path):
     assert not native._make_usable(native.CacheFolder(str(link), private=True))
 
 
+def test_a_library_in_someone_elses_private_folder_is_never_loaded(cache, monkeypatch):
+    """A folder named like this user's private cache but open to others may hold anyone's
+    library: it is neither loaded nor built into."""
+    cache.load()
+    cache.path.chmod(0o777)
+    monkeypatch.setattr(native, "cache_folders",
+                        lambda: [native.CacheFolder(str(cache.path), private=True)])
+    with pytest.raises(KernelError, match="no folder to keep the compiled kernels in"):
+        cache.load()
+    assert len(cache.builds) == 1
+    cache.path.chmod(0o700)
+    assert cache.load().path.startswith(str(cache.path)) and len(cache.builds) == 1
+
+
 def test_cache_folders_in_order(monkeypatch, tmp_path):
     monkeypatch.delenv("W2V_CLI_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

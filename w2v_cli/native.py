@@ -56,9 +56,8 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from w2v_cli import __version__
+from w2v_cli import __version__, native_build
 from w2v_cli.errors import KernelError
-from w2v_cli import native_build
 from w2v_cli.native_build import KERNELS, BuildError, Kernel, parse_kind
 
 __all__ = ["KERNELS", "Kernel", "Kernels", "cache_key", "cache_folders", "kernels",
@@ -70,7 +69,7 @@ KERNELS_ENV = "W2V_CLI_KERNELS"
 CACHE_ENV = "W2V_CLI_CACHE_DIR"
 KERNELS_MODES = ("auto", "native", "jit")
 
-# What a cold first run says before the build (measured on 2 busy cores: 17-45 s).
+# What a first run says before the build (measured on two cores: 17 s idle, 30-60 s busy).
 COMPILING_NOTICE = ("compiling the kernels for this machine, once "
                     "(about half a minute); later runs start at once")
 
@@ -236,16 +235,26 @@ def cache_folders() -> List[CacheFolder]:
     return folders
 
 
+def _trusted(folder: CacheFolder) -> bool:
+    """Anyone may create names in /tmp: a private folder is used (even only read) when it
+    is a real folder of this user that nobody else may enter."""
+    if not folder.private:
+        return True
+    try:
+        info = os.lstat(folder.path)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+            and not info.st_mode & 0o077)
+
+
 def _make_usable(folder: CacheFolder) -> bool:
     """Create ``folder`` if needed; True when this process may write there."""
     try:
         if folder.private:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(folder.path, 0o700)
-            # Anyone may create names in /tmp: use the folder only if it is ours and closed.
-            info = os.lstat(folder.path)
-            if not (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
-                    and not info.st_mode & 0o077):
+            if not _trusted(folder):
                 return False
         elif not os.path.isdir(folder.path):
             os.makedirs(folder.path)
@@ -426,7 +435,7 @@ def _native_kernels(notify: Callable[[str], None]) -> Kernels:
     key = cache_key()
     folders = cache_folders()
     for folder in folders:
-        found = _load_cached(folder.path, key)
+        found = _load_cached(folder.path, key) if _trusted(folder) else None
         if found is not None:
             return found
     native_build.require_compiler()     # fail before announcing a build that cannot happen
