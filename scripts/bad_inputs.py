@@ -138,14 +138,14 @@ KERNEL_CASES = (
     ("SIGINT during the kernel compile", "kernels-sigint", "out.bin"),
     ("SIGTERM during the kernel compile", "kernels-sigterm", "out.bin"),
 )
-NUMBA_CACHE = tempfile.mkdtemp(prefix="w2v-bad-numba-")   # shared: rebuilds take seconds
+NUMBA_CACHE = Path(tempfile.gettempdir()) / f"w2v-bad-numba-{os.getpid()}"  # shared: rebuilds take seconds
 
 
 def kernel_case(kind: str, work: Path):
     """Run word2vec on lee.txt with the kernel cache in a given state."""
     cache = work / "cache"
     cache.mkdir()
-    env = dict(os.environ, W2V_CLI_CACHE_DIR=str(cache), NUMBA_CACHE_DIR=NUMBA_CACHE)
+    env = dict(os.environ, W2V_CLI_CACHE_DIR=str(cache), NUMBA_CACHE_DIR=str(NUMBA_CACHE))
     env.pop("W2V_CLI_KERNELS", None)
     train = [tool("word2vec"), "-train", "lee.txt", "-output", "out.bin", "-size", "20",
              "-iter", "1", "-debug", "1"]
