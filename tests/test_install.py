@@ -211,6 +211,27 @@ def test_cold_compile_as_nobody_without_a_home_on_a_read_only_install(nobody_wor
     assert sorted(p.name for p in out.iterdir()) == ["p.txt", "v.bin"]
 
 
+@needs_nobody
+def test_no_writable_folder_at_all_is_one_line(nobody_workdir):
+    """Read-only package without a library, no home, an unwritable TMPDIR: nothing can be
+    compiled anywhere, not even by the JIT; the command says so in one line."""
+    site = _read_only_copy(nobody_workdir)
+    _nobody_files(nobody_workdir)
+    env = dict(os.environ, **NO_HOME, TMPDIR=str(site), PYTHONPATH=str(site),
+               W2V_CLI_KERNELS="auto")
+    for name in ("W2V_CLI_CACHE_DIR", "NUMBA_CACHE_DIR"):
+        env.pop(name, None)
+    code = "import sys; sys.argv[0] = 'distance'; from w2v_cli.cli import distance_main; " \
+           "distance_main()"
+    done = subprocess.run(as_nobody([sys.executable, "-c", code, "model.bin"]),
+                          cwd=nobody_workdir, env=env, input=b"king\n", capture_output=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.decode().splitlines() == [
+        "distance: error: no writable folder for the compiled kernels "
+        "(set W2V_CLI_CACHE_DIR to one)"]
+
+
 @pytest.mark.slow
 def test_a_damaged_library_is_rebuilt_by_the_command(tmp_path):
     """A real rebuild (the fast tests copy a library instead of compiling)."""

@@ -439,12 +439,15 @@ def _native_kernels(notify: Callable[[str], None]) -> Kernels:
         if found is not None:
             return found
     native_build.require_compiler()     # fail before announcing a build that cannot happen
-    notify(COMPILING_NOTICE)
-    problems = []
+    problems: List[str] = []
+    announced = False
     for folder in folders:
         if not _make_usable(folder):
             problems.append(f"{folder.path} is not writable")
             continue
+        if not announced:               # once, and only when a build is really tried
+            notify(COMPILING_NOTICE)
+            announced = True
         try:
             return _build_into(folder.path, key)
         except _FolderUnusable as exc:
