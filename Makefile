@@ -24,11 +24,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed        ## virtual environment, package (test and cuda extras), kernels
 
-test: install                      ## the default test suite (a few minutes)
-	$(BIN)/python -m pytest -q
+# The tests run against the package as users get it: a wheel installed in a fresh
+# environment outside the checkout (see scripts/test_installed.sh).  For a quick run on
+# the sources while editing: make install, then .venv/bin/python -m pytest -q
+test:                              ## the default test suite, on the installed wheel (a few minutes)
+	PYTHON=$(PYTHON) scripts/test_installed.sh -q
 
-test-slow: install                 ## long tests: quality on text8-head, big inputs
-	$(BIN)/python -m pytest -q -m slow
+test-slow:                         ## long tests: quality on text8-head, big inputs, fresh installs
+	PYTHON=$(PYTHON) scripts/test_installed.sh -q -m slow
 
 $(DATA)/text8:
 	mkdir -p $(DATA)

@@ -12,6 +12,7 @@ file permissions.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import random
 import shlex
@@ -40,8 +41,9 @@ def shell(script: str):
 
 
 def run(command, work: Path, stdin: bytes = b"", timeout: float = 120, env=None):
+    """Run a case; ``env`` (a whole environment, as subprocess takes it) or this one's."""
     result = subprocess.run(command, cwd=work, input=stdin, capture_output=True,
-                            timeout=timeout, env=None if env is None else {**os.environ, **env})
+                            timeout=timeout, env=env)
     lines = [line for line in result.stderr.decode("utf-8", "replace").splitlines()
              if line.strip() and "%|" not in line]
     return result.returncode, (lines[-1] if lines else "")
@@ -181,10 +183,94 @@ def cases():
     yield "word2phrase: no -output", [tool("word2phrase"), "-train", "lee.txt"], b"", None
     yield "word2phrase: training file missing", [tool("word2phrase"), "-train", "nope.txt", "-output", "p.txt"], b"", "p.txt"
     yield "word2phrase: -output is the -train file", [tool("word2phrase"), "-train", "lee.txt", "-output", "lee.txt"], b"", None
+    for description, kind, output in KERNEL_CASES:
+        yield description, kind, b"", output
+
+
+# The compiled kernels and their cache (each case has a cache folder of its own).
+KERNEL_CASES = (
+    ("W2V_CLI_KERNELS=fast (unknown value)", "kernels-unknown", "out.bin"),
+    ("W2V_CLI_KERNELS=native without a C compiler", "kernels-no-compiler", "out.bin"),
+    ("no C compiler (the default falls back to the JIT)", "kernels-jit-fallback", None),
+    ("kernel cache: truncated library (rebuilt)", "kernels-truncated", None),
+    ("kernel cache: manifest is a JSON list (rebuilt)", "kernels-manifest-list", None),
+    ("kernel cache: a symbol missing (rebuilt)", "kernels-missing-symbol", None),
+    ("first run as nobody, HOME=/nonexistent, read-only package", "kernels-nobody", None),
+    ("SIGINT during the kernel compile", "kernels-sigint", "out.bin"),
+    ("SIGTERM during the kernel compile", "kernels-sigterm", "out.bin"),
+)
+NUMBA_CACHE = Path(tempfile.gettempdir()) / f"w2v-bad-numba-{os.getpid()}"  # shared: rebuilds take seconds
+
+
+def kernel_case(kind: str, work: Path):
+    """Run word2vec on lee.txt with the kernel cache in a given state."""
+    cache = work / "cache"
+    cache.mkdir()
+    env = dict(os.environ, W2V_CLI_CACHE_DIR=str(cache), NUMBA_CACHE_DIR=str(NUMBA_CACHE))
+    env.pop("W2V_CLI_KERNELS", None)
+    train = [tool("word2vec"), "-train", "lee.txt", "-output", "out.bin", "-size", "20",
+             "-iter", "1", "-debug", "1"]
+    if kind == "kernels-unknown":
+        return run(train, work, env=dict(env, W2V_CLI_KERNELS="fast"))
+    if kind in ("kernels-no-compiler", "kernels-jit-fallback"):
+        mode = "native" if kind == "kernels-no-compiler" else "auto"
+        return run(train, work, env=dict(env, PATH=str(work / "no-bin"), CC="",
+                                         W2V_CLI_KERNELS=mode))
+    if kind in ("kernels-truncated", "kernels-manifest-list", "kernels-missing-symbol"):
+        subprocess.run([sys.executable, "-m", "w2v_cli.native"], cwd=work, env=env,
+                       capture_output=True, check=True)
+        manifest_path = next(cache.glob("kernels-*.json"))
+        manifest = json.loads(manifest_path.read_text())
+        library = cache / manifest["library"]
+        if kind == "kernels-truncated":
+            library.write_bytes(library.read_bytes()[:10000])
+        elif kind == "kernels-manifest-list":
+            manifest_path.write_text("[]")
+        else:
+            manifest["symbols"]["dot_rows"] = "no_such_symbol"
+            manifest_path.write_text(json.dumps(manifest))
+        return run(train, work, env=env)
+    if kind == "kernels-nobody":
+        if os.geteuid() != 0 or shutil.which("setpriv") is None:
+            return None, "not run: needs root and setpriv"
+        where = subprocess.run([sys.executable, "-c", "import w2v_cli, os; "
+                                "print(os.path.dirname(w2v_cli.__file__))"], cwd=work,
+                               capture_output=True, check=True).stdout.decode().strip()
+        site = work / "site"
+        shutil.copytree(where, site / "w2v_cli",
+                        ignore=shutil.ignore_patterns("_native", "__pycache__"))
+        subprocess.run(["chmod", "-R", "a-w", str(site)], check=True)
+        work.chmod(0o755)
+        (work / "out").mkdir(mode=0o777)
+        (work / "out").chmod(0o777)
+        (work / "tmp").mkdir()
+        (work / "tmp").chmod(0o1777)
+        nobody_env = dict(os.environ, HOME="/nonexistent", TMPDIR=str(work / "tmp"),
+                          PYTHONPATH=str(site))
+        for name in ("W2V_CLI_CACHE_DIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "W2V_CLI_KERNELS"):
+            nobody_env.pop(name, None)
+        code = ("import sys; sys.argv[0] = 'word2vec'; "
+                "from w2v_cli.cli import word2vec_main; word2vec_main()")
+        return run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    sys.executable, "-c", code, *train[1:4], "out/v.bin", *train[5:]], work,
+                   env=nobody_env)
+    signum = signal.SIGINT if kind == "kernels-sigint" else signal.SIGTERM
+    process = subprocess.Popen(train, cwd=work, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process.stderr.readline()                  # the compiling notice
+    time.sleep(1)
+    process.send_signal(signum)
+    lines = [line for line in process.stderr.read().decode().splitlines() if line.strip()]
+    code = process.wait()
+    left = sorted(p.name for p in cache.iterdir())
+    return code, (lines[-1] if lines else ""), f"cache folder left: {left or 'empty'}"
 
 
 def special(kind: str, work: Path):
     """Cases that need set-up around the command: permissions and signals."""
+    if kind.startswith("kernels-"):
+        return kernel_case(kind, work)
     w2v = tool("word2vec")
     if kind.startswith("same-file "):
         # An output that is the training file under some name: refused, the file intact.
@@ -194,7 +280,7 @@ def special(kind: str, work: Path):
     if kind == "fifo-no-writer":
         os.mkfifo(work / "fifo")
         return run([w2v, "-train", "fifo", "-output", "out.bin"], work,
-                   env={"W2V_CLI_FIFO_WAIT": "2"})
+                   env={**os.environ, "W2V_CLI_FIFO_WAIT": "2"})
     if kind == "sigkill":
         (work / "tmp").mkdir()
         process = subprocess.Popen([w2v, "-train", "-", "-output", "out.bin", "-iter", "500",
@@ -311,6 +397,7 @@ def main() -> None:
         line = line.replace("|", "\\|").replace(str(work) + "/", "")
         print(f"| {description}{note} | {'' if code is None else code} | `{line}` | {left} |")
         shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(NUMBA_CACHE, ignore_errors=True)
 
 
 if __name__ == "__main__":

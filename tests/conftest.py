@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -48,13 +50,50 @@ class CliResult:
         return self.stderr.decode("utf-8", "replace").splitlines()
 
 
+BIN = Path(sys.executable).parent      # the console scripts of this environment
+CLI_TIMEOUT = 600
+
+
+@functools.lru_cache(maxsize=None)
+def console_script(main: str) -> str:
+    """The installed command whose entry point is ``w2v_cli.cli.<main>``, beside
+    ``sys.executable`` (the names come from the package's own entry points)."""
+    entries = importlib.metadata.entry_points()
+    scripts = (entries.select(group="console_scripts") if hasattr(entries, "select")
+               else entries.get("console_scripts", []))
+    for entry in scripts:
+        if entry.value.replace(" ", "") == f"w2v_cli.cli:{main}":
+            path = BIN / entry.name
+            if path.exists():
+                return str(path)
+            pytest.fail(f"the command {entry.name} is not installed beside {sys.executable}")
+    pytest.fail(f"no console script runs w2v_cli.cli:{main} (is the package installed?)")
+
+
+def _main_name(main) -> str:
+    return main if isinstance(main, str) else main.__name__
+
+
 def run_cli(main: Callable, args: List[str], input: Optional[bytes] = None,
             cwd: Optional[Path] = None) -> CliResult:
-    """Run an entry point (e.g. ``cli.word2vec_main``) with captured stdio, as a shell would.
+    """Run the installed console script of an entry point (e.g. ``cli.word2vec_main`` runs
+    ``word2vec``) with ``input`` on stdin, in ``cwd``, as a shell would.
 
-    The entry point's own conventions apply (one-line errors, exit codes), because it is
-    called exactly as the console script calls it.
+    It is the command users run: the one installed beside ``sys.executable``, in a process
+    of its own (``make test`` runs the suite against the installed wheel).
     """
+    if isinstance(input, str):
+        input = input.encode()
+    done = subprocess.run([console_script(_main_name(main)), *map(os.fspath, args)],
+                          input=input or b"", cwd=cwd, capture_output=True,
+                          timeout=CLI_TIMEOUT)
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def run_cli_in_process(main: Callable, args: List[str], input: Optional[bytes] = None,
+                       cwd: Optional[Path] = None) -> CliResult:
+    """Call an entry point in this process with captured stdio (for tests that monkeypatch
+    the library); ``run_cli`` is the real command."""
     runner = CliRunner()
     old_cwd = os.getcwd()
     if cwd is not None:
@@ -88,12 +127,16 @@ def nobody_workdir():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_as_nobody(main: str, args: List[str], cwd: Path,
-                  stdin: bytes = b"") -> subprocess.CompletedProcess:
-    """Run ``w2v_cli.cli.<main>`` as the unprivileged user nobody (the suite runs as root
-    in CI, and root ignores file permissions)."""
-    code = f"from w2v_cli.cli import {main}; {main}()"
-    env = dict(os.environ, PYTHONPATH=str(TESTS.parent))
-    return subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                           "--clear-groups", sys.executable, "-c", code, *args],
-                          cwd=cwd, env=env, input=stdin, capture_output=True, timeout=120)
+def as_nobody(command: List[str]) -> List[str]:
+    """``command`` run as the unprivileged user nobody."""
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
+
+
+def run_as_nobody(main: str, args: List[str], cwd: Path, stdin: bytes = b"",
+                  env: Optional[dict] = None) -> subprocess.CompletedProcess:
+    """Run the installed console script of ``w2v_cli.cli.<main>`` as the unprivileged user
+    nobody (the suite runs as root in CI, and root ignores file permissions); ``env`` adds
+    to or overrides the environment."""
+    environment = dict(os.environ, **(env or {}))
+    return subprocess.run(as_nobody([console_script(main), *args]), cwd=cwd, env=environment,
+                          input=stdin, capture_output=True, timeout=CLI_TIMEOUT)

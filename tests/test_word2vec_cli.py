@@ -8,7 +8,6 @@ import shutil
 import struct
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -385,8 +384,6 @@ def test_importing_the_commands_does_not_import_numba():
             "from w2v_cli.kernels import abi\n"
             "try:\n    cli.word2vec_main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print('numba' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60,
-                            env=dict(os.environ,
-                                     PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip().splitlines()[-1] == "False"

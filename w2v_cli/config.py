@@ -17,14 +17,13 @@ from w2v_cli.errors import ConfigError
 # The constants the compiled kernels use too are declared in ``kernels/abi.py``.
 from w2v_cli.kernels.abi import (ALPHA_UPDATE_WORDS, EXP_TABLE_SIZE,  # noqa: F401
                                  MAX_EXP, MAX_SENTENCE_LENGTH, MAX_WORD_BYTES,
-                                 UNIGRAM_TABLE_SIZE)
+                                 SENTENCE_END, UNIGRAM_TABLE_SIZE)
 
 # --- constants of the original algorithm (reference §2.3) -------------------------------
 
 UNIGRAM_POWER = 0.75
 VOCAB_PRUNE_LIMIT = 21_000_000     # distinct words that trigger pruning (0.7 x 30M hash slots)
 MIN_ALPHA_FRACTION = 0.0001    # learning-rate floor, as a fraction of the start value
-SENTENCE_END = b"</s>"         # the token a newline becomes; always vocabulary entry 0
 
 DEVICES = ("cpu", "cuda")      # what -device accepts
 DEFAULT_SEED = 1               # reproduces the original's random streams (kernels/draws.py)

@@ -31,3 +31,9 @@ class OutputError(W2VError):
 
 class DeviceError(W2VError):
     """The requested training device cannot be used here (no GPU, driver or library)."""
+
+
+class KernelError(W2VError):
+    """The compiled kernels cannot be used: ``W2V_CLI_KERNELS=native`` and the library
+    cannot be built or loaded, an unknown ``W2V_CLI_KERNELS`` value, or no writable folder
+    for any kind of compiled code."""

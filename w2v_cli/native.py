@@ -1,57 +1,84 @@
-"""The compiled kernels: built once with Numba into a shared library, then loaded with ctypes.
+"""The compiled kernels: built once into a shared library, cached, loaded with ctypes.
 
 Why not call Numba's JIT at run time?  Loading Numba and LLVM costs about 140 MB of
 memory and half a second before the first word is read, more than a whole gensim run.
-So the kernels in ``w2v_cli/kernels`` are compiled ahead of time: each gets a C-callable
-wrapper (Numba ``cfunc``; arrays become pointer + shape), the LLVM modules are linked
-into one object for this CPU, and the system C compiler turns it into a shared library.
-Later runs load that library with ctypes, never importing numba; ctypes releases the GIL
-during each call, so the training threads run in parallel.
+So the kernels in ``w2v_cli/kernels`` are compiled ahead of time into one shared library
+(``native_build.py``); later runs load it with ctypes, never importing numba.  ctypes
+releases the GIL during each call, so the training threads run in parallel.
 
-The library is cached under a key made of the kernel sources, the Numba/LLVM versions,
-the Python version and the CPU's features, in ``w2v_cli/_native/`` when the package
-folder is writable, else in ``~/.cache/w2v_cli``.  ``W2V_CLI_CACHE_DIR`` overrides the
-place; ``W2V_CLI_KERNELS=jit`` skips the library and runs the same kernels through Numba's
-JIT (also the fallback when no C compiler is found).
+Where the library is kept.  ``W2V_CLI_CACHE_DIR``, when set, is the only place.  Otherwise
+a library is looked for, and the first build goes, in the first of these that works:
+
+* ``w2v_cli/_native/`` in the package folder, so that one ``python -m w2v_cli.native`` by
+  whoever installed the package serves every user (its files are world-readable);
+* ``$XDG_CACHE_HOME/w2v_cli`` or ``~/.cache/w2v_cli``;
+* ``$TMPDIR/w2v_cli-<uid>`` (or ``/tmp``), a folder of this user alone: for a user
+  without a writable home on a read-only install.
+
+A folder holds, per cache key, a manifest ``kernels-<key>.json`` naming the library
+``kernels-<key>-<nonce>.so`` with its size, SHA-256 and symbols.  The library is checked
+against the manifest before it is mapped, so a truncated or altered file is rebuilt,
+never loaded.  No file is ever rewritten in place (a process that has a library mapped
+would crash): a build writes a new library under a new name and then replaces the
+manifest by a rename.  The cache deletes only files it wrote itself: the unfinished
+library of a failed or interrupted build, and the library that the replaced manifest of
+the same key named.  Libraries of other keys (other versions sharing the folder) are left
+alone.  Builds in one folder take turns (a lock on the folder), so two first runs compile
+once.
+
+``W2V_CLI_KERNELS`` chooses the backend: ``auto`` (the default) uses the library and falls
+back to Numba's JIT when the library cannot be built here (no C compiler); ``native``
+uses the library or fails with a one-line error; ``jit`` runs the same kernels through
+Numba's JIT.
 
 ``python -m w2v_cli.native`` builds the library (``make install`` does it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import dataclasses
 import hashlib
 import importlib
 import json
 import os
 import platform
-import shutil
-import subprocess
+import re
+import secrets
+import signal
+import stat
 import sys
 import sysconfig
 import tempfile
 import threading
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from w2v_cli.kernels.abi import KERNELS, Kernel
+from w2v_cli import __version__, native_build
+from w2v_cli.errors import KernelError
+from w2v_cli.kernels.abi import KERNELS, Kernel, parse_kind
+from w2v_cli.native_build import BuildError
+
+__all__ = ["KERNELS", "Kernel", "Kernels", "cache_key", "cache_folders", "kernels",
+           "kernels_mode", "main"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+PACKAGE_CACHE = os.path.join(_PACKAGE_DIR, "_native")
+KERNELS_ENV = "W2V_CLI_KERNELS"
+CACHE_ENV = "W2V_CLI_CACHE_DIR"
+KERNELS_MODES = ("auto", "native", "jit")
+
+# What a first run says before the build (measured on two cores: 17 s idle, 30-60 s busy).
+COMPILING_NOTICE = ("compiling the kernels for this machine, once "
+                    "(about half a minute); later runs start at once")
 
 _ARRAY_KINDS = {
     "u8": np.uint8, "i32": np.int32, "i64": np.int64, "u64": np.uint64,
     "f32": np.float32, "f64": np.float64,
 }
 _SCALAR_KINDS = {"i64": ctypes.c_int64, "u64": ctypes.c_uint64, "f64": ctypes.c_double}
-
-
-def _parse_kind(kind: str):
-    """(dtype name, number of dimensions) of an array kind, or (scalar kind, 0)."""
-    if "[" in kind:
-        base, dims = kind.split("[", 1)
-        return base, dims.count(":")
-    return kind, 0
 
 
 # --- calling ------------------------------------------------------------------------------
@@ -61,7 +88,7 @@ def _checked(kernel: Kernel, values: Sequence) -> None:
     if len(values) != len(kernel.args):
         raise TypeError(f"{kernel.name}: expected {len(kernel.args)} arguments, got {len(values)}")
     for position, (kind, value) in enumerate(zip(kernel.arg_kinds, values)):
-        base, ndim = _parse_kind(kind)
+        base, ndim = parse_kind(kind)
         if ndim:
             if not (isinstance(value, np.ndarray) and value.dtype == _ARRAY_KINDS[base]
                     and value.ndim == ndim and value.flags.c_contiguous):
@@ -80,7 +107,7 @@ class _NativeCall:
         argtypes = []
         self._plan = []
         for kind in kernel.arg_kinds:
-            base, ndim = _parse_kind(kind)
+            base, ndim = parse_kind(kind)
             if ndim:
                 argtypes.append(ctypes.c_void_p)
                 argtypes.extend([ctypes.c_int64] * ndim)
@@ -123,7 +150,8 @@ class _JitCall:
 
 
 class Kernels:
-    """All kernels, as attributes named after their functions; ``backend`` says how they run."""
+    """All kernels, as attributes named after their functions; ``backend`` says how they run
+    ("native" or "jit") and ``path`` which library file was loaded."""
 
     def __init__(self, calls: Dict[str, Callable], backend: str, path: Optional[str]) -> None:
         self.backend = backend
@@ -132,7 +160,7 @@ class Kernels:
             setattr(self, name, call)
 
 
-# --- cache key and location ----------------------------------------------------------------
+# --- cache key -----------------------------------------------------------------------------
 
 def _package_version(name: str) -> str:
     try:
@@ -155,250 +183,357 @@ def _cpu_signature() -> str:
         return platform.machine() + platform.processor()
 
 
-def cache_key() -> str:
-    digest = hashlib.sha256()
+def _libc() -> str:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        return ""
+
+
+def build_sources() -> List[str]:
+    """The files the library is compiled from, relative to the package folder."""
     kernel_dir = os.path.join(_PACKAGE_DIR, "kernels")
-    for name in sorted(os.listdir(kernel_dir)) + ["../native.py"]:
-        path = os.path.join(kernel_dir, name)
-        if name.endswith(".py"):
-            with open(path, "rb") as handle:
-                digest.update(name.encode() + b"\0" + handle.read())
-    for part in (_package_version("numba"), _package_version("llvmlite"), sys.version,
-                 platform.platform(), _cpu_signature()):
+    return ([f"kernels/{name}" for name in sorted(os.listdir(kernel_dir))
+             if name.endswith(".py")] + ["native_build.py"])
+
+
+def cache_key() -> str:
+    """A hash of everything the library's bytes depend on: the kernel sources and the
+    build code (not the rest of the package: a new message must not force a rebuild),
+    the Numba and LLVM versions, the Python ABI, the system and the CPU."""
+    digest = hashlib.sha256()
+    for relative in build_sources():
+        with open(os.path.join(_PACKAGE_DIR, relative), "rb") as handle:
+            digest.update(relative.encode() + b"\0" + handle.read() + b"\0")
+    # The Python ABI, not the exact version: a patch release changes nothing the library
+    # links against, and one install may run under two builds of the same Python.
+    python_abi = sysconfig.get_config_var("SOABI") or sys.implementation.cache_tag or ""
+    for part in (_package_version("numba"), _package_version("llvmlite"), python_abi,
+                 platform.system(), platform.machine(), _libc(), _cpu_signature()):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def _cache_dirs():
-    override = os.environ.get("W2V_CLI_CACHE_DIR")
+# --- cache folders ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class CacheFolder:
+    path: str
+    private: bool = False      # in a shared temporary folder: must belong to this user alone
+
+
+def cache_folders() -> List[CacheFolder]:
+    """Where libraries are looked for and built, in order (see the module docstring)."""
+    override = os.environ.get(CACHE_ENV)
     if override:
-        return [override]
-    home_cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".cache")
-    return [os.path.join(_PACKAGE_DIR, "_native"), os.path.join(home_cache, "w2v_cli")]
+        return [CacheFolder(os.path.abspath(override))]
+    folders = [CacheFolder(PACKAGE_CACHE)]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if os.path.isabs(base):
+        folders.append(CacheFolder(os.path.join(base, "w2v_cli")))
+    temporary = os.environ.get("TMPDIR") or "/tmp"
+    folders.append(CacheFolder(os.path.join(temporary, f"w2v_cli-{os.geteuid()}"), private=True))
+    return folders
 
 
-def _library_paths(key: str):
-    return [(os.path.join(folder, f"kernels-{key}.so"),
-             os.path.join(folder, f"kernels-{key}.json")) for folder in _cache_dirs()]
+def _trusted(folder: CacheFolder) -> bool:
+    """Anyone may create names in /tmp: a private folder is used (even only read) when it
+    is a real folder of this user that nobody else may enter."""
+    if not folder.private:
+        return True
+    try:
+        info = os.lstat(folder.path)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+            and not info.st_mode & 0o077)
 
 
-# --- building ------------------------------------------------------------------------------
-
-# The compiled kernels refer to a few symbols of Numba's runtime besides libc and the
-# Python API.  None of them is reached by our kernels: they never raise and never allocate,
-# and their arrays carry no owner record, so reference counting never frees anything.
-# Should one be reached after all, stop loudly rather than go on with a wrong result.
-_RUNTIME_STUBS = r"""
-#include <stdio.h>
-#include <stdlib.h>
-typedef int gil_state;
-extern gil_state PyGILState_Ensure(void);
-extern void PyGILState_Release(gil_state);
-static void unreachable(const char *what) {
-    fprintf(stderr, "w2v_cli: internal error: compiled kernel reached %s\n", what);
-    abort();
-}
-void numba_gil_ensure(gil_state *state) { *state = PyGILState_Ensure(); }
-void numba_gil_release(gil_state *state) { PyGILState_Release(*state); }
-void NRT_MemInfo_call_dtor(void *meminfo) { (void)meminfo; unreachable("a deallocation"); }
-void NRT_Free(void *pointer) { (void)pointer; unreachable("a deallocation"); }
-void *numba_unpickle(void) { unreachable("an exception"); return 0; }
-void *numba_runtime_build_excinfo_struct(void) { unreachable("an exception"); return 0; }
-int numba_do_raise(void) { unreachable("an exception"); return 0; }
-"""
+def _make_usable(folder: CacheFolder) -> bool:
+    """Create ``folder`` if needed; True when this process may write there."""
+    try:
+        if folder.private:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder.path, 0o700)
+            if not _trusted(folder):
+                return False
+        elif not os.path.isdir(folder.path):
+            os.makedirs(folder.path)
+            if folder.path == PACKAGE_CACHE:
+                os.chmod(folder.path, 0o755)    # every user reads it, whatever the umask
+    except OSError:
+        return False
+    return os.access(folder.path, os.W_OK | os.X_OK)
 
 
-def _wrapper_source(kernel: Kernel) -> Tuple[str, list]:
-    """Source of a cfunc taking (pointer, dims...) per array, and its Numba argument types."""
-    from numba import types
-
-    params, call_args, arg_types = [], [], []
-    for position, kind in enumerate(kernel.arg_kinds):
-        base, ndim = _parse_kind(kind)
-        numba_type = getattr(types, np.dtype(_ARRAY_KINDS.get(base, np.float64)).name
-                             if ndim else {"i64": "int64", "u64": "uint64", "f64": "float64"}[base])
-        name = f"a{position}"
-        if ndim:
-            dims = [f"{name}_d{d}" for d in range(ndim)]
-            params += [name] + dims
-            arg_types += [types.CPointer(numba_type)] + [types.int64] * ndim
-            call_args.append(f"carray({name}, ({', '.join(dims)},))")
-        else:
-            params.append(name)
-            arg_types.append(numba_type)
-            call_args.append(name)
-    source = (f"def wrapper_{kernel.name}({', '.join(params)}):\n"
-              f"    return target({', '.join(call_args)})\n")
-    return source, arg_types
-
-
-def _compiler() -> Optional[str]:
-    for candidate in (os.environ.get("CC"), sysconfig.get_config_var("CC"), "cc", "gcc", "clang"):
-        if candidate:
-            program = shutil.which(candidate.split()[0])
-            if program:
-                return program
+def _first_usable_folder() -> Optional[str]:
+    for folder in cache_folders():
+        if _make_usable(folder):
+            return folder.path
     return None
 
 
-def use_keyed_numba_cache() -> None:
-    """Point Numba's on-disk cache at a folder named after ``cache_key()``.
+# --- manifests -------------------------------------------------------------------------------
 
-    Numba revalidates a cached function against its own source file only, not against
-    the modules whose constants it froze in (``kernels/abi.py``): a cache written before
-    such a constant changed would be loaded with the old value, and array bounds with it.
-    A folder per key can never serve code compiled from other sources.  Must run before
-    numba is imported; a folder the user chose (NUMBA_CACHE_DIR) is respected.
-    """
-    if "numba" in sys.modules or os.environ.get("NUMBA_CACHE_DIR"):
+_MANIFEST_FORMAT = 1
+_MANIFEST_LIMIT = 1 << 20       # a manifest is a few kB; anything larger is not ours
+
+
+def _manifest_path(folder: str, key: str) -> str:
+    return os.path.join(folder, f"kernels-{key}.json")
+
+
+def _library_name_pattern(key: str) -> str:
+    return rf"kernels-{re.escape(key)}-[0-9a-f]{{8}}\.so"
+
+
+def _well_formed(manifest, key: str) -> bool:
+    if not isinstance(manifest, dict):
+        return False
+    library, size, sha = manifest.get("library"), manifest.get("size"), manifest.get("sha256")
+    symbols = manifest.get("symbols")
+    return (manifest.get("format") == _MANIFEST_FORMAT and manifest.get("key") == key
+            and isinstance(library, str) and re.fullmatch(_library_name_pattern(key), library)
+            is not None
+            and type(size) is int and size > 0
+            and isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha) is not None
+            and isinstance(symbols, dict)
+            and all(isinstance(symbols.get(kernel.name), str) for kernel in KERNELS))
+
+
+def _read_manifest(folder: str, key: str) -> Optional[dict]:
+    """The manifest of ``key`` in ``folder``; None when absent, unreadable or malformed."""
+    try:
+        with open(_manifest_path(folder, key), "rb") as handle:
+            raw = handle.read(_MANIFEST_LIMIT + 1)
+        manifest = json.loads(raw)
+    except (OSError, ValueError, RecursionError):
+        return None
+    return manifest if _well_formed(manifest, key) else None
+
+
+def _write_manifest(folder: str, key: str, manifest: dict) -> None:
+    """Replace the manifest by a rename: readers see the old one or the new one, whole."""
+    descriptor, staged = tempfile.mkstemp(dir=folder, prefix=f".kernels-{key}-",
+                                          suffix=".json.part")
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(manifest, handle, indent=1, sort_keys=True)
+        os.chmod(staged, 0o644)
+        os.replace(staged, _manifest_path(folder, key))
+    except BaseException:
+        _remove_quietly(staged)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+# --- loading and building ----------------------------------------------------------------------
+
+def _load(path: str, symbols: Dict[str, str]) -> Kernels:
+    library = ctypes.CDLL(path)
+    calls = {kernel.name: _NativeCall(library, symbols[kernel.name], kernel)
+             for kernel in KERNELS}
+    return Kernels(calls, "native", path)
+
+
+def _load_cached(folder: str, key: str) -> Optional[Kernels]:
+    """The library of ``key`` in ``folder`` if its manifest is sound and it matches it."""
+    manifest = _read_manifest(folder, key)
+    if manifest is None:
+        return None
+    path = os.path.join(folder, manifest["library"])
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(manifest["size"] + 1)
+    except OSError:
+        return None
+    if len(data) != manifest["size"] or hashlib.sha256(data).hexdigest() != manifest["sha256"]:
+        return None                     # truncated or altered: never map it
+    try:
+        return _load(path, manifest["symbols"])
+    except (OSError, AttributeError):   # not loadable here, or a symbol is missing
+        return None
+
+
+class _FolderUnusable(Exception):
+    """A build could not be stored or loaded in one folder; the next one may do."""
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: str) -> Iterator[None]:
+    """Builds in one folder take turns; a process waiting here then finds the library."""
+    try:
+        import fcntl
+        descriptor = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
         return
-    key = cache_key()
-    for folder in _cache_dirs():
-        target = os.path.join(folder, f"numba-{key}")
-        if _writable_folder(target):
-            os.environ["NUMBA_CACHE_DIR"] = target
-            return
+    try:
+        with contextlib.suppress(OSError):      # a filesystem without locks: go on
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
-def build(so_path: str, manifest_path: str) -> None:
-    """Compile every kernel and link them into the shared library ``so_path``."""
-    use_keyed_numba_cache()
-    import llvmlite.binding as llvm
-    from numba import carray, cfunc, types
+def prepare_numba(folder: Optional[str]) -> None:
+    """Give Numba's own cache (``cache=True`` on every kernel) a writable folder before numba
+    is imported, here or in the compiling process: its defaults, beside the sources and in
+    ``~/.cache``, are not writable on a read-only install for a user without a home.
 
-    compiler = _compiler()
-    if compiler is None:
-        raise RuntimeError("no C compiler found (set CC)")
-    symbols: Dict[str, str] = {}
-    linked = None
-    for kernel in KERNELS:
-        target = getattr(importlib.import_module(f"w2v_cli.kernels.{kernel.module}"),
-                         kernel.function)
-        source, arg_types = _wrapper_source(kernel)
-        namespace = {"target": target, "carray": carray, "__name__": "w2v_cli.native_wrappers"}
-        exec(source, namespace)
-        result = (types.void if kernel.result == "void"
-                  else {"i64": types.int64, "f64": types.float64}[kernel.result])
-        compiled = cfunc(result(*arg_types), nogil=True, error_model="numpy")(
-            namespace[f"wrapper_{kernel.name}"])
-        library = compiled._library
-        library._ensure_finalized()
-        module = llvm.parse_bitcode(library._final_module.as_bitcode())
-        if linked is None:
-            linked = module
-        else:
-            linked.link_in(module)
-        symbols[kernel.name] = compiled.native_name
-
-    machine = llvm.Target.from_default_triple().create_target_machine(
-        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-        opt=3, reloc="pic", codemodel="default")
-    folder = os.path.dirname(so_path)
-    os.makedirs(folder, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="w2v-build-") as work:
-        object_path = os.path.join(work, "kernels.o")
-        stubs_path = os.path.join(work, "stubs.c")
-        with open(object_path, "wb") as handle:
-            handle.write(machine.emit_object(linked))
-        with open(stubs_path, "w") as handle:
-            handle.write(_RUNTIME_STUBS)
-        built = os.path.join(work, "kernels.so")
-        subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", built, object_path,
-                        stubs_path, "-lm"], check=True, capture_output=True)
-        # Publish atomically: a concurrent run sees the old state or the complete library.
-        staged = tempfile.NamedTemporaryFile(dir=folder, prefix=".kernels-", suffix=".so",
-                                             delete=False)
-        staged.close()
-        shutil.copyfile(built, staged.name)
-        os.replace(staged.name, so_path)
-    staged_manifest = manifest_path + f".{os.getpid()}.tmp"
-    with open(staged_manifest, "w") as handle:
-        json.dump({"symbols": symbols}, handle)
-    os.replace(staged_manifest, manifest_path)
-    _remove_stale_libraries(folder, keep=(so_path, manifest_path))
+    The folder is named after ``cache_key()``: Numba revalidates a cached function against
+    its own source file only, not against the modules whose constants it froze in
+    (``kernels/abi.py``), so a cache written before such a constant changed would serve
+    code with the old value, array bounds included.  A folder per key never can.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    if folder is None:
+        raise KernelError("no writable folder for the compiled kernels "
+                          f"(set {CACHE_ENV} to one)")
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(folder, f"numba-{cache_key()}")
 
 
-def _remove_stale_libraries(folder: str, keep) -> None:
-    """Delete libraries built from older sources (a process still using one keeps its copy)."""
-    for name in os.listdir(folder):
+def _build_into(folder: str, key: str) -> Kernels:
+    with _folder_lock(folder):
+        found = _load_cached(folder, key)
+        if found is not None:
+            return found                # another process built it while we waited
+        previous = _read_manifest(folder, key)
+        prepare_numba(folder)
+        name = f"kernels-{key}-{secrets.token_hex(4)}.so"
         path = os.path.join(folder, name)
-        if name.startswith("kernels-") and path not in keep and os.path.isfile(path):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        unfinished = path + ".part"
+        try:
+            symbols = native_build.build_library(unfinished)
+            os.chmod(unfinished, 0o644)
+            os.replace(unfinished, path)
+        except OSError as exc:
+            raise _FolderUnusable(f"{folder}: {exc.strerror or exc}") from None
+        finally:
+            _remove_quietly(unfinished)
+        try:
+            loaded = _load(path, symbols)
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except (OSError, AttributeError) as exc:
+            _remove_quietly(path)
+            raise _FolderUnusable(f"{folder}: cannot load the library built there: {exc}") \
+                from None
+        manifest = {"format": _MANIFEST_FORMAT, "key": key, "library": name,
+                    "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                    "symbols": symbols, "w2v_cli": __version__}
+        try:
+            _write_manifest(folder, key, manifest)
+        except OSError:
+            _remove_quietly(path)       # still loaded here; the next run builds again
+            return loaded
+        if previous is not None and previous["library"] != name:
+            # Unusable (else it would have loaded) and named by our own manifest.
+            _remove_quietly(os.path.join(folder, previous["library"]))
+        return loaded
 
 
-# --- loading -------------------------------------------------------------------------------
+def _native_kernels(notify: Callable[[str], None]) -> Kernels:
+    key = cache_key()
+    folders = cache_folders()
+    for folder in folders:
+        found = _load_cached(folder.path, key) if _trusted(folder) else None
+        if found is not None:
+            return found
+    native_build.require_compiler()     # fail before announcing a build that cannot happen
+    problems: List[str] = []
+    announced = False
+    for folder in folders:
+        if not _make_usable(folder):
+            problems.append(f"{folder.path} is not writable")
+            continue
+        if not announced:               # once, and only when a build is really tried
+            notify(COMPILING_NOTICE)
+            announced = True
+        try:
+            return _build_into(folder.path, key)
+        except _FolderUnusable as exc:
+            problems.append(str(exc))
+    raise BuildError("no folder to keep the compiled kernels in (" + "; ".join(problems)
+                     + f"; set {CACHE_ENV})")
+
+
+def _jit_kernels() -> Kernels:
+    prepare_numba(_first_usable_folder())
+    return Kernels({kernel.name: _JitCall(kernel) for kernel in KERNELS}, "jit", None)
+
+
+def _program() -> str:
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return name if name and name not in ("-c", "-m") and not name.endswith(".py") else "w2v_cli"
+
+
+def _notice(message: str) -> None:
+    """One line on stderr, named after the running command; never fails the run."""
+    try:
+        sys.stderr.write(f"{_program()}: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def kernels_mode() -> str:
+    """``W2V_CLI_KERNELS``: auto (unset), native or jit."""
+    value = os.environ.get(KERNELS_ENV, "").strip().lower() or "auto"
+    if value not in KERNELS_MODES:
+        raise KernelError(f"{KERNELS_ENV} must be one of {', '.join(KERNELS_MODES)}, "
+                          f"got {os.environ[KERNELS_ENV]!r}")
+    return value
+
 
 _loaded: Optional[Kernels] = None
 _lock = threading.Lock()
 build_error: Optional[str] = None       # why the last build failed (shown by ``main``)
 
 
-def _load_library(so_path: str, manifest_path: str) -> Kernels:
-    with open(manifest_path) as handle:
-        symbols = json.load(handle)["symbols"]
-    library = ctypes.CDLL(so_path)
-    calls = {kernel.name: _NativeCall(library, symbols[kernel.name], kernel)
-             for kernel in KERNELS}
-    return Kernels(calls, "native", so_path)
-
-
-def _jit_kernels() -> Kernels:
-    use_keyed_numba_cache()
-    return Kernels({kernel.name: _JitCall(kernel) for kernel in KERNELS}, "jit", None)
-
-
 def kernels(notify: Optional[Callable[[str], None]] = None) -> Kernels:
     """The kernels, loading (or first building) the native library.
 
-    ``notify(message)`` is called before a build, which takes about a minute.
+    ``notify(message)`` is called once before a build (default: one line on stderr).
+    Raises ``KernelError`` when ``W2V_CLI_KERNELS`` asks for what cannot be had.
     """
     global _loaded, build_error
     with _lock:
         if _loaded is not None:
             return _loaded
-        if os.environ.get("W2V_CLI_KERNELS") == "jit":
+        mode = kernels_mode()
+        if mode == "jit":
             _loaded = _jit_kernels()
             return _loaded
-        paths = _library_paths(cache_key())
-        for so_path, manifest_path in paths:
-            if os.path.exists(so_path) and os.path.exists(manifest_path):
-                try:
-                    _loaded = _load_library(so_path, manifest_path)
-                    return _loaded
-                except (OSError, KeyError, ValueError):
-                    pass                        # stale or damaged: rebuild below
-        if notify is not None:
-            notify("compiling the kernels for this machine (once; about a minute)")
-        for so_path, manifest_path in paths:
-            if not _writable_folder(os.path.dirname(so_path)):
-                continue
-            try:
-                build(so_path, manifest_path)
-                _loaded = _load_library(so_path, manifest_path)
-                return _loaded
-            except subprocess.CalledProcessError as exc:
-                build_error = exc.stderr.decode("utf-8", "replace").strip() or str(exc)
-            except (OSError, RuntimeError, KeyError, ValueError) as exc:
-                build_error = f"{type(exc).__name__}: {exc}"
-        _loaded = _jit_kernels()
+        try:
+            _loaded = _native_kernels(notify or _notice)
+        except BuildError as exc:
+            if mode == "native":
+                raise KernelError(f"{KERNELS_ENV}=native, but the kernel library cannot be "
+                                  f"built: {exc}") from None
+            build_error = str(exc)
+            _loaded = _jit_kernels()
         return _loaded
-
-
-def _writable_folder(folder: str) -> bool:
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return False
-    return os.access(folder, os.W_OK)
 
 
 def main() -> None:
     """``python -m w2v_cli.native``: build (if needed) and report the kernel library."""
-    loaded = kernels(notify=lambda message: print(message, file=sys.stderr))
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        loaded = kernels(notify=lambda message: print(message, file=sys.stderr, flush=True))
+    except KernelError as exc:
+        print(f"w2v_cli.native: error: {exc}", file=sys.stderr)
+        raise SystemExit(1)
+    except KeyboardInterrupt:
+        print("w2v_cli.native: interrupted", file=sys.stderr)
+        raise SystemExit(130)
     print(f"kernels: {loaded.backend} {loaded.path or ''}".rstrip())
     if loaded.backend != "native" and build_error:
         print(f"native build failed: {build_error}", file=sys.stderr)

@@ -187,6 +187,7 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
         output = AtomicOutput(config.output, "output file", _notice)
         try:
             say(f"Starting training using file {config.train}\n")
+            native.kernels()    # a first run compiles them now, not inside a progress bar
             corpus = sources.CorpusFile(source, config.decompress != 0, _notice)
 
             def bar(description: str):

@@ -67,10 +67,11 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
          output: Optional[AtomicOutput]) -> None:
     # Heavy imports here, not at module level: `word2vec --help` must not load numba.
     from w2v_cli import corpus as corpus_module
-    from w2v_cli import formats, progress
+    from w2v_cli import formats, native, progress
     from w2v_cli.vocab import learn_vocab, read_vocab_file, write_vocab
 
     say(f"Starting training using file {config.train}")
+    native.kernels()        # a first run compiles them now, not inside a progress bar
     clock = _PhaseClock()
     decompress = config.decompress != 0
     vocab = None

@@ -24,6 +24,7 @@ EXP_TABLE_SIZE = 1000          # sigmoid table resolution
 MAX_EXP = 6                    # sigmoid argument range [-6, 6]
 UNIGRAM_TABLE_SIZE = 100_000_000   # the C tool's negative-sampling table (we only emulate it)
 ALPHA_UPDATE_WORDS = 10_000    # a worker refreshes the learning rate this often
+SENTENCE_END = b"</s>"         # the token a newline becomes; always vocabulary entry 0
 
 # Weight rows are padded to whole vectors of this many float32 (one 64-byte cache line),
 # so the row kernels (``kernels/rows.py``) never need a scalar remainder loop.
@@ -99,6 +100,14 @@ class Kernel:
     @property
     def arg_kinds(self) -> Tuple[str, ...]:
         return tuple(kind for _, kind in self.args)
+
+
+def parse_kind(kind: str) -> Tuple[str, int]:
+    """(dtype name, number of dimensions) of an array kind, or (scalar kind, 0)."""
+    if "[" in kind:
+        base, dims = kind.split("[", 1)
+        return base, dims.count(":")
+    return kind, 0
 
 
 def _args(spec: str) -> Tuple[Tuple[str, str], ...]:

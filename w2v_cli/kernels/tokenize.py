@@ -3,10 +3,10 @@
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import MAX_WORD_BYTES
+from w2v_cli.kernels.abi import MAX_WORD_BYTES, SENTENCE_END
 
 _SPACE, _TAB, _NEWLINE, _CR, _NUL = 32, 9, 10, 13, 0
-_SENTENCE_END = np.frombuffer(b"</s>", dtype=np.uint8).copy()
+_SENTENCE_END = np.frombuffer(SENTENCE_END, dtype=np.uint8).copy()
 
 
 @njit(inline="always")
