@@ -17,6 +17,8 @@ from typing import Callable, List, Optional
 import pytest
 from click.testing import CliRunner
 
+from tests.shell import BIN      # the console scripts of this environment
+
 TESTS = Path(__file__).resolve().parent
 GOLDEN = TESTS / "data" / "golden"
 SHARED_DATA = TESTS.parent.parent / "shared" / "data"
@@ -50,7 +52,6 @@ class CliResult:
         return self.stderr.decode("utf-8", "replace").splitlines()
 
 
-BIN = Path(sys.executable).parent      # the console scripts of this environment
 CLI_TIMEOUT = 600
 
 

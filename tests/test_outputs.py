@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOLDEN, can_run_as_nobody, golden_bytes, run_as_nobody
-from tests.shell_helpers import bash, command, error_lines, open_files, run, shell_line, \
+from tests.shell import bash, command, error_lines, open_files, run, shell_line, \
     wait_until
 from w2v_cli import outputs
 from w2v_cli.errors import OutputError
@@ -30,7 +30,7 @@ PHRASES = golden_bytes("phrases/phrases-lee-mc5-t100.txt")
 
 
 def _word2phrase(work, output, *extra, env=None):
-    return run(command("word2phrase") + ["-train", str(LEE), "-output", output, "-debug", "0",
+    return run([command("word2phrase"), "-train", str(LEE), "-output", output, "-debug", "0",
                                          *extra], work, env=env)
 
 
@@ -131,7 +131,7 @@ def test_replaced_files_keep_their_owner_when_root_writes_them(tmp_path):
 def test_impossible_outputs_are_refused_before_training(tmp_path, output, message):
     (tmp_path / "folder").mkdir()
     (tmp_path / "file.txt").write_bytes(b"x")
-    result = run(command("word2vec") + ["-train", str(LEE), "-output", output, "-debug", "1",
+    result = run([command("word2vec"), "-train", str(LEE), "-output", output, "-debug", "1",
                                         *FLAGS[:-2]], tmp_path)
     assert result.returncode == 1
     assert result.stdout == b""                  # not even "Starting training"
@@ -161,7 +161,7 @@ def _same_file_cases(work: Path):
 def test_an_output_that_is_an_input_is_refused_before_anything_is_touched(tmp_path):
     for args, message in _same_file_cases(tmp_path):
         before = {name: (tmp_path / name).read_bytes() for name in ("c.txt", "v.txt")}
-        result = run(command("word2vec") + args + FLAGS, tmp_path)
+        result = run([command("word2vec")] + args + FLAGS, tmp_path)
         assert result.returncode == 2, (args, result.stderr)
         assert len(error_lines(result)) == 1 and message in error_lines(result)[0], args
         assert {name: (tmp_path / name).read_bytes() for name in before} == before
@@ -172,7 +172,7 @@ def test_standard_input_that_is_the_output_is_refused(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_bytes(LEE.read_bytes())
     with open(corpus, "rb") as stdin:
-        result = subprocess.run(command("word2vec") + ["-train", "-", "-output", "c.txt",
+        result = subprocess.run([command("word2vec"), "-train", "-", "-output", "c.txt",
                                                        *FLAGS],
                                 cwd=tmp_path, stdin=stdin, capture_output=True, timeout=60)
     assert result.returncode == 2
@@ -184,7 +184,7 @@ def test_standard_input_that_is_the_output_is_refused(tmp_path):
 def test_word2phrase_refuses_to_write_over_its_input(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_bytes(LEE.read_bytes())
-    result = run(command("word2phrase") + ["-train", "c.txt", "-output", "c.txt"], tmp_path)
+    result = run([command("word2phrase"), "-train", "c.txt", "-output", "c.txt"], tmp_path)
     assert result.returncode == 2
     assert error_lines(result) == ["word2phrase: error: -train c.txt and -output c.txt are "
                                    "the same file (writing it would destroy the input)"]
@@ -257,7 +257,7 @@ def test_standard_output_on_a_pipe_is_written_directly(tmp_path):
 def test_standard_output_on_a_socket_is_written_through_its_descriptor(tmp_path):
     ours, theirs = socket.socketpair()
     with ours, theirs:
-        process = subprocess.Popen(command("word2phrase") + ["-train", str(LEE), "-output",
+        process = subprocess.Popen([command("word2phrase"), "-train", str(LEE), "-output",
                                                              "/dev/stdout", "-debug", "0"],
                                    stdout=theirs, cwd=tmp_path)
         theirs.close()
@@ -290,7 +290,7 @@ def test_a_fifo_output_waits_for_a_late_reader_and_says_so(tmp_path):
     os.mkfifo(tmp_path / "out")
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as stderr:
-        writer = subprocess.Popen(command("word2phrase") + ["-train", str(LEE), "-output",
+        writer = subprocess.Popen([command("word2phrase"), "-train", str(LEE), "-output",
                                                             "out", "-debug", "0"],
                                   cwd=tmp_path, stderr=stderr)
     try:
@@ -362,7 +362,7 @@ def test_a_killed_run_leaves_no_partial_output(tmp_path):
     """SIGKILL while the output is reserved (during training): nothing in its folder."""
     out = tmp_path / "out"
     out.mkdir()
-    process = subprocess.Popen(command("word2vec") + ["-train", str(LEE), "-output",
+    process = subprocess.Popen([command("word2vec"), "-train", str(LEE), "-output",
                                                       str(out / "v.bin"), "-iter", "1000",
                                                       "-debug", "0"],
                                stderr=subprocess.PIPE, cwd=tmp_path)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.companion_helpers import GOLDEN_MODEL, QUESTIONS
 from tests.conftest import GOLDEN
-from tests.shell import TIMEOUT, command, run_shell
+from tests.shell import TIMEOUT, bash, command
 from w2v_cli import console
 
 _LEE = GOLDEN / "corpus" / "lee.txt"
@@ -29,7 +29,7 @@ def reference_model(tmp_path_factory):
     """The model every run below must write, byte for byte (-threads 1 is reproducible)."""
     work = tmp_path_factory.mktemp("reference")
     command("word2vec")
-    result = run_shell(f'"$BIN/word2vec" {_TRAIN} -debug 0', work)
+    result = bash(f'"$BIN/word2vec" {_TRAIN} -debug 0', work)
     assert result.returncode == 0, result.error_text
     return (work / "v.bin").read_bytes()
 
@@ -45,7 +45,7 @@ def _no_python_noise(text: str) -> None:
 def test_training_survives_any_fate_of_its_messages(tmp_path, reference_model, redirect):
     # -debug 3: the figures on stdout, progress bars and timings on stderr.
     script = f'"$BIN/word2vec" {_TRAIN} -debug 3 {redirect}; exit ${{PIPESTATUS[0]}}'
-    result = run_shell(script, tmp_path)
+    result = bash(script, tmp_path)
     assert result.returncode == 0, result.error_text
     assert (tmp_path / "v.bin").read_bytes() == reference_model
     _no_python_noise(result.error_text)
@@ -82,7 +82,7 @@ def test_closed_stdout_never_lands_in_the_output_file(tmp_path, reference_model)
     """With descriptor 1 closed, the next file opened would get number 1: messages
     written to "stdout" would then go into it.  The model is still byte for byte."""
     command("word2vec")
-    result = run_shell(f'"$BIN/word2vec" {_TRAIN} -debug 1 -save-vocab vocab.txt >&-',
+    result = bash(f'"$BIN/word2vec" {_TRAIN} -debug 1 -save-vocab vocab.txt >&-',
                        tmp_path)
     assert result.returncode == 0, result.error_text
     assert (tmp_path / "v.bin").read_bytes() == reference_model
@@ -92,7 +92,7 @@ def test_closed_stdout_never_lands_in_the_output_file(tmp_path, reference_model)
 @pytest.mark.parametrize("redirect", ["2>/dev/full", "2>&-", ">&- 2>/dev/full"])
 def test_a_failure_is_still_a_failure_when_its_message_is_lost(tmp_path, redirect):
     command("word2vec")
-    result = run_shell(f'"$BIN/word2vec" -train missing.txt -output v.bin {redirect}',
+    result = bash(f'"$BIN/word2vec" -train missing.txt -output v.bin {redirect}',
                        tmp_path)
     assert result.returncode == 1
     assert list(tmp_path.iterdir()) == []
@@ -100,7 +100,7 @@ def test_a_failure_is_still_a_failure_when_its_message_is_lost(tmp_path, redirec
 
 def test_error_message_with_a_closed_stdout(tmp_path):
     command("word2vec")
-    result = run_shell('"$BIN/word2vec" -train missing.txt -output v.bin >&-', tmp_path)
+    result = bash('"$BIN/word2vec" -train missing.txt -output v.bin >&-', tmp_path)
     assert result.returncode == 1
     assert result.error_text.splitlines() == [
         "word2vec: error: training file not found: missing.txt"]
@@ -108,12 +108,12 @@ def test_error_message_with_a_closed_stdout(tmp_path):
 
 def test_word2phrase_survives_a_broken_stdout(tmp_path):
     command("word2phrase")
-    expected = run_shell(f'"$BIN/word2phrase" -train {_LEE} -output p.txt -debug 0', tmp_path)
+    expected = bash(f'"$BIN/word2phrase" -train {_LEE} -output p.txt -debug 0', tmp_path)
     assert expected.returncode == 0, expected.error_text
     wanted = (tmp_path / "p.txt").read_bytes()
     for redirect in ("| true", ">&- 2>&-", "2>/dev/full", ">/dev/full"):
         (tmp_path / "p.txt").unlink()
-        result = run_shell(f'"$BIN/word2phrase" -train {_LEE} -output p.txt {redirect}; '
+        result = bash(f'"$BIN/word2phrase" -train {_LEE} -output p.txt {redirect}; '
                            f'exit ${{PIPESTATUS[0]}}', tmp_path)
         assert result.returncode == 0, (redirect, result.error_text)
         assert (tmp_path / "p.txt").read_bytes() == wanted, redirect
@@ -149,7 +149,7 @@ def test_query_tools_stop_quietly_when_head_has_enough(tmp_path, name):
     args, stdin = _QUERY_TOOLS[name]
     command(name)
     (tmp_path / "queries").write_bytes(stdin)
-    result = run_shell(f'"$BIN/{name}" {" ".join(args)} < queries | head -1; '
+    result = bash(f'"$BIN/{name}" {" ".join(args)} < queries | head -1; '
                        f'exit ${{PIPESTATUS[0]}}', tmp_path)
     assert result.returncode == _BROKEN_PIPE
     assert result.stdout.startswith(b"Enter ")
@@ -176,7 +176,7 @@ def test_query_tools_with_stdout_closed(tmp_path, name, pairs):
     args, stdin = _tool_args(name, pairs)
     (tmp_path / "queries").write_bytes(stdin)
     quoted = " ".join(f"'{a}'" for a in args)
-    result = run_shell(f"{quoted} < queries >&-", tmp_path)
+    result = bash(f"{quoted} < queries >&-", tmp_path)
     assert result.returncode == 1
     assert result.error_text.splitlines() == [
         f"{name}: error: standard output is closed: there is nowhere to print the answers"]
@@ -186,7 +186,7 @@ def test_query_tools_with_stdout_closed(tmp_path, name, pairs):
 def test_query_tools_with_stdin_closed(tmp_path, name, pairs):
     args, _ = _tool_args(name, pairs)
     quoted = " ".join(f"'{a}'" for a in args)
-    result = run_shell(f"{quoted} <&-", tmp_path)
+    result = bash(f"{quoted} <&-", tmp_path)
     assert result.returncode == 1
     assert result.error_text.splitlines() == [
         f"{name}: error: standard input is closed: there are no queries to read"]
@@ -195,7 +195,7 @@ def test_query_tools_with_stdin_closed(tmp_path, name, pairs):
 def test_compute_similarity_does_not_need_stdin(tmp_path, pairs):
     args, _ = _tool_args("compute-similarity", pairs)
     quoted = " ".join(f"'{a}'" for a in args)
-    result = run_shell(f"{quoted} <&-", tmp_path)
+    result = bash(f"{quoted} <&-", tmp_path)
     assert result.returncode == 0, result.error_text
     assert result.stdout.startswith(b"Pairs found / total: 4 4")
 
@@ -205,7 +205,7 @@ def test_query_tools_on_a_full_disk_name_the_cause(tmp_path, name, pairs):
     args, stdin = _tool_args(name, pairs)
     (tmp_path / "queries").write_bytes(stdin)
     quoted = " ".join(f"'{a}'" for a in args)
-    result = run_shell(f"{quoted} < queries > /dev/full", tmp_path)
+    result = bash(f"{quoted} < queries > /dev/full", tmp_path)
     assert result.returncode == 1
     assert result.error_text.splitlines() == [
         f"{name}: error: cannot write to standard output: No space left on device"]

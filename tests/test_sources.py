@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import GOLDEN, golden_bytes
-from tests.shell_helpers import bash, command, error_lines, open_files, run, shell_line, \
+from tests.shell import bash, command, error_lines, open_files, run, shell_line, \
     wait_until
 from w2v_cli.errors import InputError
 from w2v_cli.sources import CorpusFile, InputFile, detect_compression, read_input
@@ -29,7 +29,7 @@ COMPRESSORS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress
 
 
 def _train(work, train, output, *extra, stdin=b"", env=None):
-    return run(command("word2vec") + ["-train", train, "-output", output, *FLAGS, *extra],
+    return run([command("word2vec"), "-train", train, "-output", output, *FLAGS, *extra],
                work, stdin=stdin, env=env)
 
 
@@ -154,7 +154,7 @@ def test_standard_input_on_a_pipe_trains_like_the_file(tmp_path, expected, name)
 @pytest.mark.parametrize("name", ["/dev/stdin", "-"])
 def test_standard_input_on_a_file_is_used_in_place(tmp_path, expected, name):
     with open(LEE, "rb") as stdin:
-        result = subprocess.run(command("word2vec") + ["-train", name, "-output", "v.bin",
+        result = subprocess.run([command("word2vec"), "-train", name, "-output", "v.bin",
                                                        *FLAGS],
                                 cwd=tmp_path, stdin=stdin, capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -164,7 +164,7 @@ def test_standard_input_on_a_file_is_used_in_place(tmp_path, expected, name):
 def test_read_vocab_from_a_process_substitution(tmp_path, expected):
     vocab = tmp_path / "expected.vocab"
     base = ["-train", str(LEE), "-output"]
-    from_file = run(command("word2vec") + base + ["a.bin", "-read-vocab", str(vocab), *FLAGS],
+    from_file = run([command("word2vec")] + base + ["a.bin", "-read-vocab", str(vocab), *FLAGS],
                     tmp_path)
     assert from_file.returncode == 0, from_file.stderr
     line = shell_line("word2vec", *map(shlex.quote, base), "b.bin", "-read-vocab",
@@ -206,7 +206,7 @@ def test_a_fifo_whose_writer_comes_late_is_waited_for(tmp_path, expected):
     os.mkfifo(tmp_path / "fifo")
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as stderr:
-        trainer = subprocess.Popen(command("word2vec") + ["-train", "fifo", "-output",
+        trainer = subprocess.Popen([command("word2vec"), "-train", "fifo", "-output",
                                                           "v.bin", *FLAGS],
                                    cwd=tmp_path, stderr=stderr)
     try:
@@ -223,7 +223,7 @@ def test_a_fifo_whose_writer_comes_late_is_waited_for(tmp_path, expected):
 def test_a_fifo_nobody_writes_to_is_an_error_not_a_hang(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     started = time.monotonic()
-    result = run(command("word2vec") + ["-train", "fifo", "-output", "v.bin", *FLAGS],
+    result = run([command("word2vec"), "-train", "fifo", "-output", "v.bin", *FLAGS],
                  tmp_path, env={"W2V_CLI_FIFO_WAIT": "2"}, timeout=60)
     assert result.returncode == 1
     assert error_lines(result)[-1] == (
@@ -238,7 +238,7 @@ def test_an_empty_fifo_writer_means_an_empty_input(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     writer = subprocess.Popen(["bash", "-c", ": > fifo"], cwd=tmp_path)
     try:
-        result = run(command("word2vec") + ["-train", "fifo", "-output", "v.bin", *FLAGS],
+        result = run([command("word2vec"), "-train", "fifo", "-output", "v.bin", *FLAGS],
                      tmp_path, env={"W2V_CLI_FIFO_WAIT": "30"}, timeout=60)
     finally:
         writer.wait(timeout=60)
@@ -261,7 +261,7 @@ def test_spool_and_token_cache_have_no_name_even_after_sigkill(tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()
     process = subprocess.Popen(
-        command("word2vec") + ["-train", "-", "-output", str(tmp_path / "v.bin"), "-iter",
+        [command("word2vec"), "-train", "-", "-output", str(tmp_path / "v.bin"), "-iter",
                                "1000", "-size", "50", "-debug", "0"],
         stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
         env=dict(os.environ, TMPDIR=str(temp)))

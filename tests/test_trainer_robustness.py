@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import GOLDEN, run_cli
-from tests.shell_helpers import open_files, wait_until
+from tests.shell import open_files, wait_until
 from w2v_cli.cli import word2vec_main
 from w2v_cli.errors import OutputError
 from w2v_cli.outputs import AtomicOutput
