@@ -1,6 +1,7 @@
 """The benchmark harness's own logic (scripts/make_lines.py, bench_eval.py, bench.py,
-bench_peers.py): line cutting, the fallback analogy evaluator, parsing compute-accuracy's
-output, the ratio and table code.  Needs neither gensim nor fastText."""
+bench_peers.py, peak_flops.py): line cutting, the fallback analogy evaluator, parsing
+compute-accuracy's output, the ratio and table code, the peak measurement.  Needs neither
+gensim nor fastText."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ make_lines = _load("make_lines")
 bench_eval = _load("bench_eval")
 bench_peers = _load("bench_peers")
 bench = _load("bench")
+peak_flops = _load("peak_flops")
 
 
 # --------------------------------------------------------------------------- make_lines
@@ -291,3 +293,27 @@ def test_repeated_runs_are_combined_into_one_row():
     assert bench.combine(runs[:1]) is runs[0]
     failed = bench.combine(runs[:2] + [R("ours", "cbow-ns", 2, 5, error="exit 1")])
     assert failed.error == "exit 1" and failed.accuracy == pytest.approx(35.0)
+
+
+# --------------------------------------------------------------------------- peak
+
+def test_vector_isa_from_the_cpu_flags():
+    assert peak_flops.vector_isa({"avx512f": True, "avx2": True, "fma": True}).lanes == 16
+    avx2 = peak_flops.vector_isa({"avx2": True, "fma": True})
+    assert (avx2.lanes, avx2.fused, avx2.accumulators) == (8, True, 12)
+    assert peak_flops.vector_isa({}).lanes == 4
+
+
+def test_peak_flops_measures_a_sane_positive_rate():
+    pytest.importorskip("llvmlite")
+    peak = peak_flops.measure(seconds=0.02, trials=2, copies=2)
+    assert peak.fma_instructions
+    # Loose bounds, not a timing test: a compiled-away loop would give absurd rates, and
+    # no core does more than 2 FMA units x 16 lanes x 2 flops x ~6 GHz = 384 GFLOP/s.
+    assert 0.5 < peak.gflops[1] < 1000
+    assert peak.gflops[2] > 0
+    if peak.clock_ghz:
+        assert 0.2 < peak.clock_ghz[1] < 10
+        assert 0.5 <= peak.flops_per_cycle(1) <= 2 * (2 * peak.lanes * 2)
+    assert "GFLOP/s" in peak_flops.describe(peak)
+    assert peak_flops.to_json(peak)["gflops"]["1"] == peak.gflops[1]
