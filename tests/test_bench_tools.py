@@ -29,6 +29,7 @@ make_lines = _load("make_lines")
 bench_eval = _load("bench_eval")
 bench_peers = _load("bench_peers")
 bench = _load("bench")
+bench_flops = _load("bench_flops")
 peak_flops = _load("peak_flops")
 
 
@@ -293,6 +294,30 @@ def test_repeated_runs_are_combined_into_one_row():
     assert bench.combine(runs[:1]) is runs[0]
     failed = bench.combine(runs[:2] + [R("ours", "cbow-ns", 2, 5, error="exit 1")])
     assert failed.error == "exit 1" and failed.accuracy == pytest.approx(35.0)
+
+
+# --------------------------------------------------------------------------- flop counts
+
+def test_flops_per_pair_formulas():
+    # skip-gram NS, K = 5, d = 100: (K + 1) * 6d + d = 3,700 per pair
+    assert bench_flops.training_flops(False, False, 5, 100, pairs=1, windows=1) == 3700
+    assert bench_flops.training_flops(False, False, 5, 100, 1000, 170) == 3_700_000
+    # CBOW NS: per window (K + 1) * 6d + 2cd + d; 100 windows of c = 6 -> 4,900 each
+    assert bench_flops.training_flops(True, False, 5, 100, pairs=600, windows=100) == 490_000
+    # skip-gram HS: the path's L nodes replace the K + 1 rows: L * 6d + d
+    assert bench_flops.training_flops(False, True, 0, 100, 10, 2, mean_code_length=9.5) == \
+        pytest.approx(10 * (9.5 * 600 + 100))
+    # both: K + 1 + L outputs
+    assert bench_flops.outputs_per_centre(5, True, 9.5) == pytest.approx(15.5)
+    assert math.isnan(bench_flops.training_flops(False, True, 0, 100, 10, 2))  # no length
+
+
+def test_mean_code_length_weights_the_centre_words():
+    # counts </s> 10, then 4, 2, 1, 1: Huffman lengths 1, 2, 3, 4, 4; </s> is never a
+    # centre word, so without subsampling (4*2 + 2*3 + 1*4 + 1*4) / 8 = 2.75
+    assert bench_flops.mean_code_length([10, 4, 2, 1, 1], sample=0) == pytest.approx(2.75)
+    # subsampling keeps fewer of the frequent (short-code) words: the mean grows
+    assert bench_flops.mean_code_length([10, 4, 2, 1, 1], sample=0.01) > 2.75
 
 
 # --------------------------------------------------------------------------- peak
