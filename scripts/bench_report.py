@@ -364,6 +364,7 @@ def _gflops_table(results: list, meta: dict) -> List[str]:
                   "how):", ""] + [f"- {line}" for line in peak["description"].splitlines()]
         lines.append("")
     code_length = meta.get("mean_code_length")
+    with_hs = any(meta["config_flags"][r.config]["hs"] for r in rows)
     lines += ["| system | config | threads | pairs trained | flops / pair | training loop s "
               "| useful GFLOP/s | peak GFLOP/s | % of peak |",
               "|---|---|---|---|---|---|---|---|---|"]
@@ -385,12 +386,12 @@ def _gflops_table(results: list, meta: dict) -> List[str]:
               "both from the tool's -debug 3 line (min / median / max over the runs; % of "
               "peak from the median). Flops per pair, size d, K negatives: skip-gram NS "
               "(K + 1) × 6d + d (3,700 at K = 5, d = 100); CBOW NS per window "
-              "(K + 1) × 6d + 2cd + d with c the window's context words; HS: the K + 1 "
-              "output rows replaced by the centre word's Huffman path"
-              + (f" (mean code length {code_length:.2f} over the centre words trained, "
-                 "weighted by count × subsampling keep probability; every path node "
-                 "counted, so HS is slightly overstated)" if code_length else
-                 " (no code length: HS rows without GFLOP/s)")
+              "(K + 1) × 6d + 2cd + d with c the window's context words"
+              + ("; HS: the K + 1 output rows replaced by the centre word's Huffman path"
+                 + (f" (mean code length {code_length:.2f} over the centre words trained, "
+                    "weighted by count × subsampling keep probability; every path node "
+                    "counted, so HS is slightly overstated)" if code_length else
+                    " (no code length: HS rows without GFLOP/s)") if with_hs else "")
               + ". The same count for both modes: the original algorithm's work for the "
               "pairs trained (see scripts/bench_flops.py)."]
     return lines

@@ -413,6 +413,19 @@ def test_batched_tables_gflops_and_targets():
             "the target asks for 5) | met |") in text
     assert "3 of 4 targets met in this run: sg-ns: ours-batched >= 2x ours" in text
     assert "not met" in text.split("## Targets in this run")[1]
+    assert "Huffman" not in text                   # no HS row: no code-length note
+
+
+def test_hs_rows_use_the_mean_code_length():
+    rows = [_rows("ours", "sg-hs", 1, [1000], [4.0], [3.0], pairs=1_000_000, windows=1)]
+    meta = _meta(systems=["ours"], configs=["sg-hs"], threads=[1], mean_code_length=9.5)
+    text = bench_report.markdown_report(rows, meta)
+    # 9.5 nodes x 600 + 100 = 5,800 flops per pair; 5.8 GFLOP / 3 s
+    assert "| ours | sg-hs | 1 | 1,000,000 | 5,800 | 3.00 | 1.9 |" in text
+    assert "mean code length 9.50" in text
+    no_length = bench_report.markdown_report(rows, _meta(systems=["ours"], configs=["sg-hs"],
+                                                         threads=[1]))
+    assert "| ours | sg-hs | 1 | 1,000,000 | — | 3.00 | — |" in no_length
 
 
 def test_skipped_combinations_are_noted():
