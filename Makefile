@@ -47,18 +47,27 @@ clean:
 	rm -rf $(VENV) $(DATA) build *.egg-info w2v_cli/_native .pytest_cache
 
 # --- benchmark ---
-# `make bench`: ours vs gensim (corpus_file and LineSentence) vs fastText on text8-head in
-# 1000-word lines, 4 configurations, 1 thread and all cores; tables in bench-results/bench.md
-# (also printed), raw results in bench.json, chart in bench.png.  Another corpus (plain
-# text, one sentence per line): make bench BENCH_CORPUS=path/to/corpus.txt
-# `make bench-wiki8`: skip-gram NS and CBOW NS on wiki8 (17.5M words), all cores (~40 min on 2 cores).
+# `make bench`: ours (default and -batch 1, "ours-batched") vs gensim (corpus_file and
+# LineSentence) vs fastText on text8-head in 1000-word lines, 4 configurations, 1 thread
+# and all cores; tables in bench-results/bench.md (also printed), raw results in
+# bench.json, chart in bench.png.  Ours and ours-batched run BENCH_REPEAT times (run k
+# with seed k), the peers BENCH_PEER_REPEAT times, taken in turn; the report gives min /
+# median / max per row, thread scaling per run beside two independent single-thread
+# copies (the machine's ceiling), useful GFLOP/s beside the peak that scripts/peak_flops.py
+# measures, and which of the batched mode's targets hold.  About 30 min on 2 cores
+# (five rounds of ours and ours-batched with their copies ~20 min, one of the peers
+# ~10 min); BENCH_PEER_REPEAT=3 adds about 20 min.  Another corpus (plain text, one
+# sentence per line): make bench BENCH_CORPUS=path/to/corpus.txt
+# `make bench-wiki8`: skip-gram NS and CBOW NS on wiki8 (17.5M words), all cores (~45 min on 2 cores).
 # Accuracy varies with the random seed (CBOW on wiki8: sd 0.4-0.5 points); BENCH_ARGS="--repeat 5"
 # gives each system five runs, run k with seed k, and reports the mean and standard deviation.
-BENCH_CORPUS ?= $(DATA)/text8h-lines.txt
-BENCH_OUT    ?= bench-results
-BENCH_ARGS   ?=
-WIKI8        ?= $(DATA)/wiki8.txt
-BENCH        := $(BIN)/python scripts/bench.py --questions $(SHARED)/data/questions-words.txt
+BENCH_CORPUS      ?= $(DATA)/text8h-lines.txt
+BENCH_OUT         ?= bench-results
+BENCH_REPEAT      ?= 5
+BENCH_PEER_REPEAT ?= 1
+BENCH_ARGS        ?=
+WIKI8             ?= $(DATA)/wiki8.txt
+BENCH             := $(BIN)/python scripts/bench.py --questions $(SHARED)/data/questions-words.txt
 
 .PHONY: bench bench-wiki8
 
@@ -74,8 +83,9 @@ $(DATA)/wiki8.txt: $(SHARED)/data/wiki8.txt.gz     # already in lines of 10,000 
 	mkdir -p $(DATA)
 	gunzip -c $< > $@.part && mv $@.part $@
 
-bench: $(VENV)/.bench-installed $(BENCH_CORPUS)   ## side-by-side benchmark (~20 min on 2 cores)
-	$(BENCH) --corpus $(BENCH_CORPUS) --threads 1 $(THREADS) --out $(BENCH_OUT) $(BENCH_ARGS)
+bench: $(VENV)/.bench-installed $(BENCH_CORPUS)   ## side-by-side benchmark (~30 min on 2 cores)
+	$(BENCH) --corpus $(BENCH_CORPUS) --threads 1 $(THREADS) --repeat $(BENCH_REPEAT) \
+	  --peer-repeat $(BENCH_PEER_REPEAT) --out $(BENCH_OUT) $(BENCH_ARGS)
 
 bench-wiki8: $(VENV)/.bench-installed $(WIKI8)   ## quality on wiki8 beside the peers
 	$(BENCH) --corpus $(WIKI8) --configs sg-ns,cbow-ns --threads $(THREADS) \

@@ -1,4 +1,5 @@
-"""Side-by-side benchmark: our ``word2vec`` against gensim (both modes) and fastText.
+"""Side-by-side benchmark: our ``word2vec`` (default and ``-batch 1``) against gensim (both
+modes) and fastText.
 
 Every system trains on the same corpus file with the same hyper-parameters and thread
 count, in one run of this script, so their figures can be compared as ratios even on a
@@ -10,29 +11,46 @@ says why).  Every system writes word2vec's binary format, and one evaluation cod
 all of them: this package's ``compute-accuracy`` with threshold 30000 on
 questions-words.txt (see scripts/bench_eval.py).
 
+Systems: ``ours`` (the default algorithm, the original's), ``ours-batched`` (``-batch 1``,
+shared-negative batched training; not for CBOW with hierarchical softmax, which it
+refuses), ``gensim-file``, ``gensim-line``, ``fasttext``.
+
 Configurations: ``sg-ns``, ``cbow-ns`` (negative 5), ``sg-hs``, ``cbow-hs`` (hs 1,
 negative 0); size 100, window 5, sample 1e-3, min-count 5, alpha 0.025 (skip-gram) or
 0.05 (CBOW), the C tool's defaults.
 
-Besides the main table the report gives, per configuration:
+Repeated runs (``--repeat N`` for ours and ours-batched, ``--peer-repeat M`` for the
+peers) are taken in turn, configuration by configuration: run 1 of every system (each
+thread count), then run 2 of every system, and so on, so that a machine that drifts
+(other work, clock, caches) affects every system alike; run k uses seed k everywhere.
 
-* our speed relative to each peer (peer wall time / our wall time);
-* thread scaling (words/s with the most threads / words/s with 1 thread), beside the
-  most this machine allows for the same work: as many single-thread runs of ours at once
-  as there are threads, each with its own weights (see ``independent_copies``);
-* our time outside the training loop: our runs use ``-debug 3``, which makes the tool
-  print the wall time of each of its phases on stderr; other = whole-process wall time
-  minus the training loop (start-up, vocabulary, reading, writing).
+The report (scripts/bench_report.py) gives, besides the main table (min / median / max
+of the wall time and words/s of every row):
+
+* the batched mode against our default (median wall times, per configuration and
+  thread count) and our speed relative to each peer;
+* thread scaling per run (each many-thread run against the median 1-thread run), beside
+  the most this machine allows for the same work: as many single-thread runs of the same
+  system at once as there are threads, each with its own weights (``independent_copies``),
+  measured in every round of runs; and the issue's checks on it;
+* useful GFLOP/s of our training loop (pairs trained x flops per pair / loop seconds,
+  from ``-debug 3``; scripts/bench_flops.py) beside this machine's peak, measured once per
+  run by scripts/peak_flops.py;
+* which of the batched mode's targets hold in this run;
+* our time outside the training loop (-debug 3 phase timings) and peak RSS against
+  gensim's.
 
 Outputs (in ``--out``, default bench-results/): ``bench.md`` (the tables, also printed on
-stdout), ``bench.json`` (raw results and machine description), ``bench.png`` (words/s
-per system and configuration, one panel per thread count) and ``logs/``.
+stdout), ``bench.json`` (raw results with every run's figures, and the machine
+description), ``bench.png`` (words/s per system and configuration, one panel per thread
+count) and ``logs/``.
 
 Usage::
 
     python scripts/bench.py [--corpus data/text8h-lines.txt] [--threads 1 2]
         [--configs sg-ns,cbow-ns,sg-hs,cbow-hs]
-        [--systems ours,gensim-file,gensim-line,fasttext] [--iter 5] [--out bench-results]
+        [--systems ours,ours-batched,gensim-file,gensim-line,fasttext] [--iter 5]
+        [--repeat 5] [--peer-repeat 1] [--out bench-results]
 """
 
 from __future__ import annotations
@@ -51,13 +69,16 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 SCRIPTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(SCRIPTS))
 
 import bench_eval  # noqa: E402  (scripts/ is not a package)
+import bench_flops  # noqa: E402
+import bench_report  # noqa: E402
 import make_lines  # noqa: E402
+from bench_report import OURS  # noqa: E402
 
 # --------------------------------------------------------------------------- settings
 
@@ -71,11 +92,15 @@ COMMON = dict(size=100, window=5, sample=1e-3, min_count=5)
 
 SYSTEMS: Dict[str, str] = {
     "ours": "w2v_cli word2vec",
+    "ours-batched": "w2v_cli word2vec -batch 1 (shared-negative batched training)",
     "gensim-file": "gensim Word2Vec(corpus_file=...)",
     "gensim-line": "gensim Word2Vec(sentences=LineSentence(...))",
     "fasttext": "fastText (maxn 0)",
 }
-PEERS = [s for s in SYSTEMS if s != "ours"]
+PEERS = [s for s in SYSTEMS if s not in OURS]
+# What a system cannot train, and why (our word2vec refuses these flag combinations).
+UNSUPPORTED = {("ours-batched", "cbow-hs"):
+               "-batch 1 trains CBOW with negative sampling only; word2vec refuses -hs 1"}
 PEER_MODULE = {"gensim-file": "gensim", "gensim-line": "gensim", "fasttext": "fasttext"}
 
 DEFAULT_CORPUS = "data/text8h-lines.txt"
@@ -103,14 +128,27 @@ class Result:
     total: int = 0
     evaluator: str = ""
     loop_s: float = math.nan        # ours only: the training loop, from -debug 3
+    pairs: int = 0                  # ours only: (context, centre) pairs trained, -debug 3
+    windows: int = 0                # ours only: windows (centre words with a context)
     error: str = ""
     runs: int = 1                   # with --repeat: medians of the times, mean accuracy
     accuracy_sd: float = math.nan   # with --repeat: standard deviation of the accuracy
     accuracies: List[float] = field(default_factory=list)
+    # with --repeat: each figure's value in every successful run, in run order
+    per_run: Dict[str, list] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.error
+
+    def run_values(self, name: str) -> list:
+        """``name``'s value in each run this row combines (its own value for one run)."""
+        return self.per_run.get(name) or [getattr(self, name)]
+
+
+# The figures kept run by run in a combined row.
+PER_RUN_FIGURES = ("wall_s", "cpu_s", "words_per_s", "loop_s", "pairs", "windows",
+                   "accuracy")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -189,9 +227,15 @@ def train_command(system: str, config: str, corpus: str, output: str, threads: i
              "-threads", str(threads)]
     if seed != 1:
         flags += ["-seed", str(seed)]
-    if system == "ours":
-        return [word2vec, *flags, "-binary", "1", "-debug", "3"]     # 3: phase timings
+    if system in OURS:
+        # -debug 3: the phase timings and the pairs and windows trained
+        batch = ["-batch", "1"] if system == "ours-batched" else []
+        return [word2vec, *flags, *batch, "-binary", "1", "-debug", "3"]
     return [sys.executable, str(SCRIPTS / "bench_peers.py"), system, *flags]
+
+
+def supports(system: str, config: str) -> bool:
+    return (system, config) not in UNSUPPORTED
 
 
 def find_tool(name: str, explicit: Optional[str]) -> Optional[str]:
@@ -282,73 +326,83 @@ def parallel_ceiling(cores: int, trials: int = 3) -> float:
     return statistics.median(ratios)
 
 
-def independent_copies(config: str, copies: int, args, corpus_words: int,
-                       vectors_dir: Path, logs: Path) -> float:
-    """Words/s of ``copies`` single-thread runs of ours started together (summed).
+def independent_copies(system: str, config: str, copies: int, args, corpus_words: int,
+                       vectors_dir: Path, logs: Path, rep: int = 0) -> float:
+    """Words/s of ``copies`` single-thread runs of ``system`` (ours or ours-batched)
+    started together (summed).
 
-    The copies do exactly the work of our one-thread run but share no weights, so no
-    cache line moves between cores on their account: what they get together, divided by
-    what one run gets alone, is the most that threads training one shared model could
-    scale to on this machine for this configuration (shared caches, memory bandwidth and
-    clock limits included; the lock-free sharing of the weights excluded).
+    The copies do exactly the work of the system's one-thread run ``rep`` (same seed) but
+    share no weights, so no cache line moves between cores on their account: what they
+    get together, divided by what one run gets alone, is the most that threads training
+    one shared model could scale to on this machine for this work (shared caches, memory
+    bandwidth and clock limits included; the lock-free sharing of the weights excluded).
     """
-    procs = []
+    procs, outputs = [], []
     start = time.perf_counter()
     for k in range(copies):
-        stem = f"copies-{config}-{k + 1}"
-        cmd = train_command("ours", config, args.corpus, str(vectors_dir / f"{stem}.bin"), 1,
-                            args.iter, args.word2vec)
+        stem = f"copies-{system}-{config}-run{rep + 1}-{k + 1}"
+        outputs.append(vectors_dir / f"{stem}.bin")
+        cmd = train_command(system, config, args.corpus, str(outputs[-1]), 1, args.iter,
+                            args.word2vec, seed=rep + 1)
         with open(logs / f"{stem}.err", "wb") as err:
             procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
                                           env=child_env(1)))
     codes = [p.wait() for p in procs]
     wall = time.perf_counter() - start
-    for leftover in vectors_dir.glob(f"copies-{config}-*.bin"):
-        leftover.unlink()
+    for leftover in outputs:
+        leftover.unlink(missing_ok=True)
     if any(codes):
-        print(f"bench: independent copies of {config} failed (exit {max(codes)})",
+        print(f"bench: independent copies of {system} {config} failed (exit {max(codes)})",
               file=sys.stderr)
         return math.nan
     return copies * corpus_words * args.iter / wall
 
 
-# --------------------------------------------------------------------------- reporting
-
-def _fmt(value: float, digits: int = 1) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f"{value:,.{digits}f}"
-
-
-def _find(results: List[Result], system: str, config: str, threads: int) -> Optional[Result]:
-    for r in results:
-        if r.system == system and r.config == config and r.threads == threads and r.ok:
-            return r
-    return None
-
-
-def speed_ratio(results: List[Result], peer: str, config: str, threads: int) -> float:
-    """Peer wall time / our wall time for one configuration (> 1: ours is faster)."""
-    ours, other = _find(results, "ours", config, threads), _find(results, peer, config, threads)
-    if ours is None or other is None:
-        return math.nan
-    return other.wall_s / ours.wall_s
+def measure_peak(copies: int) -> dict:
+    """The machine's float32 peak (scripts/peak_flops.py) on 1 and ``copies`` cores, as
+    JSON with a description; empty when it cannot be measured (llvmlite missing)."""
+    try:
+        import peak_flops
+        peak = peak_flops.measure(seconds=0.5, trials=3, copies=copies)
+    except Exception as exc:  # the benchmark goes on without the peak
+        print(f"bench: the peak could not be measured ({exc})", file=sys.stderr)
+        return {}
+    data = peak_flops.to_json(peak)
+    data["description"] = peak_flops.describe(peak)
+    return data
 
 
-def thread_scaling(results: List[Result], system: str, config: str, threads: int) -> float:
-    """words/s with ``threads`` threads / words/s with 1 thread."""
-    one, many = _find(results, system, config, 1), _find(results, system, config, threads)
-    if one is None or many is None:
-        return math.nan
-    return many.words_per_s / one.words_per_s
+def vocabulary_counts(args, logs: Path) -> Optional[List[int]]:
+    """The corpus's vocabulary counts as our tool builds them (``word2vec -save-vocab``
+    with the benchmark's min-count), for the mean Huffman code length; None on failure."""
+    path = logs / "vocab.txt"
+    proc = subprocess.run([args.word2vec, "-train", args.corpus, "-save-vocab", str(path),
+                           "-min-count", str(COMMON["min_count"]), "-debug", "0"],
+                          stdin=subprocess.DEVNULL, capture_output=True)
+    if proc.returncode != 0 or not path.exists():
+        print("bench: no vocabulary file; HS rows get no GFLOP/s:\n"
+              + proc.stderr.decode("utf-8", "replace")[-500:], file=sys.stderr)
+        return None
+    from w2v_cli.vocab import read_vocab_file
+    return [int(c) for c in read_vocab_file(str(path))[1]]
 
+
+# --------------------------------------------------------------------------- one run
 
 _TIMINGS = re.compile(r"timings: .*\btraining ([0-9.]+) s")
+_TRAINED = re.compile(r"\btrained (\d+) pairs in (\d+) windows")
 
 
 def training_loop_seconds(stderr: str) -> float:
     """The training-loop time our tool reports at ``-debug 3`` (NaN if absent)."""
     found = _TIMINGS.search(stderr)
     return float(found.group(1)) if found else math.nan
+
+
+def trained_work(stderr: str) -> Tuple[int, int]:
+    """(pairs, windows) our tool reports at ``-debug 3`` ((0, 0) if absent)."""
+    found = _TRAINED.search(stderr)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
 def overhead(result: Result) -> Dict[str, float]:
@@ -360,9 +414,10 @@ def measure_once(system: str, config: str, threads: int, rep: int, args, corpus_
                  compute_accuracy: Optional[str], vectors_dir: Path, logs: Path) -> Result:
     """One timed training run of ``system`` and the evaluation of its vectors."""
     result = Result(system, config, threads, args.iter)
-    stem = f"{system}-{config}-t{threads}" + (f"-run{rep + 1}" if args.repeat > 1 else "")
-    vectors = str(vectors_dir / f"{stem}.bin")
-    cmd = train_command(system, config, args.corpus, vectors, threads, args.iter,
+    stem = f"{system}-{config}-t{threads}" + (f"-run{rep + 1}" if repeats(args, system) > 1
+                                              else "")
+    vectors = vectors_dir / f"{stem}.bin"
+    cmd = train_command(system, config, args.corpus, str(vectors), threads, args.iter,
                         args.word2vec, seed=rep + 1)
     info = run_measured(cmd, logs / stem, child_env(threads))
     result.wall_s, result.cpu_s = info["wall_s"], info["cpu_s"]
@@ -374,24 +429,25 @@ def measure_once(system: str, config: str, threads: int, rep: int, args, corpus_
               file=sys.stderr)
     else:
         try:
-            acc = evaluate(vectors, args.questions, compute_accuracy, logs / stem)
+            acc = evaluate(str(vectors), args.questions, compute_accuracy, logs / stem)
             result.accuracy, result.seen, result.total = acc.percent, acc.seen, acc.total
             result.evaluator = "compute-accuracy" if compute_accuracy else "fallback"
         except Exception as exc:  # a broken vector file must not stop the run
             result.error = f"evaluation: {exc}"
             print(f"bench: {stem}: {result.error}", file=sys.stderr)
-    if system == "ours":
-        result.loop_s = training_loop_seconds(
-            Path(f"{logs / stem}.err").read_text(errors="replace"))
+    if system in OURS:
+        stderr = Path(f"{logs / stem}.err").read_text(errors="replace")
+        result.loop_s = training_loop_seconds(stderr)
+        result.pairs, result.windows = trained_work(stderr)
     if not args.keep_vectors:
-        for leftover in vectors_dir.glob(f"{stem}*.bin"):
-            leftover.unlink()
+        vectors.unlink(missing_ok=True)
     return result
 
 
 def combine(runs: List[Result]) -> Result:
-    """One row for repeated runs: median times, largest peak RSS, mean accuracy (and its
-    standard deviation), the first error if any run failed."""
+    """One row for repeated runs: median times, words/s and work counts, largest peak RSS,
+    mean accuracy (and its standard deviation), every run's figures in ``per_run``, the
+    first error if any run failed."""
     first = runs[0]
     if len(runs) == 1:
         first.accuracies = [first.accuracy]
@@ -400,10 +456,13 @@ def combine(runs: List[Result]) -> Result:
     combined = Result(first.system, first.config, first.threads, first.iter, runs=len(runs))
     combined.error = next((r.error for r in runs if r.error), "")
     if ok:
+        combined.per_run = {name: [getattr(r, name) for r in ok] for name in PER_RUN_FIGURES}
         combined.wall_s = statistics.median(r.wall_s for r in ok)
         combined.cpu_s = statistics.median(r.cpu_s for r in ok)
         combined.loop_s = statistics.median(r.loop_s for r in ok)
         combined.words_per_s = statistics.median(r.words_per_s for r in ok)
+        combined.pairs = int(statistics.median(r.pairs for r in ok))
+        combined.windows = int(statistics.median(r.windows for r in ok))
         combined.peak_rss_mb = max(r.peak_rss_mb for r in ok)
         combined.accuracies = [r.accuracy for r in ok]
         combined.accuracy = statistics.fmean(combined.accuracies)
@@ -414,172 +473,27 @@ def combine(runs: List[Result]) -> Result:
     return combined
 
 
-def markdown_report(results: List[Result], meta: dict) -> str:
-    """All tables as markdown."""
-    configs = meta["configs"]
-    threads_list = meta["threads"]
-    systems = meta["systems"]
-    peers = [s for s in systems if s != "ours"]
-    versions = ", ".join(f"{k} {v}" for k, v in meta["machine"]["versions"].items())
-    m = meta["machine"]
-    lines = [
-        f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores, {m['memory_gb']} GB, "
-        f"{m['os']}, Python {m['python']}); {versions}.",
-        "",
-        f"Corpus `{meta['corpus_name']}`: {meta['corpus_words']:,} words in "
-        f"{meta['corpus_lines']:,} lines; {meta['iter']} passes; size 100, window 5, "
-        "sample 1e-3, min-count 5; NS: negative 5; HS: hs 1, negative 0; alpha 0.025 "
-        "(skip-gram), 0.05 (CBOW).",
-        "",
-    ]
-    header = ("| system | config | threads | wall s | CPU % | words/s | peak RSS MB "
-              "| accuracy % (seen) |")
-    if "ours" in systems and peers:
-        header += " ours faster × |"
-    lines += [header, "|" + "---|" * (header.count("|") - 1)]
-    for threads in threads_list:
-        for config in configs:
+def repeats(args, system: str) -> int:
+    """Timed runs of ``system``: --repeat for ours, --peer-repeat for the peers."""
+    return args.repeat if system in OURS else args.peer_repeat
+
+
+def schedule(args) -> List[Tuple[str, int, str, int]]:
+    """The timed runs in the order they are taken: (config, run, system, threads).
+
+    Configuration by configuration; within one, run 1 of every system (each thread count
+    in turn), then run 2 of every system, and so on: a drifting machine affects all
+    systems alike, and each system's 1-thread and many-thread runs of a round are close
+    in time.  Systems with fewer runs drop out of the later rounds.
+    """
+    planned = []
+    for config in args.configs:
+        systems = [s for s in args.systems if supports(s, config)]
+        for rep in range(max((repeats(args, s) for s in systems), default=0)):
             for system in systems:
-                r = next((x for x in results if (x.system, x.config, x.threads)
-                          == (system, config, threads)), None)
-                if r is None:
-                    continue
-                if not r.ok:
-                    row = f"| {system} | {config} | {threads} | failed: {r.error[:60]} | | | | |"
-                else:
-                    acc = f"{_fmt(r.accuracy, 2)} ({r.seen:,})"
-                    if r.runs > 1:
-                        acc = (f"{_fmt(r.accuracy, 2)} ± {_fmt(r.accuracy_sd, 2)} "
-                               f"({r.seen:,})")
-                    row = (f"| {system} | {config} | {threads} | {_fmt(r.wall_s)} | "
-                           f"{_fmt(100 * r.cpu_s / r.wall_s, 0)} | {_fmt(r.words_per_s, 0)} | {_fmt(r.peak_rss_mb, 0)} | {acc} |")
-                if "ours" in systems and peers:
-                    ratio = math.nan if system == "ours" else \
-                        speed_ratio(results, system, config, threads)
-                    row += f" {_fmt(ratio, 2)} |"
-                lines.append(row)
-    lines += [
-        "",
-        "wall s: wall-clock time of the whole training process (start-up, imports, "
-        "vocabulary, training, writing the vectors). CPU %: user + system CPU time / wall "
-        "time (200 % = two cores kept busy; below 100 × threads on a busy machine, the run "
-        "did not get all the cores it asked for). words/s: whitespace-separated tokens "
-        "of the corpus file × passes / wall s. peak RSS: maximum resident set of the "
-        "process. accuracy: questions-words.txt, 30,000 most frequent words, correct / seen "
-        f"over all sections, computed for every system by {meta['evaluator']}. "
-        "ours faster ×: the peer's wall time / ours, same configuration and threads "
-        "(> 1: ours is faster)." + (
-            f" Each row: {meta['repeat']} runs, run k with seed k in every system; times "
-            "are medians, accuracy is the mean ± the standard deviation over the runs, peak "
-            "RSS the largest."
-            if meta.get("repeat", 1) > 1 else ""),
-    ]
-
-    if "ours" in systems and peers:
-        lines += ["", "Speed of ours relative to each peer (peer wall time / our wall time):",
-                  "", "| config | threads | " + " | ".join(f"vs {p}" for p in peers) + " |",
-                  "|" + "---|" * (len(peers) + 2)]
-        for threads in threads_list:
-            for config in configs:
-                cells = [_fmt(speed_ratio(results, p, config, threads), 2) for p in peers]
-                lines.append(f"| {config} | {threads} | " + " | ".join(cells) + " |")
-
-    many = [t for t in threads_list if t > 1]
-    if 1 in threads_list and many:
-        top = max(many)
-        copies = meta.get("copies_words_per_s", {})
-        ceiling_column = f"ceiling: {top} copies of ours, 1 thread each"
-        columns = systems + ([ceiling_column] if copies else [])
-        lines += ["", f"Thread scaling (words/s with {top} threads / words/s with 1 thread):",
-                  "", "| config | " + " | ".join(columns) + " |",
-                  "|" + "---|" * (len(columns) + 1)]
-        for config in configs:
-            cells = [_fmt(thread_scaling(results, s, config, top), 2) for s in systems]
-            if copies:
-                one = _find(results, "ours", config, 1)
-                cells.append(_fmt(copies[config] / one.words_per_s, 2)
-                             if one and config in copies else "—")
-            lines.append(f"| {config} | " + " | ".join(cells) + " |")
-        if copies:
-            lines += ["", f"{ceiling_column}: {top} single-thread runs of ours started "
-                      "together on the same corpus, each with its own weights (words/s summed "
-                      "over the copies, from the start to the end of the last one, / words/s "
-                      "of one run alone). They do the same work as the threads but share no "
-                      "cache lines, so the column is what this machine allows for this "
-                      "configuration; the gap between it and ours is the cost of the threads "
-                      "updating one shared model without locks."]
-        ceiling = meta.get("parallel_ceiling", {}).get(str(top))
-        if ceiling:
-            lines += ["", f"For scale: {top} independent single-thread processes (CPU-bound, "
-                      f"no shared memory) got {ceiling:.2f}x the throughput of one on this "
-                      f"machine at the start of this run (median of 3): no trainer's scaling "
-                      f"can exceed that here."]
-
-    ours_rows = [r for r in results if r.system == "ours" and r.ok and not math.isnan(r.loop_s)]
-    if ours_rows:
-        lines += ["", "Our time outside the training loop (the tool's own phase timings, "
-                  "-debug 3; other = whole-process wall time − training loop):", "",
-                  "| config | threads | wall s | training loop s | other s |",
-                  "|---|---|---|---|---|"]
-        for r in ours_rows:
-            rest = overhead(r)
-            lines.append(f"| {r.config} | {r.threads} | {_fmt(r.wall_s, 2)} | "
-                         f"{_fmt(rest['loop_s'], 2)} | {_fmt(rest['other_s'], 2)} |")
-
-    if "ours" in systems and any(p.startswith("gensim") for p in peers):
-        lines += ["", "Peak RSS, ours / gensim (same configuration and threads):", "",
-                  "| config | threads | " + " | ".join(
-                      f"ours / {p}" for p in peers if p.startswith("gensim")) + " |",
-                  "|" + "---|" * (2 + sum(p.startswith("gensim") for p in peers))]
-        for threads in threads_list:
-            for config in configs:
-                ours = _find(results, "ours", config, threads)
-                cells = []
-                for p in peers:
-                    if not p.startswith("gensim"):
-                        continue
-                    other = _find(results, p, config, threads)
-                    cells.append(_fmt(ours.peak_rss_mb / other.peak_rss_mb, 2)
-                                 if ours and other else "—")
-                lines.append(f"| {config} | {threads} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def plot(results: List[Result], meta: dict, path: Path) -> bool:
-    """Grouped bar chart of words/s per system and configuration, one panel per thread
-    count.  Returns False (and prints why) when matplotlib is missing."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no chart (pip install -e '.[bench]')",
-              file=sys.stderr)
-        return False
-    configs, systems, threads_list = meta["configs"], meta["systems"], meta["threads"]
-    fig, axes = plt.subplots(1, len(threads_list), figsize=(5.5 * len(threads_list), 4.2),
-                             sharey=True, squeeze=False)
-    width = 0.8 / max(1, len(systems))
-    for ax, threads in zip(axes[0], threads_list):
-        for k, system in enumerate(systems):
-            values = []
-            for config in configs:
-                r = _find(results, system, config, threads)
-                values.append(r.words_per_s / 1e6 if r else 0.0)
-            xs = [i + (k - (len(systems) - 1) / 2) * width for i in range(len(configs))]
-            ax.bar(xs, values, width, label=system)
-        ax.set_xticks(range(len(configs)))
-        ax.set_xticklabels(configs)
-        ax.set_title(f"{threads} thread{'s' if threads > 1 else ''}")
-        ax.grid(axis="y", alpha=0.3)
-    axes[0][0].set_ylabel("million words / s (whole process)")
-    axes[0][-1].legend(fontsize=8)
-    fig.suptitle(f"{meta['corpus_name']}, {meta['iter']} passes — {meta['machine']['date']}",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
+                if rep < repeats(args, system):
+                    planned += [(config, rep, system, t) for t in args.threads]
+    return planned
 
 
 # --------------------------------------------------------------------------- main
@@ -609,9 +523,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--no-warmup", action="store_true",
                         help="skip the untimed warm-up run of each system")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of each system and configuration, run k with seed k in "
-                             "every system: the table gives the median times and the mean "
-                             "accuracy ± its standard deviation")
+                        help="runs of ours and ours-batched per configuration and thread "
+                             "count, run k with seed k in every system, taken in turn with "
+                             "the other systems' runs: the tables give min / median / max "
+                             "of the times and the mean accuracy ± its standard deviation")
+    parser.add_argument("--peer-repeat", type=int, default=None,
+                        help="runs of each peer (default: as --repeat; fewer keeps a long "
+                             "benchmark short, the peers being the slowest systems)")
     parser.add_argument("--keep-vectors", action="store_true",
                         help="keep the vector files (in OUT/vectors)")
     args = parser.parse_args(argv)
@@ -623,8 +541,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         if bad:
             parser.error(f"unknown {what}: {', '.join(bad)} (known: {', '.join(known)})")
     args.threads = sorted(set(args.threads))
-    if args.iter < 1 or min(args.threads) < 1:
-        parser.error("--iter and --threads must be at least 1")
+    if args.peer_repeat is None:
+        args.peer_repeat = args.repeat
+    if min(args.iter, args.repeat, args.peer_repeat, *args.threads) < 1:
+        parser.error("--iter, --threads, --repeat and --peer-repeat must be at least 1")
     return args
 
 
@@ -638,7 +558,7 @@ def check_inputs(args: argparse.Namespace) -> Optional[str]:
             return f"{args.corpus} is compressed; unpack it first (gensim needs plain text)"
     if not os.path.isfile(args.questions):
         return f"questions file {args.questions} not found"
-    if "ours" in args.systems and not args.word2vec:
+    if any(s in OURS for s in args.systems) and not args.word2vec:
         return "our word2vec command was not found beside this Python; pass --word2vec"
     missing = sorted({PEER_MODULE[s] for s in args.systems if s in PEER_MODULE
                       and importlib.util.find_spec(PEER_MODULE[s]) is None})
@@ -667,11 +587,14 @@ def main(argv=None) -> int:
     logs.mkdir(parents=True, exist_ok=True)
 
     corpus_words = count_words(args.corpus)
+    skipped = [[s, c, UNSUPPORTED[(s, c)]] for c in args.configs for s in args.systems
+               if not supports(s, c)]
     meta = dict(corpus=args.corpus, corpus_name=os.path.basename(args.corpus),
                 corpus_words=corpus_words, corpus_lines=count_lines(args.corpus),
                 iter=args.iter, configs=args.configs, systems=args.systems,
                 threads=args.threads, threshold=THRESHOLD, evaluator=evaluator,
-                repeat=args.repeat,
+                repeat=args.repeat, peer_repeat=args.peer_repeat, skipped=skipped,
+                config_flags={c: CONFIGS[c] for c in args.configs}, common=COMMON,
                 words_per_s="corpus tokens x passes / wall seconds of the whole process",
                 machine=machine_info())
 
@@ -681,52 +604,57 @@ def main(argv=None) -> int:
         warm = out / "warmup.txt"
         make_lines.make_lines(args.corpus, str(warm), 1000, WARMUP_WORDS)
         for system in args.systems:
-            cmd = train_command(system, args.configs[0], str(warm),
+            config = next((c for c in args.configs if supports(system, c)), None)
+            if config is None:
+                continue
+            cmd = train_command(system, config, str(warm),
                                 str(vectors_dir / "warmup.bin"), 1, 1, args.word2vec)
             info = run_measured(cmd, logs / f"warmup-{system}", child_env(1))
             print(f"bench: warm-up {system}: {info['wall_s']:.1f} s", file=sys.stderr)
 
     many = [t for t in args.threads if t > 1]
+    top = max(many) if many else 1
+    if any(s in OURS for s in args.systems):
+        meta["peak"] = measure_peak(top)
+        if meta["peak"]:
+            print("bench: peak: " + meta["peak"]["description"].replace("\n", "\n  "),
+                  file=sys.stderr)
+        if any(CONFIGS[c]["hs"] for c in args.configs):
+            counts = vocabulary_counts(args, logs)
+            if counts:
+                meta["mean_code_length"] = bench_flops.mean_code_length(counts,
+                                                                        COMMON["sample"])
     if many:
-        top = max(many)
         meta["parallel_ceiling"] = {str(top): round(parallel_ceiling(top), 3)}
         print(f"bench: {top} independent processes get "
               f"{meta['parallel_ceiling'][str(top)]:.2f}x the throughput of one here",
               file=sys.stderr)
 
-    results: List[Result] = []
-    planned = len(args.threads) * len(args.configs) * len(args.systems)
-    step = 0
-    for threads in args.threads:
-        for config in args.configs:
-            for system in args.systems:
-                step += 1
-                runs, copies = [], []
-                for rep in range(args.repeat):
-                    if system == "ours" and many and threads == top and 1 in args.threads:
-                        copies.append(independent_copies(config, top, args, corpus_words,
-                                                         vectors_dir, logs))
-                    runs.append(measure_once(system, config, threads, rep, args,
-                                             corpus_words, compute_accuracy, vectors_dir,
-                                             logs))
-                if copies:
-                    meta.setdefault("copies_words_per_s", {})[config] = \
-                        statistics.median(copies)
-                result = combine(runs)
-                results.append(result)
-                spread = (f" ± {result.accuracy_sd:.2f} ({result.runs} runs)"
-                          if result.runs > 1 else "")
-                print(f"bench: [{step}/{planned}] {system:11s} {config:7s} threads {threads}: "
-                      f"{result.wall_s:7.1f} s  {result.words_per_s / 1e3:8.0f} kwords/s  "
-                      f"{result.peak_rss_mb:6.0f} MB  accuracy {result.accuracy:.2f} %{spread}"
-                      + (f"  ({result.error})" if result.error else ""), file=sys.stderr)
-                # Save as we go, so that an interrupted run keeps what it measured.
-                write_json(out / "bench.json", meta, results)
+    planned = schedule(args)
+    runs: Dict[Tuple[str, str, int], List[Result]] = {}
+    copies = meta["copies_words_per_s"] = {}
+    for step, (config, rep, system, threads) in enumerate(planned, 1):
+        if system in OURS and many and threads == top and 1 in args.threads:
+            # the ceiling for this round, just before the system's many-thread run
+            copies.setdefault(system, {}).setdefault(config, []).append(
+                independent_copies(system, config, top, args, corpus_words, vectors_dir,
+                                   logs, rep))
+        result = measure_once(system, config, threads, rep, args, corpus_words,
+                              compute_accuracy, vectors_dir, logs)
+        runs.setdefault((system, config, threads), []).append(result)
+        print(f"bench: [{step}/{len(planned)}] {system:12s} {config:7s} threads {threads} "
+              f"run {rep + 1}/{repeats(args, system)}: {result.wall_s:7.1f} s  "
+              f"{result.words_per_s / 1e3:8.0f} kwords/s  {result.peak_rss_mb:6.0f} MB  "
+              f"accuracy {result.accuracy:.2f} %"
+              + (f"  ({result.error})" if result.error else ""), file=sys.stderr)
+        # Save as we go, so that an interrupted run keeps what it measured.
+        write_json(out / "bench.json", meta, [combine(list(r)) for r in runs.values()])
 
-    report = markdown_report(results, meta)
+    results = [combine(r) for r in runs.values()]
+    report = bench_report.markdown_report(results, meta)
     (out / "bench.md").write_text(report, encoding="utf-8")
     write_json(out / "bench.json", meta, results)
-    charted = plot(results, meta, out / "bench.png")
+    charted = bench_report.plot(results, meta, out / "bench.png")
     print(report)
     print(f"bench: wrote {out / 'bench.md'}, {out / 'bench.json'}"
           + (f", {out / 'bench.png'}" if charted else ""), file=sys.stderr)
@@ -746,7 +674,7 @@ def write_json(path: Path, meta: dict, results: List[Result]) -> None:
     rows = []
     for r in results:
         row = asdict(r)
-        if r.system == "ours":
+        if r.system in OURS:
             row.update(overhead(r))
         rows.append(row)
     path.write_text(json.dumps(clean(dict(meta=meta, results=rows)), indent=2) + "\n",

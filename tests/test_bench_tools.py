@@ -1,6 +1,8 @@
 """The benchmark harness's own logic (scripts/make_lines.py, bench_eval.py, bench.py,
-bench_peers.py): line cutting, the fallback analogy evaluator, parsing compute-accuracy's
-output, the ratio and table code.  Needs neither gensim nor fastText."""
+bench_report.py, bench_flops.py, bench_peers.py, peak_flops.py): line cutting, the
+fallback analogy evaluator, parsing compute-accuracy's output and our -debug 3 line, the
+order of the runs, the ratio, scaling, flop-count and table code, the peak measurement.
+Needs neither gensim nor fastText."""
 
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ make_lines = _load("make_lines")
 bench_eval = _load("bench_eval")
 bench_peers = _load("bench_peers")
 bench = _load("bench")
+bench_report = _load("bench_report")
+bench_flops = _load("bench_flops")
+peak_flops = _load("peak_flops")
 
 
 # --------------------------------------------------------------------------- make_lines
@@ -184,9 +189,9 @@ def _results():
 
 def test_ratios_scaling_and_overhead():
     results = _results()
-    assert bench.speed_ratio(results, "gensim-line", "sg-ns", 1) == pytest.approx(2.5)
-    assert math.isnan(bench.speed_ratio(results, "gensim-line", "sg-ns", 2))  # failed run
-    assert bench.thread_scaling(results, "ours", "sg-ns", 2) == pytest.approx(1.9)
+    assert bench_report.speed_ratio(results, "gensim-line", "sg-ns", 1) == pytest.approx(2.5)
+    assert math.isnan(bench_report.speed_ratio(results, "gensim-line", "sg-ns", 2))  # failed
+    assert bench_report.thread_scaling(results, "ours", "sg-ns", 2) == pytest.approx(1.9)
     rest = bench.overhead(results[0])
     assert rest["loop_s"] == pytest.approx(8.75) and rest["other_s"] == pytest.approx(1.25)
     assert math.isnan(bench.overhead(results[1])["other_s"])      # not ours: no timings
@@ -196,20 +201,26 @@ def test_ratios_scaling_and_overhead():
     assert math.isnan(bench.training_loop_seconds("no timings here"))
 
 
-def test_markdown_report():
+def _meta(**extra):
     meta = dict(configs=["sg-ns"], threads=[1, 2], systems=["ours", "gensim-line"],
                 corpus_name="c.txt", corpus_words=2000, corpus_lines=2, iter=5,
-                evaluator="compute-accuracy",
+                evaluator="compute-accuracy", config_flags=bench.CONFIGS, common=bench.COMMON,
                 machine=dict(date="2024-01-01 00:00", cpu="CPU", cores=2, memory_gb=8,
                              os="Linux", python="3.11", versions={"gensim": "4.4.0"}))
-    text = bench.markdown_report(_results(), meta)
-    assert "| ours | sg-ns | 1 | 10.0 | 99 | 1,000 | 100 | 8.00 (9,000) | — |" in text
-    assert "| gensim-line | sg-ns | 1 | 25.0 | 104 | 400 | 125 | 8.20 (9,000) | 2.50 |" in text
-    assert "| gensim-line | sg-ns | 2 | failed: exit 1" in text
-    assert "| sg-ns | 1 | 2.50 |" in text            # ratio table
-    assert "| sg-ns | 1.90 | — |" in text              # thread scaling
-    assert "| sg-ns | 1 | 10.00 | 8.75 | 1.25 |" in text  # outside the training loop
-    assert "| sg-ns | 1 | 0.80 |" in text              # RSS ours / gensim
+    meta.update(extra)
+    return meta
+
+
+def test_markdown_report():
+    text = bench_report.markdown_report(_results(), _meta())
+    assert "| ours | sg-ns | 1 | 1 | 10.0 | 1,000 | 99 | 100 | 8.00 (9,000) | — |" in text
+    assert "| gensim-line | sg-ns | 1 | 1 | 25.0 | 400 | 104 | 125 | 8.20 (9,000) | 2.50 |" \
+        in text
+    assert "| gensim-line | sg-ns | 2 | 1 | failed: exit 1" in text
+    assert "| ours | sg-ns | 1 | 2.50 |" in text            # ratio table
+    assert "| ours | sg-ns | 1 | 1.90 | — | — |" in text      # thread scaling, no ceiling
+    assert "| ours | sg-ns | 1 | 10.00 | 8.75 | 1.25 |" in text  # outside the training loop
+    assert "| ours | sg-ns | 1 | 0.80 |" in text              # RSS ours / gensim
     assert "words/s: whitespace-separated tokens" in text
 
 
@@ -237,15 +248,12 @@ def test_repeated_runs_use_one_seed_per_run_for_every_system():
 
 
 def test_report_shows_the_independent_copies_ceiling():
-    meta = dict(configs=["sg-ns"], threads=[1, 2], systems=["ours", "gensim-line"],
-                corpus_name="c.txt", corpus_words=2000, corpus_lines=2, iter=5,
-                evaluator="compute-accuracy", copies_words_per_s={"sg-ns": 1950.0},
-                machine=dict(date="2024-01-01 00:00", cpu="CPU", cores=2, memory_gb=8,
-                             os="Linux", python="3.11", versions={}))
-    text = bench.markdown_report(_results(), meta)
-    # ours 1 thread: 1000 words/s; two copies together: 1950 words/s
-    assert "| sg-ns | 1.90 | — | 1.95 |" in text
-    assert "ceiling: 2 copies of ours, 1 thread each" in text
+    meta = _meta(copies_words_per_s={"ours": {"sg-ns": [1900.0, 2000.0, 1950.0]}})
+    text = bench_report.markdown_report(_results(), meta)
+    # ours 1 thread: 1000 words/s; two copies together: 1950 words/s (median); the
+    # 2-thread run's 1.9 is 97% of that
+    assert "| ours | sg-ns | 1 | 1.90 | 1.95 | 97 % |" in text
+    assert "ceiling: 2 copies" in text
 
 
 def test_run_measured_reports_wall_time_and_memory(tmp_path):
@@ -291,3 +299,185 @@ def test_repeated_runs_are_combined_into_one_row():
     assert bench.combine(runs[:1]) is runs[0]
     failed = bench.combine(runs[:2] + [R("ours", "cbow-ns", 2, 5, error="exit 1")])
     assert failed.error == "exit 1" and failed.accuracy == pytest.approx(35.0)
+
+
+# --------------------------------------------------------------------------- batched mode
+
+def test_trained_work_is_read_from_the_debug_line():
+    stderr = ("timings: vocabulary 0.16 s, model setup 0.01 s, training 4.51 s, writing "
+              "0.08 s; total 4.76 s since the corpus was opened; trained 10179327 pairs in "
+              "1702619 windows\n")
+    assert bench.trained_work(stderr) == (10179327, 1702619)
+    assert bench.training_loop_seconds(stderr) == pytest.approx(4.51)
+    assert bench.trained_work("timings: training 1.00 s; total 1.2 s\n") == (0, 0)
+
+
+def test_batched_command_adds_the_batch_flag_and_skips_cbow_hs():
+    ours = bench.train_command("ours", "sg-ns", "c.txt", "o.bin", 2, 5, "word2vec")
+    batched = bench.train_command("ours-batched", "sg-ns", "c.txt", "o.bin", 2, 5, "word2vec")
+    assert "-batch" not in ours
+    assert batched[batched.index("-batch") + 1] == "1"
+    assert [a for a in batched if a not in ("-batch", "1")] == [a for a in ours if a != "1"]
+    assert not bench.supports("ours-batched", "cbow-hs")
+    assert all(bench.supports("ours-batched", c) for c in ("sg-ns", "cbow-ns", "sg-hs"))
+    assert all(bench.supports(s, "cbow-hs") for s in bench.SYSTEMS if s != "ours-batched")
+
+
+def test_runs_are_taken_in_turn():
+    args = bench.parse_args(["--systems", "ours,ours-batched,gensim-line", "--configs",
+                             "sg-ns,cbow-hs", "--threads", "1", "2", "--repeat", "3",
+                             "--peer-repeat", "1"])
+    planned = bench.schedule(args)
+    sg = [(rep, system, threads) for config, rep, system, threads in planned
+          if config == "sg-ns"]
+    # round 1: every system, each thread count; then rounds 2 and 3 without the peer
+    assert sg[:6] == [(0, "ours", 1), (0, "ours", 2), (0, "ours-batched", 1),
+                      (0, "ours-batched", 2), (0, "gensim-line", 1), (0, "gensim-line", 2)]
+    assert sg[6:] == [(r, s, t) for r in (1, 2) for s in ("ours", "ours-batched")
+                      for t in (1, 2)]
+    assert [c for c, *_ in planned] == ["sg-ns"] * 14 + ["cbow-hs"] * 8   # no batched cbow-hs
+    assert bench.parse_args(["--repeat", "4"]).peer_repeat == 4          # default: as --repeat
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--peer-repeat", "0"])
+
+
+def _rows(system, config, threads, words_per_s, walls, loops=(), pairs=0, windows=0):
+    """One combined row from runs with these figures (the way bench.py builds them)."""
+    R = bench.Result
+    runs = [R(system, config, threads, 5, wall_s=w, cpu_s=w * threads, peak_rss_mb=80,
+              words_per_s=s, accuracy=7.5, seen=9000, total=19544,
+              loop_s=loops[i] if loops else w - 0.5, pairs=pairs + i, windows=windows)
+            for i, (s, w) in enumerate(zip(words_per_s, walls))]
+    return bench.combine(runs)
+
+
+def _batched_results():
+    return [
+        _rows("ours", "sg-ns", 1, [1000, 1100, 900], [10, 9, 11]),
+        _rows("ours", "sg-ns", 2, [1500, 1900, 950], [6.5, 6, 5.5], [5.0, 5.5, 6.0],
+              pairs=1_000_000, windows=200_000),
+        _rows("ours-batched", "sg-ns", 1, [2000, 2100, 1900], [5, 4.8, 5.2]),
+        _rows("ours-batched", "sg-ns", 2, [3400, 3700, 3800], [2.6, 2.5, 2.4],
+              [2.0, 2.1, 1.9], pairs=1_000_000, windows=200_000),
+    ]
+
+
+def test_combine_keeps_every_run():
+    row = _batched_results()[1]
+    assert row.runs == 3 and row.wall_s == 6 and row.words_per_s == 1500
+    assert row.run_values("wall_s") == [6.5, 6, 5.5]
+    assert row.run_values("pairs") == [1_000_000, 1_000_001, 1_000_002]
+    assert row.pairs == 1_000_001 and row.loop_s == 5.5
+    single = bench.Result("ours", "sg-ns", 1, 5, wall_s=3.0)
+    assert single.run_values("wall_s") == [3.0]
+
+
+def test_per_run_scaling_and_the_thread_checks():
+    results = _batched_results()
+    meta = _meta(systems=["ours", "ours-batched"],
+                 copies_words_per_s={"ours-batched": {"sg-ns": [3900.0, 4000.0, 4100.0]}})
+    # each 2-thread run against the median 1-thread run (1000 and 2000 words/s)
+    assert bench_report.per_run_scaling(results, "ours", "sg-ns", 2) == \
+        pytest.approx([1.5, 1.9, 0.95])
+    assert bench_report.per_run_scaling(results, "ours-batched", "sg-ns", 2) == \
+        pytest.approx([1.7, 1.85, 1.9])
+    assert bench_report.copies_ceiling(results, meta, "ours-batched", "sg-ns") == \
+        pytest.approx(2.0)
+    checks = bench_report.scaling_checks(results, meta, "sg-ns", 2)
+    assert [met for _, _, met in checks] == [False, True, True]   # 0.95 < 1; 1.7; 92.5 %
+    assert checks[2][1] == "92%"
+    # without copies the ceiling check has no verdict, the other two still do
+    no_copies = bench_report.scaling_checks(results, _meta(), "sg-ns", 2)
+    assert [met for _, _, met in no_copies] == [False, True, None]
+    assert bench_report.per_run_scaling(results, "ours", "cbow-ns", 2) == []
+
+
+def test_batched_tables_gflops_and_targets():
+    meta = _meta(systems=["ours", "ours-batched"], repeat=3, peer_repeat=3,
+                 copies_words_per_s={"ours-batched": {"sg-ns": [3900.0, 4000.0, 4100.0]}},
+                 peak=dict(gflops={"1": 100.0, "2": 200.0},
+                           description="measured, 1 copy at once: 100 GFLOP/s"))
+    text = bench_report.markdown_report(_batched_results(), meta)
+    # main table: min / median / max of the wall time and words/s
+    assert "| ours | sg-ns | 2 | 3 | 5.5 / 6.0 / 6.5 | 950 / 1,500 / 1,900 |" in text
+    # ours-batched vs ours: 6.0 / 2.5 wall, 5.5 / 2.0 training loop
+    assert "| sg-ns | 2 | 3, 3 | 2.40 | 2.75 |" in text
+    assert "| ours-batched | sg-ns | 3 | 1.70 / 1.85 / 1.90 | 2.00 | 92 % |" in text
+    assert ("| sg-ns | slowest run 0.95x: not met | slowest run 1.70x: met | 92%: met |"
+            in text)
+    # 1,000,001 pairs x 3,700 flops / 5.5 s = 0.67 GFLOP/s; 2 cores: peak 200
+    assert "| ours | sg-ns | 2 | 1,000,001 | 3,700 | 5.00 / 5.50 / 6.00 | 0.6 / 0.7 / 0.7 " \
+        "| 200 | 0.3 |" in text
+    assert "- measured, 1 copy at once: 100 GFLOP/s" in text
+    assert ("| sg-ns: ours-batched >= 2x ours (2 threads, medians) | 2.40x (3 runs each; "
+            "the target asks for 5) | met |") in text
+    assert "3 of 4 targets met in this run: sg-ns: ours-batched >= 2x ours" in text
+    assert "not met" in text.split("## Targets in this run")[1]
+    assert "Huffman" not in text                   # no HS row: no code-length note
+
+
+def test_hs_rows_use_the_mean_code_length():
+    rows = [_rows("ours", "sg-hs", 1, [1000], [4.0], [3.0], pairs=1_000_000, windows=1)]
+    meta = _meta(systems=["ours"], configs=["sg-hs"], threads=[1], mean_code_length=9.5)
+    text = bench_report.markdown_report(rows, meta)
+    # 9.5 nodes x 600 + 100 = 5,800 flops per pair; 5.8 GFLOP / 3 s
+    assert "| ours | sg-hs | 1 | 1,000,000 | 5,800 | 3.00 | 1.9 |" in text
+    assert "mean code length 9.50" in text
+    no_length = bench_report.markdown_report(rows, _meta(systems=["ours"], configs=["sg-hs"],
+                                                         threads=[1]))
+    assert "| ours | sg-hs | 1 | 1,000,000 | — | 3.00 | — |" in no_length
+
+
+def test_skipped_combinations_are_noted():
+    text = bench_report.markdown_report(
+        _batched_results(), _meta(systems=["ours", "ours-batched"],
+                                  skipped=[["ours-batched", "cbow-hs", "not supported"]]))
+    assert "Not run: ours-batched cbow-hs (not supported)." in text
+
+
+# --------------------------------------------------------------------------- flop counts
+
+def test_flops_per_pair_formulas():
+    # skip-gram NS, K = 5, d = 100: (K + 1) * 6d + d = 3,700 per pair
+    assert bench_flops.training_flops(False, False, 5, 100, pairs=1, windows=1) == 3700
+    assert bench_flops.training_flops(False, False, 5, 100, 1000, 170) == 3_700_000
+    # CBOW NS: per window (K + 1) * 6d + 2cd + d; 100 windows of c = 6 -> 4,900 each
+    assert bench_flops.training_flops(True, False, 5, 100, pairs=600, windows=100) == 490_000
+    # skip-gram HS: the path's L nodes replace the K + 1 rows: L * 6d + d
+    assert bench_flops.training_flops(False, True, 0, 100, 10, 2, mean_code_length=9.5) == \
+        pytest.approx(10 * (9.5 * 600 + 100))
+    # both: K + 1 + L outputs
+    assert bench_flops.outputs_per_centre(5, True, 9.5) == pytest.approx(15.5)
+    assert math.isnan(bench_flops.training_flops(False, True, 0, 100, 10, 2))  # no length
+
+
+def test_mean_code_length_weights_the_centre_words():
+    # counts </s> 10, then 4, 2, 1, 1: Huffman lengths 1, 2, 3, 4, 4; </s> is never a
+    # centre word, so without subsampling (4*2 + 2*3 + 1*4 + 1*4) / 8 = 2.75
+    assert bench_flops.mean_code_length([10, 4, 2, 1, 1], sample=0) == pytest.approx(2.75)
+    # subsampling keeps fewer of the frequent (short-code) words: the mean grows
+    assert bench_flops.mean_code_length([10, 4, 2, 1, 1], sample=0.01) > 2.75
+
+
+# --------------------------------------------------------------------------- peak
+
+def test_vector_isa_from_the_cpu_flags():
+    assert peak_flops.vector_isa({"avx512f": True, "avx2": True, "fma": True}).lanes == 16
+    avx2 = peak_flops.vector_isa({"avx2": True, "fma": True})
+    assert (avx2.lanes, avx2.fused, avx2.accumulators) == (8, True, 12)
+    assert peak_flops.vector_isa({}).lanes == 4
+
+
+def test_peak_flops_measures_a_sane_positive_rate():
+    pytest.importorskip("llvmlite")
+    peak = peak_flops.measure(seconds=0.02, trials=2, copies=2)
+    assert peak.fma_instructions
+    # Loose bounds, not a timing test: a compiled-away loop would give absurd rates, and
+    # no core does more than 2 FMA units x 16 lanes x 2 flops x ~6 GHz = 384 GFLOP/s.
+    assert 0.5 < peak.gflops[1] < 1000
+    assert peak.gflops[2] > 0
+    if peak.clock_ghz:
+        assert 0.2 < peak.clock_ghz[1] < 10
+        assert 0.5 <= peak.flops_per_cycle(1) <= 2 * (2 * peak.lanes * 2)
+    assert "GFLOP/s" in peak_flops.describe(peak)
+    assert peak_flops.to_json(peak)["gflops"]["1"] == peak.gflops[1]
