@@ -48,14 +48,13 @@ class _Terminated(BaseException):
         self.signum = signum
 
 
-def _fail(prog: str, message: str, code: int) -> None:
+def _say_error(prog: str, message: str) -> None:
     try:
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
     sys.stderr.write(f"{prog}: {message}\n")
     sys.stderr.flush()
-    _finish(code)
 
 
 def _finish(code: int) -> None:
@@ -64,13 +63,23 @@ def _finish(code: int) -> None:
     raise SystemExit(code)
 
 
-def run_command(command: click.Command, prog: str, args: Optional[List[str]] = None) -> None:
+def _alone(code: int, message: Optional[str]):
+    return code, message
+
+
+def run_command(command: click.Command, prog: str, args: Optional[List[str]] = None,
+                conclude=_alone) -> None:
     """Run a click command with our conventions for usage, errors and signals.
 
     * no arguments at all: the help text on stdout, exit 0 (as the C tools print usage);
     * bad flags or values: ``prog: error: ...`` on one line, exit 2;
     * library errors: ``prog: error: ...``, the error's exit code;
     * SIGINT / SIGTERM: ``prog: interrupted by SIGINT``, exit 130 / 143, no files left.
+
+    ``conclude(code, message)`` turns this process's outcome into the run's (the exit
+    code, and the line to print here or None): the identity for one process; with
+    several MPI processes every one of them ends alike and one of them speaks
+    (``cluster.py``).
     """
     from w2v_cli import cleanup
     from w2v_cli.errors import W2VError
@@ -81,41 +90,49 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
         # caches the help option built by the first context it sees.
         with click.Context(command, info_name=prog, **command.context_settings) as ctx:
             click.echo(command.get_help(ctx))
+        conclude(0, None)
         return
     _install_signal_handlers()
+    code, message = 0, None
     try:
         command.main(args=args, prog_name=prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
-        _finish(exc.exit_code)
+        code = exc.exit_code
     except click.NoSuchOption as exc:
         # Click reports "-itter" as "-i"; name the flag as typed.
         name = _first_unknown_flag(command, args) or exc.option_name
-        _fail(prog, f"error: no such option: {name} (see {prog} --help)", 2)
+        code, message = 2, f"error: no such option: {name} (see {prog} --help)"
     except click.ClickException as exc:
-        _fail(prog, f"error: {exc.format_message()}", 2)
+        code, message = 2, f"error: {exc.format_message()}"
     except click.exceptions.Abort:
-        _fail(prog, "interrupted by SIGINT", 128 + signal.SIGINT)
+        code, message = 128 + signal.SIGINT, "interrupted by SIGINT"
     except W2VError as exc:
-        _fail(prog, f"error: {exc}", exc.exit_code)
+        code, message = exc.exit_code, f"error: {exc}"
     except KeyboardInterrupt:
-        _fail(prog, "interrupted by SIGINT", 128 + signal.SIGINT)
+        code, message = 128 + signal.SIGINT, "interrupted by SIGINT"
     except _Terminated as exc:
-        _fail(prog, f"interrupted by {signal.Signals(exc.signum).name}", 128 + exc.signum)
+        code = 128 + exc.signum
+        message = f"interrupted by {signal.Signals(exc.signum).name}"
     except BrokenPipeError:
         cleanup.remove_all()
         try:                     # stdout's reader went away: leave quietly, like C tools
             sys.stdout = open(os.devnull, "w")
         except OSError:
             pass
-        raise SystemExit(1)
+        code = 1
     except MemoryError:
-        _fail(prog, "error: out of memory", 1)
+        code, message = 1, "error: out of memory"
     except OSError as exc:
-        _fail(prog, f"error: {exc.strerror or exc}", 1)
+        code, message = 1, f"error: {exc.strerror or exc}"
     except Exception as exc:      # a bug: still one line, never a traceback
         if os.environ.get("W2V_TRACEBACK"):
             raise
-        _fail(prog, f"internal error: {type(exc).__name__}: {exc}", 70)
+        code, message = 70, f"internal error: {type(exc).__name__}: {exc}"
+    code, message = conclude(code, message)
+    if message is not None:
+        _say_error(prog, message)
+    if code != 0:
+        _finish(code)
     cleanup.remove_all()
 
 
@@ -188,16 +205,29 @@ def _flag(name: str, **kwargs):
             "share one draw of negatives and are trained together as small matrix "
             "products; results differ from the original's).")
 def word2vec_command(**flags) -> None:
-    from w2v_cli.config import TrainConfig, available_cores
+    from w2v_cli import cluster
+    from w2v_cli.config import TrainConfig
     from w2v_cli.pipeline import run_word2vec
 
     if flags["threads"] is None:
-        flags["threads"] = available_cores()
+        flags["threads"] = cluster.current().default_threads()
     run_word2vec(TrainConfig(**flags))
 
 
 def word2vec_main(args: Optional[List[str]] = None) -> None:
-    run_command(word2vec_command, "word2vec", args)
+    """``word2vec``; started by an MPI launcher, every process runs rank 0's command
+    line and the processes train one model together (``cluster.py``)."""
+    from w2v_cli import cluster
+    from w2v_cli.errors import W2VError
+
+    try:
+        group = cluster.join()
+    except W2VError as exc:
+        if cluster.launched_rank() == 0:
+            _say_error("word2vec", f"error: {exc}")
+        raise SystemExit(exc.exit_code)
+    args = group.shared_arguments(sys.argv[1:] if args is None else args)
+    run_command(word2vec_command, "word2vec", args, conclude=group.conclude)
 
 
 COMMANDS: dict = {"word2vec": word2vec_command}

@@ -18,25 +18,34 @@ from w2v_cli.outputs import AtomicOutput
 
 
 def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
-    """Run one ``word2vec`` command; raises ``W2VError`` subclasses on bad input."""
+    """Run one ``word2vec`` command; raises ``W2VError`` subclasses on bad input.
+
+    Under an MPI launcher this runs in every process (``cluster.py``): each trains its
+    share of the corpus, and rank 0 alone checks and writes the output files.
+    """
+    from w2v_cli import cluster
     from w2v_cli.backends import choose_backend
 
+    group = cluster.current()
     stdout = stdout or sys.stdout
     config.validate()
-    choose_backend(config)              # an unsupported combination fails before any work
+    choose_backend(config, group.size)  # an unsupported combination fails before any work
 
     def say(line: str) -> None:
         if config.debug >= 1:
             stdout.write(line + "\n")
             stdout.flush()
 
-    sources.check_readable(config.train)
-    if config.read_vocab:
-        sources.check_readable(config.read_vocab, "vocabulary file")
-    vocab_output = AtomicOutput(config.save_vocab, "vocabulary file") if config.save_vocab else None
-    output = AtomicOutput(config.output, "output file") if config.output else None
+    vocab_output = output = None
+    if group.is_root:
+        sources.check_readable(config.train)
+        if config.read_vocab:
+            sources.check_readable(config.read_vocab, "vocabulary file")
+        vocab_output = (AtomicOutput(config.save_vocab, "vocabulary file")
+                        if config.save_vocab else None)
+        output = AtomicOutput(config.output, "output file") if config.output else None
     try:
-        _run(config, say, vocab_output, output)
+        _run(config, say, vocab_output, output, group)
     finally:
         for reserved in (vocab_output, output):
             if reserved is not None:
@@ -44,55 +53,41 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
 
 
 def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
-         output: Optional[AtomicOutput]) -> None:
+         output: Optional[AtomicOutput], group) -> None:
     # Heavy imports here, not at module level: `word2vec --help` must not load numba.
-    from w2v_cli import corpus as corpus_module
-    from w2v_cli import formats, progress
-    from w2v_cli.vocab import format_vocab, learn_vocab, read_vocab_file, vocab_from_list
+    from w2v_cli import formats
+    from w2v_cli.vocab import format_vocab
 
     say(f"Starting training using file {config.train}")
     clock = _PhaseClock()
-    corpus = sources.CorpusFile(config.train)
-    cache = corpus_module.TokenIdCache() if output is not None else None
-    try:
-        if config.read_vocab:
-            words, counts = read_vocab_file(config.read_vocab)
-            vocab = vocab_from_list(words, counts, config.min_count)
-            cached_entry_ids = None
-            distinct_words = len(words)
-        else:
-            bar = (progress.ByteProgress(corpus.size, "vocabulary", sources.compressed_position)
-                   if config.debug >= 2 else None)
-            try:
-                learned = learn_vocab(corpus, config.min_count, id_sink=cache, on_progress=bar)
-            finally:
-                if bar is not None:
-                    bar.close()
-            vocab = learned.vocab
-            cached_entry_ids = learned.entry_to_id if learned.cache_valid else None
-            distinct_words = learned.distinct_words
-
+    wants_vectors = config.output is not None
+    corpus = sources.CorpusFile(config.train) if group.is_root else None
+    if group.size > 1:
+        from w2v_cli import distributed
+        share = distributed.share_corpus(group, config, corpus, wants_vectors,
+                                         bar=lambda size, label: _bar(config, size, label))
+        clock.mark("vocabulary and token ids")
+    else:
+        share = _count_vocabulary(config, corpus, wants_vectors)
         clock.mark("vocabulary")
+    try:
+        vocab = share.vocab
         say(f"Vocab size: {len(vocab)}")
         say(f"Words in train file: {vocab.train_words}")
-        _check_trainable(vocab, distinct_words, config)
+        _check_trainable(vocab, share.distinct_words, config)
         if vocab_output is not None:
             data = format_vocab(vocab)
             vocab_output.write(lambda stream: stream.write(data))
-        if output is None:
+        if not wants_vectors:
             return                      # vocabulary only, as the C tool does without -output
-
-        assert cache is not None
-        if cached_entry_ids is not None:
-            cache.finish(mapping=cached_entry_ids)
-        else:
-            cache.close()
-            cache = corpus_module.TokenIdCache()
-            _map_corpus(corpus, vocab, cache, config)
-            cache.finish()
+        if share.ids is None:           # one process, ids not cached by the count
+            share.ids = _map_corpus(corpus, vocab, config)
+            share.caches.append(share.ids)
             clock.mark("token ids")
 
-        weights = _train(config, vocab, cache, clock)
+        weights = _train(config, vocab, share.ids, clock, group)
+        if output is None:
+            return                      # rank 0 writes the files
         if config.classes > 0:
             from w2v_cli.classes import kmeans_classes
             labels = kmeans_classes(weights.input_vectors(), config.classes, config.threads)
@@ -106,8 +101,48 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
         if config.debug >= 3:
             clock.report()
     finally:
-        if cache is not None:
-            cache.close()
+        share.close()
+
+
+def _bar(config: TrainConfig, size: int, label: str):
+    from w2v_cli import progress
+    if config.debug < 2:
+        return None
+    return progress.ByteProgress(size, label, sources.compressed_position)
+
+
+def _count_vocabulary(config: TrainConfig, corpus, wants_vectors: bool):
+    """One process: the vocabulary, counted or read; the token ids when the count could
+    keep them (else ``ids`` is None: the corpus is read again once the vocabulary is
+    final)."""
+    from w2v_cli import corpus as corpus_module
+    from w2v_cli.distributed import Share
+    from w2v_cli.vocab import learn_vocab, read_vocab_file, vocab_from_list
+
+    if config.read_vocab:
+        words, counts = read_vocab_file(config.read_vocab)
+        return Share(vocab_from_list(words, counts, config.min_count), len(words))
+    cache = corpus_module.TokenIdCache() if wants_vectors else None
+    share = Share(None, 0, caches=[cache] if cache is not None else [])
+    try:
+        bar = _bar(config, corpus.size, "vocabulary")
+        try:
+            learned = learn_vocab(corpus, config.min_count, id_sink=cache, on_progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    except BaseException:
+        share.close()
+        raise
+    share.vocab, share.distinct_words = learned.vocab, learned.distinct_words
+    if cache is not None:
+        if learned.cache_valid:
+            cache.finish(mapping=learned.entry_to_id)
+            share.ids = cache
+        else:                           # pruning renumbered the words: ids are stale
+            share.close()
+            share.caches = []
+    return share
 
 
 def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:
@@ -123,36 +158,45 @@ def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:
                      f"{config.train}")
 
 
-def _map_corpus(corpus, vocab, cache, config: TrainConfig) -> None:
+def _map_corpus(corpus, vocab, config: TrainConfig):
     """Token ids through a lookup table of the final vocabulary (one pass over the text)."""
-    from w2v_cli import progress
-    from w2v_cli.corpus import write_token_ids
+    from w2v_cli.corpus import TokenIdCache, write_token_ids
     from w2v_cli.wordtable import table_of_words
 
     table = table_of_words(vocab.words)
-    bar = (progress.ByteProgress(corpus.size, "reading", sources.compressed_position)
-           if config.debug >= 2 else None)
+    cache = TokenIdCache()
+    bar = _bar(config, corpus.size, "reading")
     try:
         with corpus.open() as stream:
             write_token_ids(stream, table, cache, on_block=bar)
+        cache.finish()
+    except BaseException:
+        cache.close()
+        raise
     finally:
         if bar is not None:
             bar.close()
+    return cache
 
 
-def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock"):
+def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group):
     from w2v_cli import progress
     from w2v_cli.backends import create_backend
 
-    backend = create_backend(config, vocab, cache)
+    backend = create_backend(config, vocab, cache, group.size)
     clock.mark("model setup")
-    bar = progress.TrainingProgress(backend.progress.planned_words) if config.debug >= 2 else None
+    show = config.debug >= 2 and group.is_root
+    bar = progress.TrainingProgress(backend.progress.planned_words) if show else None
     try:
         weights = backend.train(on_tick=bar)
     finally:
         if bar is not None:
             bar.close()
     clock.mark("training")
+    summary = getattr(backend, "summary", None)
+    if summary is not None and config.debug >= 3 and group.is_root:
+        sys.stderr.write(summary() + "\n")
+        sys.stderr.flush()
     return weights
 
 
