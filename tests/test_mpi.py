@@ -307,10 +307,13 @@ def test_a_signal_stops_every_process_and_leaves_nothing(tmp_path, target, signu
             process.send_signal(signum)
         else:
             os.kill(_ranks(mark)[int(target.split()[1])], signum)
-        stderr = process.stderr.read().decode()
-        assert process.wait(timeout=60) == 128 + signum
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 128 + signum
     finally:
-        if process.poll() is None:
+        if process.poll() is None:                       # never leave a job behind
+            for pid in _ranks(mark).values():
+                os.kill(pid, signal.SIGKILL)
             process.kill()
-    assert stderr.splitlines() == [expected.format(host=os.uname().nodename)]
+            process.wait()
+    assert stderr.decode().splitlines() == [expected.format(host=os.uname().nodename)]
     assert list(out.iterdir()) == [] and list(temp.iterdir()) == []

@@ -158,6 +158,7 @@ class MpiCluster:
         self._sent_notices: list = []
         self._received_notices: set = set()
         self._outcome: Optional[Tuple[int, Optional[str]]] = None
+        self._held: Optional[_HeldSignals] = None
 
     # --- start -------------------------------------------------------------------------
     def shared_arguments(self, args: List[str]) -> List[str]:
@@ -177,37 +178,61 @@ class MpiCluster:
         local = _int_variable(LOCAL_SIZE_VARIABLES, os.environ) or 1
         return max(1, cores // max(1, local))
 
+    # --- signals ---------------------------------------------------------------------
+    # From the moment a meeting's result is known until the process is back on its own
+    # (its next meeting point, its next look at its peers, or the end of the exchange
+    # that follows), SIGINT and SIGTERM are held: acting on one in between would leave
+    # the others waiting in an exchange this process never enters.
+    def _hold(self) -> None:
+        if self._held is None:
+            self._held = _HeldSignals()
+            self._held.hold()
+
+    def _deliver(self) -> None:
+        """Act on a held signal now (the old handler raises), and stop holding."""
+        held, self._held = self._held, None
+        if held is not None:
+            held.release(deliver=True)
+
+    def _drop_held(self) -> Optional[int]:
+        held, self._held = self._held, None
+        if held is None:
+            return None
+        pending = held.pending
+        held.release(deliver=False)
+        return pending
+
     # --- meeting points ----------------------------------------------------------------
-    def _meet(self, entry: dict, held: _HeldSignals) -> List[dict]:
+    def _meet(self, entry: dict) -> List[dict]:
         """Wait until every process is here (answering signals meanwhile), then swap
-        ``entry`` with all of them.  Returns with signals held by ``held``: the caller
-        releases them once it has acted on the result."""
+        ``entry`` with all of them.  Returns with signals held."""
         if self._pending_barrier is None:
             self._pending_barrier = self.comm.Ibarrier()
         while not self._pending_barrier.Test():
             time.sleep(_POLL_SECONDS)        # SIGINT/SIGTERM raise here, at once
         self._pending_barrier = None
-        held.hold()
+        self._hold()
         return self.comm.allgather(entry)
 
     def agree(self, payload: Any = None) -> List[Any]:
-        """Every process's ``payload``, in rank order; ``PeerFailed`` if one failed."""
-        held = _HeldSignals()
-        try:
-            entries = self._meet({"code": 0, "payload": payload}, held)
-        except BaseException:
-            held.release(deliver=False)
-            raise
+        """Every process's ``payload``, in rank order; ``PeerFailed`` if one failed.
+
+        Signals stay held when it returns, until the caller's next exchange block ends
+        or it calls the cluster again.
+        """
+        self._deliver()
+        entries = self._meet({"code": 0, "payload": payload})
         if any(e.get("code", 0) != 0 for e in entries):
             self._outcome = self._decide(entries)
             self._collect_notices(entries)
-            held.release(deliver=False)       # the run is ending anyway
+            self._drop_held()                  # the run is ending anyway
             raise PeerFailed("another process failed")
-        held.release()                        # a signal now fails this process
         return [e["payload"] for e in entries]
 
     def check_peers(self) -> None:
-        """``PeerFailed`` if another process has sent a failure notice."""
+        """``PeerFailed`` if another process has sent a failure notice (and a held
+        signal is acted on here)."""
+        self._deliver()
         status = self.MPI.Status()
         if self._notices.iprobe(source=self.MPI.ANY_SOURCE, tag=self.NOTICE_TAG,
                                 status=status):
@@ -224,8 +249,7 @@ class MpiCluster:
         others waiting in a collective this process will never enter, so it ends the
         job: one line on stderr, then ``MPI_Abort`` with the error's exit code.
         """
-        held = _HeldSignals()
-        held.hold()
+        self._hold()
         try:
             yield
         except BaseException as exc:
@@ -243,35 +267,35 @@ class MpiCluster:
                 pass
             self.comm.Abort(code)
             raise
-        finally:
-            held.release()
+        self._deliver()
 
     # --- the end -----------------------------------------------------------------------
     def conclude(self, code: int, message: Optional[str]) -> Tuple[int, Optional[str]]:
         """The run's exit code and the line to print here (rank 0's, None elsewhere)."""
         if self._outcome is None:
+            pending = self._drop_held()
+            if code == 0 and pending is not None:      # held since the last meeting
+                code, message = 128 + pending, _interrupted(pending)
             origin = code != 0 and not self._received_notices
             if origin:
                 self._notify(code, message)
             entry = {"code": code, "origin": origin, "message": message,
                      "host": self.host, "notified": origin}
-            held = _HeldSignals()
             while True:
                 try:
-                    entries = self._meet(entry, held)
+                    entries = self._meet(entry)
                     break
                 except BaseException as exc:   # a signal while waiting for the others
-                    held.release(deliver=False)
                     if entry["code"] == 0:     # this process fails now
                         signum = getattr(exc, "signum", signal.SIGINT)
                         entry.update(code=128 + signum, origin=True, notified=True,
-                                     message=f"interrupted by {signal.Signals(signum).name}")
+                                     message=_interrupted(signum))
                         self._notify(entry["code"], entry["message"])
             try:
                 self._outcome = self._decide(entries)
                 self._collect_notices(entries)
             finally:
-                held.release(deliver=False)   # the outcome is decided: too late for signals
+                self._drop_held()              # the outcome is decided: too late for signals
         for request in self._sent_notices:
             request.wait()
         self._sent_notices = []
@@ -315,6 +339,10 @@ class MpiCluster:
         return first["code"], f"{message} ({self._label(rank, first.get('host'))})"
 
 
+def _interrupted(signum: int) -> str:
+    return f"interrupted by {signal.Signals(signum).name}"
+
+
 _current: Any = None
 
 
@@ -341,6 +369,12 @@ def _start() -> Any:
         raise ConfigError(f"started as {launched_processes()} MPI processes, but mpi4py "
                           f"is not installed: pip install 'w2v_cli[mpi]'") from None
     mpi4py.rc.thread_level = "funneled"     # only the main thread calls MPI
+    # MPICH spins while it waits; the training workers need those cores, and a spinning
+    # process can keep the very peer it waits for off the core.  Yield early instead
+    # (measured here: 2 processes on 2 busy cores synced 3 times as often).  Other MPI
+    # libraries ignore these; a user's own setting wins.
+    os.environ.setdefault("MPIR_CVAR_POLLS_BEFORE_YIELD", "10")
+    os.environ.setdefault("MPIR_CVAR_ENABLE_HEAVY_YIELD", "1")
     from mpi4py import MPI
     if MPI.COMM_WORLD.Get_size() <= 1:
         return SingleProcess()

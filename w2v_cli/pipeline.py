@@ -77,6 +77,7 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
         _check_trainable(vocab, share.distinct_words, config)
         if vocab_output is not None:
             data = format_vocab(vocab)
+            group.check_peers()         # a signal held by an MPI exchange stops us here
             vocab_output.write(lambda stream: stream.write(data))
         if not wants_vectors:
             return                      # vocabulary only, as the C tool does without -output
@@ -88,6 +89,7 @@ def _run(config: TrainConfig, say, vocab_output: Optional[AtomicOutput],
         weights = _train(config, vocab, share.ids, clock, group)
         if output is None:
             return                      # rank 0 writes the files
+        group.check_peers()
         if config.classes > 0:
             from w2v_cli.classes import kmeans_classes
             labels = kmeans_classes(weights.input_vectors(), config.classes, config.threads)

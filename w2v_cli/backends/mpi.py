@@ -2,7 +2,7 @@
 
 Data parallel, as Intel's pWord2Vec runs on a cluster: every process trains its own
 share of the corpus (``distributed.py``) with the CPU backend's ``-threads`` workers on
-its own copy of the model, and every ``SYNC_SECONDS`` the main thread averages the
+its own copy of the model, and every ``SYNC_SECONDS`` the main thread adds up the
 copies' changes with ``MPI_Allreduce`` while the workers go on training.
 
 What is synced.  The vocabulary is sorted by frequency, so the rows of frequent words
@@ -10,7 +10,7 @@ come first, and those change the most between two syncs.  Sync number k (k = 1, 
 covers the first ``min(2^tz(k) x 1024, V)`` rows, tz(k) being the number of trailing
 zero bits of k: 1024 rows at every odd sync, 2048 at every second, 4096 at every fourth
 ..., the whole vocabulary once every ``V / 1024`` syncs or so (rounded up to a power of
-two).  Frequent words are shared within a tenth of a second; a rare word's rows, which
+two).  Frequent words are shared within a few hundredths of a second; a rare word's rows, which
 few updates touch, are shared exponentially less often.  This applies to the input
 vectors and the negative-sampling output vectors (rows in vocabulary order) and to the
 hierarchical-softmax inner nodes (whose busiest rows, those near the root, are the last
@@ -27,8 +27,8 @@ meanwhile (they go on training during the sync).  This applies every update of e
 process once, as threads sharing one model do, only up to a sync late.  Averaging the
 models instead (pWord2Vec's way) divides every update by the number of processes, and a
 rare word trained by one process is pulled halfway back to its starting point at each
-sync; measured on text8-head with 2 processes, that cost three points of analogy
-accuracy.  The price is one more copy of the synced matrices in memory.
+sync (in a run on text8-head with 2 processes, averaging scored 4.5% on the analogy
+test, one process 7.6%).  The price is one more copy of the synced matrices in memory.
 
 Learning rate.  The kernels compute it from the sum of the ``progress`` array; one extra
 slot after the workers' own holds the words done by the other processes as of the last
@@ -55,8 +55,16 @@ from w2v_cli.model import Weights
 from w2v_cli.tables import TrainingTables
 from w2v_cli.vocab import Vocabulary
 
-SYNC_SECONDS = 0.1      # pWord2Vec's period: frequent words stay within 0.1 s of each other
-FIRST_SYNC_ROWS = 1024  # rows averaged at every sync (the most frequent words)
+# How often the processes sync: every SYNC_SECONDS, or twice as long as the last sync
+# took when that is longer (its transfers then take at most a third of the time).
+# pWord2Vec syncs every 0.1 s; here, with 2 processes on text8-head (3 to 6 s of
+# training), that made 12 to 19 syncs in all and cost about a point of analogy accuracy
+# against one process: the copies drift apart between syncs.  0.02 s (80 to 95 syncs)
+# held it (scripts/mpi_accuracy.py measures this).
+SYNC_SECONDS = 0.02
+TICK_SECONDS = 0.01     # the main thread looks at the clock (and the others' progress)
+DISPLAY_SECONDS = 0.2
+FIRST_SYNC_ROWS = 1024  # rows synced at every sync (the most frequent words)
 CHUNK_ROWS = 8192       # rows reduced per MPI call: bounds the buffers' memory
 # The workers yield to the main thread, whose syncs keep every process waiting.
 WORKER_NICENESS = 5
@@ -106,12 +114,15 @@ class MpiBackend(Backend):
         threads = self.group.agree(config.threads)      # processes may differ in cores
         self.local = CpuBackend(config, vocab, tables, ids, extra_progress_slots=1,
                                 first_stream=sum(threads[:self.group.rank]))
-        self.local.tick_seconds = SYNC_SECONDS
+        self.local.tick_seconds = TICK_SECONDS
         self.local.worker_niceness = WORKER_NICENESS
         self.progress = self.local.progress
         self.progress.threads = sum(threads)            # words/s/thread over the run
         self.stats = SyncStats()
         self._sync_number = 0
+        self._next_sync = 0.0
+        self._last_exchange = 0.0
+        self._others_words, self._others_time, self._others_rate = 0, 0.0, 0.0
         weights = self.local.weights
         size = config.size
         # (live rows, agreed rows, rows in use, busiest rows last?)
@@ -133,13 +144,21 @@ class MpiBackend(Backend):
         started = time.perf_counter()
         local_words = int(self.progress.words_done[:-1].sum())
         reports = self.group.agree((local_words, finished))
-        self.progress.words_done[-1] = sum(words for words, _ in reports) - local_words
+        met = time.perf_counter()                # every process leaves the meeting now
+        self._next_sync = met + max(SYNC_SECONDS, 2 * self._last_exchange)
+        others = sum(words for words, _ in reports) - local_words
+        if self._others_time > 0 and met > self._others_time:
+            self._others_rate = max(0.0, (others - self._others_words)
+                                    / (met - self._others_time))
+        self._others_words, self._others_time = others, met
+        self.progress.words_done[-1] = others
         if all(done for _, done in reports):
             self.stats.seconds += time.perf_counter() - started
             return True
         self._sync_number += 1
         with self.group.exchange():
             self.stats.reduced_bytes += self._share_updates(self._sync_number)
+        self._last_exchange = time.perf_counter() - met
         self.stats.syncs += 1
         self.stats.seconds += time.perf_counter() - started
         return False
@@ -179,17 +198,27 @@ class MpiBackend(Backend):
 
     # --- the run ---------------------------------------------------------------------
     def train(self, on_tick: OnTick = None) -> Weights:
-        """Train this process's share, syncing; return the averaged model."""
-        def tick(progress) -> None:
-            self._sync(finished=False)
-            if on_tick is not None:
+        """Train this process's share, syncing; return the final, shared model."""
+        shown = [0.0]
+
+        def show(progress) -> None:                 # the progress bar, 5 times a second
+            now = time.perf_counter()
+            if on_tick is not None and now - shown[0] >= DISPLAY_SECONDS:
+                shown[0] = now
                 on_tick(progress)
 
+        def tick(progress) -> None:
+            if time.perf_counter() >= self._next_sync:
+                self._sync(finished=False)
+            else:
+                self._estimate_others()
+            show(progress)
+
+        self._next_sync = time.perf_counter() + SYNC_SECONDS
         self.local.train(on_tick=tick)
         while not self._sync(finished=True):     # the others are still training
-            if on_tick is not None:
-                on_tick(self.progress)
-            time.sleep(SYNC_SECONDS)
+            show(self.progress)
+            time.sleep(max(0.0, self._next_sync - time.perf_counter()))
         started = time.perf_counter()
         with self.group.exchange():
             self.stats.final_bytes = self._share_updates()
@@ -197,6 +226,13 @@ class MpiBackend(Backend):
         if on_tick is not None:
             on_tick(self.progress)
         return self.local.weights
+
+    def _estimate_others(self) -> None:
+        """Between syncs, the others' words done grow at their last measured rate, so
+        the learning rate falls smoothly instead of in steps, one sync behind."""
+        if self._others_rate > 0:
+            elapsed = time.perf_counter() - self._others_time
+            self.progress.words_done[-1] = self._others_words + int(self._others_rate * elapsed)
 
     def summary(self) -> str:
         return self.stats.summary(self.group.size, self.config.iter)
