@@ -169,12 +169,16 @@ class CpuBackend(Backend):
     streams from there, so that no two workers of the run draw the same numbers.
     ``tick_seconds`` is how often ``train`` calls ``on_tick``; ``worker_niceness`` > 0
     lowers the workers' scheduling priority by that much, so that ``on_tick``'s work on
-    the main thread gets a core at once when every core is busy training.
+    the main thread gets a core at once when every core is busy training;
+    ``block_ids`` is how many token ids a kernel call trains; ``before_block(stop)``,
+    if set, is called by a worker before each block (it may wait, until ``stop`` is set).
     """
 
     name = "cpu"
     tick_seconds = _POLL_SECONDS
     worker_niceness = 0
+    block_ids = ID_BLOCK
+    before_block = None
 
     def __init__(self, config: TrainConfig, vocab: Vocabulary, tables: TrainingTables,
                  ids: TokenIds, extra_progress_slots: int = 0, first_stream: int = 0) -> None:
@@ -212,7 +216,7 @@ class CpuBackend(Backend):
         the corpus, where it is dropped as the C thread drops the one it meets EOF in.
         Alone, a worker also restarts its word counters after each pass, as C does.
         """
-        buffer = np.empty(ID_BLOCK, dtype=np.int32)    # the worker's only per-block memory
+        buffer = np.empty(self.block_ids, dtype=np.int32)   # the worker's only block memory
         empty = np.zeros(1, dtype=np.int32)
         try:
             if self.worker_niceness:
@@ -225,6 +229,8 @@ class CpuBackend(Backend):
                 reader = self.ids.open_range(first, last)
                 try:
                     while not self._stop.is_set():
+                        if self.before_block is not None:
+                            self.before_block(self._stop)
                         count = reader.read_into(buffer)
                         if count == 0:
                             break

@@ -35,6 +35,12 @@ slot after the workers' own holds the words done by the other processes as of th
 sync, so every process follows the schedule of the run as a whole, as one process
 would.
 
+Bounded drift.  The copies must not drift far apart between syncs, whatever happens to
+the syncs (a loaded machine can delay one by a second).  So a worker trains at most ``BLOCKS_PER_SYNC``
+blocks of ``BLOCK_IDS`` token ids between two syncs: before a block it waits, if need
+be, until a sync has come.  Where syncs keep up (the usual case: two blocks take about
+80 ms, a sync every 20 ms), nobody waits.
+
 Every sync starts with ``cluster.agree`` (each process's words done, whether it has
 finished, whether it failed), so a failure anywhere stops every process at its next sync.
 """
@@ -42,6 +48,7 @@ finished, whether it failed), so a failure anywhere stops every process at its n
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from typing import List, Tuple
 
@@ -55,9 +62,7 @@ from w2v_cli.model import Weights
 from w2v_cli.tables import TrainingTables
 from w2v_cli.vocab import Vocabulary
 
-# How often the processes sync: every SYNC_SECONDS, or twice as long as the last sync
-# took when that is longer (its transfers then take at most a third of the time).
-# pWord2Vec syncs every 0.1 s; here, with 2 processes on text8-head (3 to 6 s of
+# How often the processes sync.  pWord2Vec syncs every 0.1 s; here, with 2 processes on text8-head (3 to 6 s of
 # training), that made 12 to 19 syncs in all and cost about a point of analogy accuracy
 # against one process: the copies drift apart between syncs.  0.02 s (80 to 95 syncs)
 # held it (scripts/mpi_accuracy.py measures this).
@@ -68,6 +73,8 @@ FIRST_SYNC_ROWS = 1024  # rows synced at every sync (the most frequent words)
 CHUNK_ROWS = 8192       # rows reduced per MPI call: bounds the buffers' memory
 # The workers yield to the main thread, whose syncs keep every process waiting.
 WORKER_NICENESS = 5
+BLOCK_IDS = 1 << 16     # token ids per kernel call (about 40 ms of training)
+BLOCKS_PER_SYNC = 2     # blocks a worker may train between two syncs, at most
 
 
 def rows_for_sync(k: int, vocab_size: int) -> int:
@@ -116,12 +123,16 @@ class MpiBackend(Backend):
                                 first_stream=sum(threads[:self.group.rank]))
         self.local.tick_seconds = TICK_SECONDS
         self.local.worker_niceness = WORKER_NICENESS
+        self.local.block_ids = BLOCK_IDS
+        self.local.before_block = self._wait_for_sync
+        self._synced = threading.Condition()
+        self._syncs_done = 0
+        self._blocks_since_sync: dict = {}    # worker -> (sync seen, blocks since)
         self.progress = self.local.progress
         self.progress.threads = sum(threads)            # words/s/thread over the run
         self.stats = SyncStats()
         self._sync_number = 0
         self._next_sync = 0.0
-        self._last_exchange = 0.0
         self._others_words, self._others_time, self._others_rate = 0, 0.0, 0.0
         weights = self.local.weights
         size = config.size
@@ -145,7 +156,7 @@ class MpiBackend(Backend):
         local_words = int(self.progress.words_done[:-1].sum())
         reports = self.group.agree((local_words, finished))
         met = time.perf_counter()                # every process leaves the meeting now
-        self._next_sync = met + max(SYNC_SECONDS, 2 * self._last_exchange)
+        self._next_sync = met + SYNC_SECONDS
         others = sum(words for words, _ in reports) - local_words
         if self._others_time > 0 and met > self._others_time:
             self._others_rate = max(0.0, (others - self._others_words)
@@ -158,10 +169,26 @@ class MpiBackend(Backend):
         self._sync_number += 1
         with self.group.exchange():
             self.stats.reduced_bytes += self._share_updates(self._sync_number)
-        self._last_exchange = time.perf_counter() - met
         self.stats.syncs += 1
+        with self._synced:
+            self._syncs_done += 1
+            self._synced.notify_all()
         self.stats.seconds += time.perf_counter() - started
         return False
+
+    def _wait_for_sync(self, stop: threading.Event) -> None:
+        """Before a worker's block: wait for a sync once it has trained
+        ``BLOCKS_PER_SYNC`` blocks since the last one."""
+        worker = threading.get_ident()
+        with self._synced:
+            seen, blocks = self._blocks_since_sync.get(worker, (self._syncs_done, 0))
+            if seen != self._syncs_done:
+                seen, blocks = self._syncs_done, 0
+            while blocks >= BLOCKS_PER_SYNC and not stop.is_set():
+                self._synced.wait(0.05)
+                if self._syncs_done != seen:
+                    seen, blocks = self._syncs_done, 0
+            self._blocks_since_sync[worker] = (seen, blocks + 1)
 
     def _share_updates(self, sync_number: int = 0) -> int:
         """Exchange the deltas of the rows sync ``sync_number`` covers (0: every row);
