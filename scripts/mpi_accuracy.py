@@ -22,8 +22,9 @@ Usage::
         [--configs cbow,sg] [--seeds 1 2 3] [--ranks 2] [--out mpi-results]
 
 On the project's 2-core machine a text8-head pair takes about 15 s (CBOW) and 30 s
-(skip-gram), a wiki8 pair 2 to 4 minutes; the full study (2 corpora x 2 configurations x
-3 seeds) about 40 minutes.  ``--corpus`` may name a small file to check the script.
+(skip-gram), a wiki8 pair (8.5 times the words) 2 to 4 minutes; the full study (2
+corpora x 2 configurations x 3 seeds) 20 to 30 minutes.  ``--corpus`` may name a small
+file to check the script.
 """
 
 from __future__ import annotations
