@@ -62,10 +62,10 @@ from w2v_cli.model import Weights
 from w2v_cli.tables import TrainingTables
 from w2v_cli.vocab import Vocabulary
 
-# How often the processes sync.  pWord2Vec syncs every 0.1 s; here, with 2 processes on text8-head (3 to 6 s of
-# training), that made 12 to 19 syncs in all and cost about a point of analogy accuracy
-# against one process: the copies drift apart between syncs.  0.02 s (80 to 95 syncs)
-# held it (scripts/mpi_accuracy.py measures this).
+# How often the processes sync.  pWord2Vec syncs every 0.1 s; here, with 2 processes
+# on text8-head (3 to 6 s of training), that made 12 to 19 syncs in all and cost about
+# a point of analogy accuracy against one process: the copies drift apart between
+# syncs.  0.02 s (76 to 95 syncs) held it (scripts/mpi_accuracy.py measures this).
 SYNC_SECONDS = 0.02
 TICK_SECONDS = 0.01     # the main thread looks at the clock (and the others' progress)
 DISPLAY_SECONDS = 0.2
@@ -78,7 +78,7 @@ BLOCKS_PER_SYNC = 2     # blocks a worker may train between two syncs, at most
 
 
 def rows_for_sync(k: int, vocab_size: int) -> int:
-    """Rows averaged at sync ``k`` (k >= 1): ``min(2^tz(k) x 1024, V)``."""
+    """Rows synced at sync ``k`` (k >= 1): ``min(2^tz(k) x 1024, V)``."""
     trailing_zeros = (k & -k).bit_length() - 1
     return min(FIRST_SYNC_ROWS << trailing_zeros, vocab_size)
 
@@ -90,7 +90,7 @@ class SyncStats:
     syncs: int = 0
     reduced_bytes: int = 0          # payload of the periodic syncs' allreduces
     final_bytes: int = 0            # payload of the last, full sync
-    seconds: float = 0.0            # in agree + allreduce + averaging (main thread)
+    seconds: float = 0.0            # in agree + allreduce + applying (main thread)
 
     def summary(self, processes: int, passes: int) -> str:
         per_sync = self.reduced_bytes / max(1, self.syncs)
