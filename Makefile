@@ -16,13 +16,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# The cuda extra lets the suite run the GPU kernels through Numba's CUDA simulator.
+# The cuda and mpi extras let the suite run the GPU kernels through Numba's CUDA simulator
+# and the mpiexec tests.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,cuda]'
+	$(BIN)/python -m pip install -q -e '.[test,cuda,mpi]'
 	$(BIN)/python -m w2v_cli.native
 	touch $@
 
-install: $(VENV)/.installed        ## virtual environment, package (test and cuda extras), kernels
+install: $(VENV)/.installed        ## virtual environment, package (test, cuda, mpi extras), kernels
 
 # The tests run against the package as users get it: a wheel installed in a fresh
 # environment outside the checkout (see scripts/test_installed.sh).  For a quick run on
@@ -69,7 +70,7 @@ BENCH_ARGS        ?=
 WIKI8             ?= $(DATA)/wiki8.txt
 BENCH             := $(BIN)/python scripts/bench.py --questions $(SHARED)/data/questions-words.txt
 
-.PHONY: bench bench-wiki8
+.PHONY: bench bench-wiki8 mpi-accuracy
 
 $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[bench]'
@@ -138,3 +139,10 @@ demo-classes: install $(CORPUS)           ## demo-classes.sh: 500 K-means word c
 	$(BIN)/word2vec -train $(CORPUS) -output $(DATA)/classes.txt $(DEMO_TRAIN) -classes 500
 	sort $(DATA)/classes.txt -k 2 -n > $(DATA)/classes.sorted.txt
 	@echo The word classes were saved to file $(DATA)/classes.sorted.txt
+
+# `make mpi-accuracy`: 2 MPI processes x 1 thread against 1 process x 2 threads, text8-head
+# and wiki8, CBOW and skip-gram, seeds 1-3 (20-30 min on 2 cores); table in
+# bench-results/mpi/mpi-accuracy.md (accuracy, words/s, bytes per sync and per pass).
+mpi-accuracy: install $(BENCH_CORPUS) $(WIKI8)   ## MPI accuracy and speed beside one process
+	$(BIN)/python scripts/mpi_accuracy.py --corpus $(BENCH_CORPUS) --corpus $(WIKI8) \
+	  --questions $(SHARED)/data/questions-words.txt --out $(BENCH_OUT)/mpi

@@ -9,8 +9,9 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python3}
-# The cuda extra lets the suite run the GPU kernels through Numba's CUDA simulator.
-EXTRAS=${W2V_CLI_TEST_EXTRAS:-test,cuda}
+# The cuda extra lets the suite run the GPU kernels through Numba's CUDA simulator, the
+# mpi extra the mpiexec tests.
+EXTRAS=${W2V_CLI_TEST_EXTRAS:-test,cuda,mpi}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/w2v_cli-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 chmod 755 "$WORK"        # the permission tests run the installed commands as user nobody

@@ -21,7 +21,7 @@ def walk_ours(ids, counts, blocks, config):
                        counts=np.array(counts, dtype=np.int64))
     tables = TrainingTables(config, vocab)
     planned = config.iter * sum(counts) + 1
-    worker = _Worker(0, config, planned, (1, 1, 1))
+    worker = _Worker(0, config, planned, (1, 1, 1), 0)
     alpha = np.float32(config.starting_alpha)
     float_params = np.array([alpha, np.float64(alpha) * MIN_ALPHA_FRACTION])
     progress = np.zeros(1, dtype=np.int64)

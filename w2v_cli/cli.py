@@ -60,7 +60,12 @@ class _Terminated(BaseException):
 BROKEN_PIPE_EXIT = 128 + signal.SIGPIPE
 
 
-def run_command(command: click.Command, prog: str, args: Optional[List[str]] = None) -> None:
+def _alone(code: int, message: Optional[str]):
+    return code, message
+
+
+def run_command(command: click.Command, prog: str, args: Optional[List[str]] = None,
+                conclude=_alone) -> None:
     """Run a click command with our conventions for usage, errors and signals.
 
     * no arguments at all: the help text on stdout, exit 0 (as the C tools print usage);
@@ -71,11 +76,15 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
 
     Messages go through ``console``: a closed, full or broken stdout or stderr hides them
     but never changes the exit code, which says what happened to the work.
+    ``conclude(code, message)`` turns this process's outcome into the run's (the exit
+    code, and the line to print here or None): the identity for one process; with
+    several MPI processes every one of them ends alike and one of them speaks
+    (``cluster.py``).
     """
     from w2v_cli import cleanup, console
 
     console.guard_standard_streams()
-    code, message = _outcome(command, prog, sys.argv[1:] if args is None else args)
+    code, message = conclude(*_outcome(command, prog, sys.argv[1:] if args is None else args))
     if message is not None:
         console.write(sys.stdout, "")           # what was printed comes first
         console.tell(f"{prog}: {message}\n")
@@ -204,16 +213,30 @@ def _flag(name: str, **kwargs):
             "always with negatives shared per window as with -batch 1; -threads host "
             "threads prepare the corpus for it.")
 def word2vec_command(**flags) -> None:
-    from w2v_cli.config import TrainConfig, default_threads
+    from w2v_cli import cluster
+    from w2v_cli.config import TrainConfig
     from w2v_cli.pipeline import run_word2vec
 
     if flags["threads"] is None:
-        flags["threads"] = default_threads()
+        flags["threads"] = cluster.current().default_threads()
     run_word2vec(TrainConfig(**flags))
 
 
 def word2vec_main(args: Optional[List[str]] = None) -> None:
-    run_command(word2vec_command, "word2vec", args)
+    """``word2vec``; started by an MPI launcher, every process runs rank 0's command
+    line and the processes train one model together (``cluster.py``)."""
+    from w2v_cli import cluster
+    from w2v_cli.errors import W2VError
+
+    try:
+        group = cluster.join()
+    except W2VError as exc:
+        if cluster.launched_rank() == 0:
+            from w2v_cli import console
+            console.tell(f"word2vec: error: {exc}\n")
+        raise SystemExit(exc.exit_code)
+    args = group.shared_arguments(sys.argv[1:] if args is None else args)
+    run_command(word2vec_command, "word2vec", args, conclude=group.conclude)
 
 
 COMMANDS: dict = {"word2vec": word2vec_command}

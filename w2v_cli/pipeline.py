@@ -3,6 +3,10 @@
 Every check that can fail (flags, the training file, the vocabulary file, the output
 paths) runs before the first pass over the corpus; the outputs are written through
 ``AtomicOutput`` so a failed run leaves no file under their names.
+
+Under an MPI launcher the run is one of several processes (``cluster.py``): each trains
+its share of the corpus (``distributed.py``), and rank 0 alone opens the inputs it
+names, checks and writes the output files.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from w2v_cli.outputs import AtomicOutput, refuse_same_file
 
 def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
     """Run one ``word2vec`` command; raises ``W2VError`` subclasses on bad input."""
+    from w2v_cli import cluster
     from w2v_cli.backends import choose_backend
 
+    group = cluster.current()
     stdout = stdout or sys.stdout
     config.validate()
-    choose_backend(config)              # an unsupported combination fails before any work
+    choose_backend(config, group.size)  # an unsupported combination fails before any work
 
     def say(line: str) -> None:
         # Through console.write: a closed or broken stdout must not cost the model.
@@ -32,112 +38,145 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
 
     # Before anything is read or written: every input opened (not read: a pipe keeps its
     # data), an output that is also an input refused, every output reserved.
-    inputs = [sources.InputFile(config.train, "training file")]
+    inputs = []
+    vocab_output = output = None
     try:
-        if config.read_vocab:
-            inputs.append(sources.InputFile(config.read_vocab, "vocabulary file"))
-        refuse_same_file(zip(("-train", "-read-vocab"), inputs),
-                         [("-output", config.output), ("-save-vocab", config.save_vocab)])
-        vocab_output = output = None
-        try:
+        if group.is_root:
+            inputs.append(sources.InputFile(config.train, "training file"))
+            if config.read_vocab:
+                inputs.append(sources.InputFile(config.read_vocab, "vocabulary file"))
+            refuse_same_file(zip(("-train", "-read-vocab"), inputs),
+                             [("-output", config.output), ("-save-vocab", config.save_vocab)])
             if config.save_vocab:
                 vocab_output = AtomicOutput(config.save_vocab, "vocabulary file", notice)
             if config.output:
                 output = AtomicOutput(config.output, "output file", notice)
-            _run(config, say, inputs, vocab_output, output)
-        finally:
-            for reserved in (vocab_output, output):
-                if reserved is not None:
-                    reserved.discard()
+        _run(config, say, inputs, vocab_output, output, group)
     finally:
+        for reserved in (vocab_output, output):
+            if reserved is not None:
+                reserved.discard()
         for source in inputs:
             source.close()
 
 
 def notice(message: str) -> None:
     """A line on stderr about a wait the user should know of; never fails the run."""
-    try:
-        sys.stderr.write(f"word2vec: {message}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    console.tell(f"word2vec: {message}\n")
 
 
 def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
-         output: Optional[AtomicOutput]) -> None:
+         output: Optional[AtomicOutput], group) -> None:
     # Heavy imports here, not at module level: `word2vec --help` must not load numba.
-    from w2v_cli import corpus as corpus_module
-    from w2v_cli import formats, native, progress
-    from w2v_cli.vocab import learn_vocab, read_vocab_file, write_vocab
+    from w2v_cli import formats, native
+    from w2v_cli.vocab import read_vocab_file, write_vocab
 
     say(f"Starting training using file {config.train}")
     native.kernels()        # a first run compiles them now, not inside a progress bar
     clock = _PhaseClock()
     decompress = config.decompress != 0
-    vocab = None
-    if config.read_vocab:
-        # Read before the corpus, as the original does (a script may feed both FIFOs
-        # from one process in that order).
-        vocab_file = sources.CorpusFile(inputs[1], decompress, notice, "vocabulary file")
-        try:
-            vocab, distinct_words = read_vocab_file(vocab_file, config.min_count)
-        finally:
-            vocab_file.close()
-    corpus = sources.CorpusFile(inputs[0], decompress, notice)
-    cache = corpus_module.TokenIdCache() if output is not None else None
-    try:
-        if vocab is not None:
-            cached_entry_ids = None
-        else:
-            bar = (progress.ByteProgress(corpus.size, "vocabulary", sources.compressed_position)
-                   if config.debug >= 2 else None)
+    wants_vectors = config.output is not None
+    listed = corpus = None
+    if group.is_root:
+        if config.read_vocab:
+            # Read before the corpus, as the original does (a script may feed both FIFOs
+            # from one process in that order).
+            vocab_file = sources.CorpusFile(inputs[1], decompress, notice, "vocabulary file")
             try:
-                learned = learn_vocab(corpus, config.min_count, id_sink=cache, on_progress=bar)
+                listed = read_vocab_file(vocab_file, config.min_count)
             finally:
-                if bar is not None:
-                    bar.close()
-            vocab = learned.vocab
-            cached_entry_ids = learned.entry_to_id if learned.cache_valid else None
-            distinct_words = learned.distinct_words
-
-        clock.mark("vocabulary")
-        say(f"Vocab size: {len(vocab)}")
-        say(f"Words in train file: {vocab.train_words}")
-        _check_trainable(vocab, distinct_words, config)
-        if output is not None:
-            config.check_against_vocabulary(len(vocab), vocab.train_words)
-        if vocab_output is not None:
-            vocab_output.write(lambda stream: write_vocab(stream, vocab))
-        if output is None:
-            return                      # vocabulary only, as the C tool does without -output
-
-        assert cache is not None
-        if cached_entry_ids is not None:
-            cache.finish(mapping=cached_entry_ids)
+                vocab_file.close()
+        corpus = sources.CorpusFile(inputs[0], decompress, notice)
+    try:
+        if group.size > 1:
+            from w2v_cli import distributed
+            share = distributed.share_corpus(group, config, corpus, listed, wants_vectors,
+                                             bar=lambda size, label: _bar(config, size, label))
+            clock.mark("vocabulary and token ids")
         else:
-            cache.close()
-            cache = corpus_module.TokenIdCache()
-            _map_corpus(corpus, vocab, cache, config)
-            cache.finish()
-            clock.mark("token ids")
+            share = _count_vocabulary(config, corpus, listed, wants_vectors)
+            clock.mark("vocabulary")
+        try:
+            vocab = share.vocab
+            say(f"Vocab size: {len(vocab)}")
+            say(f"Words in train file: {vocab.train_words}")
+            _check_trainable(vocab, share.distinct_words, config)
+            if wants_vectors:
+                config.check_against_vocabulary(len(vocab), vocab.train_words)
+            if vocab_output is not None:
+                group.check_peers()     # a signal held by an MPI exchange stops us here
+                vocab_output.write(lambda stream: write_vocab(stream, vocab))
+            if not wants_vectors:
+                return                  # vocabulary only, as the C tool does without -output
+            if share.ids is None:       # one process, ids not cached by the count
+                share.ids = _map_corpus(corpus, vocab, config)
+                share.caches.append(share.ids)
+                clock.mark("token ids")
 
-        weights = _train(config, vocab, cache, clock)
-        if config.classes > 0:
-            from w2v_cli.classes import kmeans_classes
-            labels = kmeans_classes(weights.input_vectors(), config.classes, config.threads)
-            clock.mark("classes")
-            output.write(lambda stream: formats.write_classes(stream, vocab.words, labels))
-        else:
-            vectors = weights.input_vectors()
-            output.write(lambda stream: formats.write_vectors(stream, vocab.words, vectors,
-                                                               config.binary != 0))
-        clock.mark("writing")
-        if config.debug >= 3:
-            clock.report()
+            weights = _train(config, vocab, share.ids, clock, group)
+            if output is None:
+                return                  # rank 0 writes the files
+            group.check_peers()
+            if config.classes > 0:
+                from w2v_cli.classes import kmeans_classes
+                labels = kmeans_classes(weights.input_vectors(), config.classes,
+                                        config.threads)
+                clock.mark("classes")
+                output.write(lambda stream: formats.write_classes(stream, vocab.words,
+                                                                   labels))
+            else:
+                vectors = weights.input_vectors()
+                output.write(lambda stream: formats.write_vectors(stream, vocab.words,
+                                                                   vectors,
+                                                                   config.binary != 0))
+            clock.mark("writing")
+            if config.debug >= 3:
+                clock.report()
+        finally:
+            share.close()
     finally:
-        if cache is not None:
-            cache.close()
-        corpus.close()
+        if corpus is not None:
+            corpus.close()
+
+
+def _bar(config: TrainConfig, size: int, label: str):
+    from w2v_cli import progress
+    if config.debug < 2:
+        return None
+    return progress.ByteProgress(size, label, sources.compressed_position)
+
+
+def _count_vocabulary(config: TrainConfig, corpus, listed, wants_vectors: bool):
+    """One process: the vocabulary (``listed``: read from -read-vocab, as (vocabulary,
+    entries in the file)), or counted, with the token ids when the count could keep them
+    (else ``ids`` is None: the corpus is read again once the vocabulary is final)."""
+    from w2v_cli import corpus as corpus_module
+    from w2v_cli.distributed import Share
+    from w2v_cli.vocab import learn_vocab
+
+    if listed is not None:
+        return Share(*listed)
+    cache = corpus_module.TokenIdCache() if wants_vectors else None
+    share = Share(None, 0, caches=[cache] if cache is not None else [])
+    try:
+        bar = _bar(config, corpus.size, "vocabulary")
+        try:
+            learned = learn_vocab(corpus, config.min_count, id_sink=cache, on_progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    except BaseException:
+        share.close()
+        raise
+    share.vocab, share.distinct_words = learned.vocab, learned.distinct_words
+    if cache is not None:
+        if learned.cache_valid:
+            cache.finish(mapping=learned.entry_to_id)
+            share.ids = cache
+        else:                           # pruning renumbered the words: ids are stale
+            share.close()
+            share.caches = []
+    return share
 
 
 def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:
@@ -153,30 +192,35 @@ def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:
                      f"{config.train}")
 
 
-def _map_corpus(corpus, vocab, cache, config: TrainConfig) -> None:
+def _map_corpus(corpus, vocab, config: TrainConfig):
     """Token ids through a lookup table of the final vocabulary (one pass over the text)."""
-    from w2v_cli import progress
-    from w2v_cli.corpus import write_token_ids
+    from w2v_cli.corpus import TokenIdCache, write_token_ids
     from w2v_cli.wordtable import table_of_words
 
     table = table_of_words(vocab.words)
-    bar = (progress.ByteProgress(corpus.size, "reading", sources.compressed_position)
-           if config.debug >= 2 else None)
+    cache = TokenIdCache()
+    bar = _bar(config, corpus.size, "reading")
     try:
         with corpus.open() as stream:
             write_token_ids(stream, table, cache, on_block=bar)
+        cache.finish()
+    except BaseException:
+        cache.close()
+        raise
     finally:
         if bar is not None:
             bar.close()
+    return cache
 
 
-def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock"):
+def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group):
     from w2v_cli import progress
     from w2v_cli.backends import create_backend
 
-    backend = create_backend(config, vocab, cache)
+    backend = create_backend(config, vocab, cache, group.size)
     clock.mark("model setup")
-    bar = progress.TrainingProgress(backend.progress.planned_words) if config.debug >= 2 else None
+    show = config.debug >= 2 and group.is_root
+    bar = progress.TrainingProgress(backend.progress.planned_words) if show else None
     try:
         weights = backend.train(on_tick=bar)
     finally:
@@ -184,6 +228,9 @@ def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock"):
             bar.close()
     clock.mark("training")
     clock.work = backend.work
+    summary = getattr(backend, "summary", None)
+    if summary is not None and config.debug >= 3 and group.is_root:
+        console.tell(summary() + "\n")
     return weights
 
 

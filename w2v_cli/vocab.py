@@ -15,13 +15,16 @@ byte for byte:
 from __future__ import annotations
 
 import dataclasses
-from typing import BinaryIO, Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, BinaryIO, Callable, List, Optional, Tuple
 
 import numpy as np
 
 from w2v_cli import config
 from w2v_cli.errors import FormatError, InputError
 from w2v_cli.sources import READ_ERRORS, CorpusFile
+
+if TYPE_CHECKING:
+    from w2v_cli.wordtable import WordTable
 
 
 @dataclasses.dataclass
@@ -79,15 +82,34 @@ class LearnedVocabulary:
         return len(self.entry_to_id) - 1
 
 
-def learn_vocab(corpus: CorpusFile, min_count: int, id_sink=None,
-                on_progress: Optional[Callable] = None,
-                prune_limit: int = config.VOCAB_PRUNE_LIMIT) -> LearnedVocabulary:
-    """Count every token of the corpus (one pass), then sort and filter.
+@dataclasses.dataclass
+class WordCounts:
+    """The word table of a counting pass, before sorting and min-count.
+
+    ``pruned`` is True when pruning renumbered the table mid-pass (token ids written
+    before it are then stale); ``min_reduce`` is the bound of the next pruning.
+    """
+
+    table: WordTable
+    pruned: bool = False
+    min_reduce: int = 1
+
+    def prune(self) -> None:
+        """The C tool's ReduceVocab: drop every word counted at most ``min_reduce`` times."""
+        self.table.prune(self.min_reduce)
+        self.min_reduce += 1
+        self.pruned = True
+
+
+def count_words(corpus: CorpusFile, id_sink=None, on_progress: Optional[Callable] = None,
+                prune_limit: int = config.VOCAB_PRUNE_LIMIT) -> WordCounts:
+    """Count every token of the corpus (one pass); ``</s>`` is entry 0.
 
     Parameters
     ----------
     id_sink : object with ``append(int32 array)``, optional
-        Receives every token's word-table entry number, in corpus order.
+        Receives every token's word-table entry number, in corpus order (until a
+        pruning renumbers the table).
     on_progress : callable(stream), optional
         Called after each block read.
     """
@@ -96,29 +118,36 @@ def learn_vocab(corpus: CorpusFile, min_count: int, id_sink=None,
 
     table = WordTable()
     table.add_words([config.SENTENCE_END], counts=[0])
-    state = {"min_reduce": 1, "pruned": False}
-
-    def prune() -> None:
-        table.prune(state["min_reduce"])
-        state["min_reduce"] += 1
-        state["pruned"] = True
-
+    counted = WordCounts(table)
     entry_ids = np.empty(0, dtype=np.int32)
     with corpus.open() as stream:
         for batch in iter_token_batches(stream, on_block=on_progress):
             if len(entry_ids) < batch.count:
                 entry_ids = np.empty(batch.count, dtype=np.int32)
             ids = table.count(batch.pool, batch.offsets, batch.count,
-                              prune_limit=prune_limit, on_prune=prune, out=entry_ids)
-            if id_sink is not None and not state["pruned"]:
+                              prune_limit=prune_limit, on_prune=counted.prune, out=entry_ids)
+            if id_sink is not None and not counted.pruned:
                 id_sink.append(ids)
+    return counted
 
+
+def vocabulary_of(counted: WordCounts, min_count: int) -> LearnedVocabulary:
+    """Sort and filter a counting pass's table into the vocabulary."""
+    table = counted.table
     n = len(table)
     entries = sort_and_filter(table.counts[:n], min_count)
     entry_to_id = np.full(n, -1, dtype=np.int32)
     entry_to_id[entries] = np.arange(len(entries), dtype=np.int32)
     vocab = Vocabulary(words=table.words(entries), counts=table.counts[entries].copy())
-    return LearnedVocabulary(vocab, entry_to_id, cache_valid=not state["pruned"])
+    return LearnedVocabulary(vocab, entry_to_id, cache_valid=not counted.pruned)
+
+
+def learn_vocab(corpus: CorpusFile, min_count: int, id_sink=None,
+                on_progress: Optional[Callable] = None,
+                prune_limit: int = config.VOCAB_PRUNE_LIMIT) -> LearnedVocabulary:
+    """Count every token of the corpus (one pass), then sort and filter
+    (``count_words``, then ``vocabulary_of``)."""
+    return vocabulary_of(count_words(corpus, id_sink, on_progress, prune_limit), min_count)
 
 
 def vocab_from_list(words: List[bytes], counts, min_count: int) -> Vocabulary:

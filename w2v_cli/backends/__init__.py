@@ -55,15 +55,19 @@ class Progress:
     """What the progress display reads while a backend trains."""
 
     planned_words: int          # iter * train_words + 1, as the C tool's schedule
-    words_done: np.ndarray      # int64[workers], summed by ``done()``
+    words_done: np.ndarray      # int64[workers + extra slots], summed by ``done()``
     alpha: np.ndarray           # float32[1]: the current learning rate
     threads: int
     started: float
 
     @classmethod
-    def start(cls, config: TrainConfig, train_words: int, workers: int) -> "Progress":
+    def start(cls, config: TrainConfig, train_words: int, workers: int,
+              extra_slots: int = 0) -> "Progress":
+        """``extra_slots`` follow the workers' own: words done elsewhere (by the other
+        processes of an MPI run), which the kernels add in when they set the learning
+        rate, since they sum the whole array."""
         return cls(planned_words=config.iter * train_words + 1,
-                   words_done=np.zeros(workers, dtype=np.int64),
+                   words_done=np.zeros(workers + extra_slots, dtype=np.int64),
                    alpha=np.array([config.starting_alpha], dtype=np.float32),
                    threads=workers, started=time.time())
 
@@ -98,12 +102,15 @@ class Backend(abc.ABC):
 BACKENDS = {
     "cpu": ("w2v_cli.backends.cpu", "CpuBackend"),
     "cuda": ("w2v_cli.backends.cuda", "CudaBackend"),
+    "mpi": ("w2v_cli.backends.mpi", "MpiBackend"),
 }
 
 
-def choose_backend(config: TrainConfig) -> str:
+def choose_backend(config: TrainConfig, processes: int = 1) -> str:
     """The backend the flags ask for; ``ConfigError`` for a combination none supports.
 
+    ``processes`` > 1: the run is one of several MPI processes (``cluster.py``), which
+    train one model together; each runs the CPU backend's workers on its share.
     Cheap and without side effects, so the pipeline can call it before reading anything;
     ``-device cuda`` also checks, once, that a GPU can be used (``DeviceError`` if not).
     """
@@ -115,9 +122,12 @@ def choose_backend(config: TrainConfig) -> str:
             raise ConfigError("-exact 1 reproduces the original algorithm; it cannot be "
                               "combined with -batch 1")
     if config.device == "cuda":
+        if processes > 1:
+            raise ConfigError("-device cuda trains on one GPU in one process; under "
+                              "mpiexec use -device cpu")
         _check_cuda(config)
         return "cuda"
-    return "cpu"
+    return "mpi" if processes > 1 else "cpu"
 
 
 def _check_cuda(config: TrainConfig) -> None:
@@ -134,13 +144,13 @@ def _check_cuda(config: TrainConfig) -> None:
     probe.require_gpu()
 
 
-def create_backend(config: TrainConfig, vocab, ids: TokenIds) -> Backend:
-    """The backend ``choose_backend(config)`` names, with the run's tables, ready to
-    ``train()``."""
+def create_backend(config: TrainConfig, vocab, ids: TokenIds, processes: int = 1) -> Backend:
+    """The backend ``choose_backend(config, processes)`` names, with the run's tables,
+    ready to ``train()``."""
     import importlib
 
     from w2v_cli.tables import TrainingTables
 
-    module, name = BACKENDS[choose_backend(config)]
+    module, name = BACKENDS[choose_backend(config, processes)]
     backend_class = getattr(importlib.import_module(module), name)
     return backend_class(config, vocab, TrainingTables(config, vocab), ids)

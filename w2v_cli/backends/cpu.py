@@ -21,6 +21,7 @@ reached the end of the file; reference §3.11).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import List
@@ -74,16 +75,27 @@ def _scratch_sizes(config: TrainConfig, tables: TrainingTables, batched: bool):
     return 2, 1, 1                         # the classic kernel's neu1 and neu1e
 
 
+def _lower_priority(niceness: int) -> None:
+    """Raise the calling thread's nice value by ``niceness`` (Linux: per thread)."""
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread,
+                       os.getpriority(os.PRIO_PROCESS, thread) + niceness)
+    except (AttributeError, OSError):
+        pass                            # not on this platform: only a little slower
+
+
 class _Worker:
     """One training thread's private state (random generator, sentence, counters,
     scratch); attribute names are the kernel arguments' (``abi.WORKER_ARGS``)."""
 
-    def __init__(self, index: int, config: TrainConfig, planned: int, scratch) -> None:
+    def __init__(self, index: int, config: TrainConfig, planned: int, scratch,
+                 stream: int) -> None:
         rows, ids, values = scratch
         self.index = index
         self.state = _private_array(abi.STATE_SLOTS, np.int64)
         self.rng = _private_array(1, np.uint64)
-        self.rng[0] = worker_seed(config.seed, index)
+        self.rng[0] = worker_seed(config.seed, stream)
         self.sentence = _private_array(MAX_SENTENCE_LENGTH + 1, np.int32)
         self.scratch_rows = row_matrix(rows, config.size)
         self.scratch_ids = _private_array(ids, np.int64)
@@ -164,12 +176,27 @@ class CpuBackend(Backend):
 
     The kernel is chosen by the flags: ``-batch 1`` the batched one, ``-exact 1`` the
     original algorithm in C order, else the original algorithm with SIMD arithmetic.
+
+    Two hooks let another backend run these workers as part of a larger run (the MPI
+    backend, one process among several): ``extra_progress_slots`` adds slots after the
+    workers' own in ``progress.words_done`` for words done elsewhere, which the kernels
+    count when they set the learning rate; ``first_stream`` numbers the workers' random
+    streams from there, so that no two workers of the run draw the same numbers.
+    ``tick_seconds`` is how often ``train`` calls ``on_tick``; ``worker_niceness`` > 0
+    lowers the workers' scheduling priority by that much, so that ``on_tick``'s work on
+    the main thread gets a core at once when every core is busy training;
+    ``block_ids`` is how many token ids a kernel call trains; ``before_block(stop)``,
+    if set, is called by a worker before each block (it may wait, until ``stop`` is set).
     """
 
     name = "cpu"
+    tick_seconds = _POLL_SECONDS
+    worker_niceness = 0
+    block_ids = ID_BLOCK
+    before_block = None
 
     def __init__(self, config: TrainConfig, vocab: Vocabulary, tables: TrainingTables,
-                 ids: TokenIds) -> None:
+                 ids: TokenIds, extra_progress_slots: int = 0, first_stream: int = 0) -> None:
         self.config = config
         self.tables = tables
         self.ids = ids
@@ -178,11 +205,12 @@ class CpuBackend(Backend):
         starting_alpha = np.float32(config.starting_alpha)
         self.float_params = np.array(  # (start, floor) as the C code compares them, in double
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
-        self.progress = Progress.start(config, vocab.train_words, self.threads)
+        self.progress = Progress.start(config, vocab.train_words, self.threads,
+                                       extra_progress_slots)
         batched = bool(config.batch)
         scratch = _scratch_sizes(config, tables, batched)
-        self.workers = [_Worker(k, config, self.progress.planned_words, scratch)
-                        for k in range(self.threads)]
+        self.workers = [_Worker(k, config, self.progress.planned_words, scratch,
+                                first_stream + k) for k in range(self.threads)]
         run = native.kernels()
         if batched:
             self.kernel, self.signature = run.train_block_batched, abi.TRAIN_BATCHED
@@ -203,9 +231,11 @@ class CpuBackend(Backend):
         the corpus, where it is dropped as the C thread drops the one it meets EOF in.
         Alone, a worker also restarts its word counters after each pass, as C does.
         """
-        buffer = np.empty(ID_BLOCK, dtype=np.int32)    # the worker's only per-block memory
+        buffer = np.empty(self.block_ids, dtype=np.int32)   # the worker's only block memory
         empty = np.zeros(1, dtype=np.int32)
         try:
+            if self.worker_niceness:
+                _lower_priority(self.worker_niceness)
             while not self._stop.is_set():
                 item = self._schedule.next()
                 if item is None:
@@ -214,6 +244,8 @@ class CpuBackend(Backend):
                 reader = self.ids.open_range(first, last)
                 try:
                     while not self._stop.is_set():
+                        if self.before_block is not None:
+                            self.before_block(self._stop)
                         count = reader.read_into(buffer)
                         if count == 0:
                             break
@@ -248,7 +280,7 @@ class CpuBackend(Backend):
         try:
             for thread in threads:
                 while thread.is_alive():
-                    thread.join(_POLL_SECONDS)
+                    thread.join(self.tick_seconds)
                     if on_tick is not None:
                         on_tick(self.progress)
         except BaseException:

@@ -113,7 +113,7 @@ class CudaBackend(Backend):
         starting_alpha = np.float32(config.starting_alpha)
         self.float_params = np.array(
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
-        self.workers = [_Worker(k, config, self.progress.planned_words, (1, 1, 1))
+        self.workers = [_Worker(k, config, self.progress.planned_words, (1, 1, 1), k)
                         for k in range(self.walkers)]
         self._walk_kernel = native.kernels().walk_block
         self._schedule = _Schedule(ids.length, self.walkers, config.iter)

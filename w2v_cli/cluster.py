@@ -1,0 +1,391 @@
+"""The processes of one run: a single process, or several started by an MPI launcher.
+
+``word2vec`` started by ``mpiexec -n N`` (or ``srun``, or Open MPI's ``mpirun``) runs as
+N processes that train one model together.  Whether that is the case is read from the
+variables the launchers set (``PMI_SIZE``, ``OMPI_COMM_WORLD_SIZE``, ...) before anything
+imports ``mpi4py``, so a run without a launcher, or with one process, never loads MPI and
+behaves exactly as it always did.
+
+``join()`` returns the run's ``Cluster``: ``SingleProcess`` (every method a no-op) or
+``MpiCluster``.  The rest of the program talks to it through a few operations:
+
+* ``shared_arguments``: every process uses the command line of process 0 (rank 0), so
+  the processes cannot disagree about a flag;
+* ``agree(payload)``: every process hands in a small payload and gets everyone's back;
+  it is also where a process learns that another one failed (``PeerFailed``);
+* ``check_peers()``: long local phases (counting a part of the corpus) call it often, so
+  a failure elsewhere stops them within a fraction of a second;
+* ``exchange()``: a block in which the processes move data with MPI collectives, right
+  after an ``agree``;
+* ``conclude(code, message)``: how the run ends, the same for every process.
+
+Failure.  MPI has no notion of a process that gives up: a collective operation waits
+forever for a process that has left.  So no process ever leaves on its own.  A process
+that fails (bad input, out of memory, SIGINT or SIGTERM) sends a notice to every other
+one and enters the next meeting point; every other process learns of the failure either
+from the notice (``check_peers``) or at its own next meeting point (``agree``), and
+enters exactly one more meeting point, so that all of them meet once after the failure
+and leave with the same exit code.  Only rank 0 writes to stdout and stderr, so the user
+reads one line, naming the process where the failure began.  Meeting points wait in a
+polling loop, so SIGINT and SIGTERM are answered at once; inside ``exchange`` blocks
+(data collectives, short) signals are held back until the block ends.  A process that
+fails inside an exchange block cannot rejoin its peers there and ends the whole job with
+``MPI_Abort`` (after writing its one line).  A process killed outright (SIGKILL, the
+kernel's out-of-memory killer) is the launcher's to clean up: ``mpiexec`` then stops the
+other processes itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from w2v_cli.config import MAX_THREADS, available_cores, default_threads
+from w2v_cli.errors import ConfigError, W2VError
+
+# Variables that give the number of processes of the job, one per launcher family:
+# MPICH/Intel MPI (Hydra, PMI-1/2), Open MPI, Slurm's srun (its step, not the allocation:
+# SLURM_NTASKS is also set for a batch script that runs a single process).
+SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_STEP_NUM_TASKS")
+RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID")
+# Processes of the job on this node, to share the node's cores among them.
+LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE",
+                        "SLURM_STEP_TASKS_PER_NODE")
+
+_POLL_SECONDS = 0.002     # how often a waiting process looks for its peers and signals
+
+
+def _int_variable(names, environ) -> Optional[int]:
+    for name in names:
+        value = environ.get(name, "").split("(")[0].split(",")[0]
+        if value.strip().isdigit():
+            return int(value)
+    return None
+
+
+def launched_processes(environ=None) -> int:
+    """How many processes the launcher started (1 without a launcher)."""
+    environ = os.environ if environ is None else environ
+    return max(1, _int_variable(SIZE_VARIABLES, environ) or 1)
+
+
+def launched_rank(environ=None) -> int:
+    """This process's rank as the launcher numbered it (0 without a launcher)."""
+    environ = os.environ if environ is None else environ
+    return _int_variable(RANK_VARIABLES, environ) or 0
+
+
+class PeerFailed(W2VError):
+    """Another process of the run failed; the run ends with that process's exit code."""
+
+
+class SingleProcess:
+    """The run is this process alone: every collective operation is the identity."""
+
+    rank = 0
+    size = 1
+    is_root = True
+    host = ""
+
+    def shared_arguments(self, args: List[str]) -> List[str]:
+        return args
+
+    def default_threads(self) -> int:
+        return default_threads()
+
+    def agree(self, payload: Any = None) -> List[Any]:
+        return [payload]
+
+    def check_peers(self) -> None:
+        pass
+
+    def exchange(self):
+        return contextlib.nullcontext()
+
+    def conclude(self, code: int, message: Optional[str]) -> Tuple[int, Optional[str]]:
+        return code, message
+
+
+class _HeldSignals:
+    """SIGINT and SIGTERM are recorded, not acted on, until ``release()``; then the
+    handlers that were in place before run as if the signal had just arrived."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self._saved: Dict[int, Any] = {}
+        self.pending: Optional[int] = None
+
+    def hold(self) -> None:
+        def record(signum, frame):
+            if self.pending is None:
+                self.pending = signum
+        for signum in self.SIGNALS:
+            self._saved[signum] = signal.signal(signum, record)
+
+    def release(self, deliver: bool = True) -> None:
+        saved, self._saved = self._saved, {}
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        pending, self.pending = self.pending, None
+        if pending is None or not deliver or pending not in saved:
+            return
+        handler = saved[pending]
+        if callable(handler):
+            handler(pending, None)
+        elif handler == signal.SIG_DFL:
+            os.kill(os.getpid(), pending)
+
+
+class MpiCluster:
+    """Several processes started by an MPI launcher (see the module notes)."""
+
+    NOTICE_TAG = 1
+
+    def __init__(self, MPI) -> None:
+        self.MPI = MPI
+        self.comm = MPI.COMM_WORLD.Dup()          # the run's collectives and data
+        self._notices = MPI.COMM_WORLD.Dup()      # failure notices, apart from the data
+        self.rank = self.comm.Get_rank()
+        self.size = self.comm.Get_size()
+        self.is_root = self.rank == 0
+        self.host = MPI.Get_processor_name()
+        self._pending_barrier = None
+        self._sent_notices: list = []
+        self._received_notices: set = set()
+        self._outcome: Optional[Tuple[int, Optional[str]]] = None
+        self._held: Optional[_HeldSignals] = None
+
+    # --- start -------------------------------------------------------------------------
+    def shared_arguments(self, args: List[str]) -> List[str]:
+        """Rank 0's command line, on every process."""
+        return self.comm.bcast(list(args) if self.is_root else None, root=0)
+
+    def default_threads(self) -> int:
+        """This process's share of its node's cores.
+
+        A launcher that binds each process to its own cores (``srun --cpu-bind``, Open
+        MPI's default) already limits what ``available_cores`` sees; otherwise the
+        processes on one node share all its cores.
+        """
+        cores = available_cores()
+        if cores < (os.cpu_count() or cores):
+            return min(cores, MAX_THREADS)
+        local = _int_variable(LOCAL_SIZE_VARIABLES, os.environ) or 1
+        return min(max(1, cores // max(1, local)), MAX_THREADS)
+
+    # --- signals ---------------------------------------------------------------------
+    # From the moment a meeting's result is known until the process is back on its own
+    # (its next meeting point, its next look at its peers, or the end of the exchange
+    # that follows), SIGINT and SIGTERM are held: acting on one in between would leave
+    # the others waiting in an exchange this process never enters.
+    def _hold(self) -> None:
+        if self._held is None:
+            self._held = _HeldSignals()
+            self._held.hold()
+
+    def _deliver(self) -> None:
+        """Act on a held signal now (the old handler raises), and stop holding."""
+        held, self._held = self._held, None
+        if held is not None:
+            held.release(deliver=True)
+
+    def _drop_held(self) -> Optional[int]:
+        held, self._held = self._held, None
+        if held is None:
+            return None
+        pending = held.pending
+        held.release(deliver=False)
+        return pending
+
+    # --- meeting points ----------------------------------------------------------------
+    def _meet(self, entry: dict) -> List[dict]:
+        """Wait until every process is here (answering signals meanwhile), then swap
+        ``entry`` with all of them.  Returns with signals held."""
+        if self._pending_barrier is None:
+            self._pending_barrier = self.comm.Ibarrier()
+        while not self._pending_barrier.Test():
+            time.sleep(_POLL_SECONDS)        # SIGINT/SIGTERM raise here, at once
+        self._pending_barrier = None
+        self._hold()
+        return self.comm.allgather(entry)
+
+    def agree(self, payload: Any = None) -> List[Any]:
+        """Every process's ``payload``, in rank order; ``PeerFailed`` if one failed.
+
+        Signals stay held when it returns, until the caller's next exchange block ends
+        or it calls the cluster again.
+        """
+        self._deliver()
+        entries = self._meet({"code": 0, "payload": payload})
+        if any(e.get("code", 0) != 0 for e in entries):
+            self._outcome = self._decide(entries)
+            self._collect_notices(entries)
+            self._drop_held()                  # the run is ending anyway
+            raise PeerFailed("another process failed")
+        return [e["payload"] for e in entries]
+
+    def check_peers(self) -> None:
+        """``PeerFailed`` if another process has sent a failure notice (and a held
+        signal is acted on here)."""
+        self._deliver()
+        status = self.MPI.Status()
+        if self._notices.iprobe(source=self.MPI.ANY_SOURCE, tag=self.NOTICE_TAG,
+                                status=status):
+            source = status.Get_source()
+            self._notices.recv(source=source, tag=self.NOTICE_TAG)
+            self._received_notices.add(source)
+            raise PeerFailed("another process failed")
+
+    @contextlib.contextmanager
+    def exchange(self):
+        """A block of data collectives, entered by every process after an ``agree``.
+
+        Signals wait until the block is over.  A failure inside it would leave the
+        others waiting in a collective this process will never enter, so it ends the
+        job: one line on stderr, then ``MPI_Abort`` with the error's exit code.
+        """
+        self._hold()
+        try:
+            yield
+        except BaseException as exc:
+            code = getattr(exc, "exit_code", 1)
+            if isinstance(exc, MemoryError):
+                text = "error: out of memory"
+            elif isinstance(exc, W2VError):
+                text = f"error: {exc}"
+            else:
+                text = f"internal error: {type(exc).__name__}: {exc}"
+            line = f"word2vec: {text} ({self._label()}, while exchanging data)\n"
+            try:
+                os.write(2, line.encode("utf-8", "replace"))
+            except OSError:
+                pass
+            self.comm.Abort(code)
+            raise
+        self._deliver()
+
+    # --- the end -----------------------------------------------------------------------
+    def conclude(self, code: int, message: Optional[str]) -> Tuple[int, Optional[str]]:
+        """The run's exit code and the line to print here (rank 0's, None elsewhere)."""
+        if self._outcome is None:
+            pending = self._drop_held()
+            if code == 0 and pending is not None:      # held since the last meeting
+                code, message = 128 + pending, _interrupted(pending)
+            origin = code != 0 and not self._received_notices
+            if origin:
+                self._notify(code, message)
+            entry = {"code": code, "origin": origin, "message": message,
+                     "host": self.host, "notified": origin}
+            while True:
+                try:
+                    entries = self._meet(entry)
+                    break
+                except BaseException as exc:   # a signal while waiting for the others
+                    if entry["code"] == 0:     # this process fails now
+                        signum = getattr(exc, "signum", signal.SIGINT)
+                        entry.update(code=128 + signum, origin=True, notified=True,
+                                     message=_interrupted(signum))
+                        self._notify(entry["code"], entry["message"])
+            try:
+                self._outcome = self._decide(entries)
+                self._collect_notices(entries)
+            finally:
+                self._drop_held()              # the outcome is decided: too late for signals
+        for request in self._sent_notices:
+            request.wait()
+        self._sent_notices = []
+        code, line = self._outcome
+        return code, (line if self.is_root else None)
+
+    def _notify(self, code: int, message: Optional[str]) -> None:
+        for peer in range(self.size):
+            if peer != self.rank:
+                self._sent_notices.append(self._notices.isend((code, message), dest=peer,
+                                                              tag=self.NOTICE_TAG))
+
+    def _collect_notices(self, entries: List[dict]) -> None:
+        """Receive the notices still in flight to this process, so none is left over."""
+        for source, entry in enumerate(entries):
+            if (source != self.rank and entry.get("notified")
+                    and source not in self._received_notices):
+                self._notices.recv(source=source, tag=self.NOTICE_TAG)
+                self._received_notices.add(source)
+
+    def _label(self, rank: Optional[int] = None, host: Optional[str] = None) -> str:
+        rank = self.rank if rank is None else rank
+        return f"rank {rank} of {self.size} on {host or self.host}"
+
+    def _decide(self, entries: List[dict]) -> Tuple[int, Optional[str]]:
+        """One outcome from every process's entry: the first failure that began there."""
+        origins = [(rank, e) for rank, e in enumerate(entries)
+                   if e.get("code", 0) != 0 and e.get("origin")]
+        if not origins:
+            failed = [e for e in entries if e.get("code", 0) != 0]
+            if not failed:
+                return 0, None
+            return failed[0]["code"], "error: another process failed"
+        rank, first = origins[0]
+        message = first.get("message")
+        if message is None:
+            return first["code"], None
+        if len(origins) == len(entries) and all(e.get("message") == message
+                                                 for _, e in origins):
+            return first["code"], message       # every process failed alike: say it once
+        return first["code"], f"{message} ({self._label(rank, first.get('host'))})"
+
+
+def _interrupted(signum: int) -> str:
+    return f"interrupted by {signal.Signals(signum).name}"
+
+
+_current: Any = None
+
+
+def join() -> Any:
+    """This run's cluster, set up on the first call (MPI is initialised here if the
+    process was started by a launcher with more than one process)."""
+    global _current
+    if _current is None:
+        _current = _start()
+    return _current
+
+
+def current() -> Any:
+    """The cluster ``join()`` set up, or a single process when nothing joined one."""
+    return _current if _current is not None else SingleProcess()
+
+
+def _start() -> Any:
+    if launched_processes() <= 1:
+        return SingleProcess()
+    try:
+        import mpi4py
+    except ImportError:
+        raise ConfigError(f"started as {launched_processes()} MPI processes, but mpi4py "
+                          f"is not installed: pip install 'w2v_cli[mpi]'") from None
+    mpi4py.rc.thread_level = "funneled"     # only the main thread calls MPI
+    # MPICH spins while it waits; the training workers need those cores, and a spinning
+    # process can keep the very peer it waits for off the core.  Yield early instead
+    # (measured here: 2 processes on 2 busy cores synced 3 times as often).  Other MPI
+    # libraries ignore these; a user's own setting wins.
+    os.environ.setdefault("MPIR_CVAR_POLLS_BEFORE_YIELD", "10")
+    os.environ.setdefault("MPIR_CVAR_ENABLE_HEAVY_YIELD", "1")
+    from mpi4py import MPI
+    if MPI.COMM_WORLD.Get_size() <= 1:
+        return SingleProcess()
+    cluster = MpiCluster(MPI)
+    if not cluster.is_root:
+        _silence()
+    return cluster
+
+
+def _silence() -> None:
+    """Processes other than rank 0 print nothing: rank 0 speaks for the run."""
+    devnull = open(os.devnull, "w")
+    sys.stdout = devnull
+    sys.stderr = devnull
