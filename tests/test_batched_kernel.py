@@ -160,7 +160,7 @@ def test_one_window_steps_down_the_gradient_of_its_loss(hs, negative):
                      np.zeros(negative + 1, dtype=np.int64),
                      np.zeros(negative + 1, dtype=np.float32),
                      np.zeros(outputs_count * 2 * window, dtype=np.float32),
-                     np.int64(2 * window), row_matrix(2 * window, size))
+                     np.int64(2 * window), row_matrix(outputs_count, size))
     step_inputs = (syn0 - before0)[distinct_inputs, :size] / alpha
     step_outputs = (out_matrix - before_out)[rows, :size] / alpha
 

@@ -222,9 +222,16 @@ def word2vec_command(**flags) -> None:
     run_word2vec(TrainConfig(**flags))
 
 
+# Training never calls BLAS: the thread pool numpy's BLAS starts on import would only
+# take start-up time and CPU time from the training threads (unless the user sized it).
+_ONE_BLAS_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def word2vec_main(args: Optional[List[str]] = None) -> None:
     """``word2vec``; started by an MPI launcher, every process runs rank 0's command
     line and the processes train one model together (``cluster.py``)."""
+    for name in _ONE_BLAS_THREAD:
+        os.environ.setdefault(name, "1")
     from w2v_cli import cluster
     from w2v_cli.errors import W2VError
 

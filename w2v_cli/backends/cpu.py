@@ -64,8 +64,8 @@ def batched_scratch(config: TrainConfig, tables: TrainingTables):
     if config.cbow:
         return 2, 2 + outputs, outputs
     contexts = 2 * config.window
-    rows = max(outputs, tables.longest_path)
-    return contexts, contexts + outputs, outputs + rows * contexts
+    rows = (tables.longest_path if config.hs else 0) + (outputs if config.negative else 0)
+    return max(rows, 1), contexts + outputs, outputs + rows * contexts
 
 
 def _scratch_sizes(config: TrainConfig, tables: TrainingTables, batched: bool):

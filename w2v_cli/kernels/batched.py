@@ -31,8 +31,8 @@ from w2v_cli.kernels.abi import (CBOW_BATCH, CONSUMED, P_CBOW, P_HS, P_NEGATIVE,
                                  SENTENCE_LENGTH, SENTENCE_POSITION)
 from w2v_cli.kernels.draws import next_random, unigram_target
 from w2v_cli.kernels.logistic import negative_sampling_gradient, softmax_node_gradient
-from w2v_cli.kernels.rows import (prefetch_row, row_add, row_axpy, row_dot, row_dot2, row_scale,
-                                  row_zero)
+from w2v_cli.kernels.rows import (prefetch_row, row_add, row_axpy, row_combine, row_dot,
+                                  row_dots, row_scale, row_set_combination, row_zero)
 from w2v_cli.kernels.sentences import context_range, next_centre, start_block
 from w2v_cli.kernels.variants import compile_variant
 
@@ -72,15 +72,23 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1
 
 
 @njit(inline="always")
-def train_outputs(matrix, rows, first_row, m, softmax, codes, weights, syn0, contexts, n,
-                  grads, grad_stride, inputs_delta, alpha, exp_table):
-    """Train ``m`` output rows of ``matrix`` against the window's ``n`` context rows.
+def output_gradient(f, label, scale, softmax, exp_table):
+    """The gradient factor of one (output, context) score: a Huffman node's (0 when
+    saturated) or a negative-sampling target's (clipped)."""
+    if softmax:
+        return softmax_node_gradient(f, label, scale, exp_table)
+    return negative_sampling_gradient(f, label, scale, exp_table)
+
+
+@njit(inline="always")
+def score_outputs(matrix, rows, first_row, m, softmax, codes, weights, syn0, contexts, n,
+                  grads, grad_row, grad_stride, alpha, exp_table):
+    """The gradient factors G of ``m`` output rows of ``matrix`` against the window's
+    ``n`` context rows, into rows ``grad_row ..`` of ``grads`` (``grad_stride`` apart).
 
     Output o is ``matrix[rows[first_row + o]]``.  Hierarchical softmax (``softmax``):
     label 1 - codes[first_row + o]; negative sampling: label 1 for o = 0, else 0, and the
-    gradient scaled by ``weights[o]``.  The context rows' changes are added to
-    ``inputs_delta`` (applied by the caller once every output is done); the output rows
-    are updated here, from the context rows as they were when the window started.
+    gradient scaled by ``weights[o]``.
     """
     for o in range(m):
         out = matrix[rows[first_row + o]]
@@ -90,40 +98,24 @@ def train_outputs(matrix, rows, first_row, m, softmax, codes, weights, syn0, con
         else:
             label = F32(1) if o == 0 else F32(0)
             scale = alpha * weights[o]
-        g = grads[o * grad_stride:(o + 1) * grad_stride]
-        j = 0
-        while j + 1 < n:                 # two contexts per pass over the output row
-            f0, f1 = row_dot2(out, syn0[contexts[j]], syn0[contexts[j + 1]])
-            if softmax:
-                g[j] = softmax_node_gradient(f0, label, scale, exp_table)
-                g[j + 1] = softmax_node_gradient(f1, label, scale, exp_table)
-            else:
-                g[j] = negative_sampling_gradient(f0, label, scale, exp_table)
-                g[j + 1] = negative_sampling_gradient(f1, label, scale, exp_table)
-            j += 2
-        if j < n:
-            f0 = row_dot(out, syn0[contexts[j]])
-            if softmax:
-                g[j] = softmax_node_gradient(f0, label, scale, exp_table)
-            else:
-                g[j] = negative_sampling_gradient(f0, label, scale, exp_table)
-        for j in range(n):               # inputs_delta += G^T O, while the row is at hand
-            if g[j] != F32(0):
-                row_axpy(inputs_delta[j], g[j], out)
-    for j in range(n):                   # O += G I; consecutive updates hit other rows
-        inp = syn0[contexts[j]]
-        for o in range(m):
-            g = grads[o * grad_stride + j]
-            if g != F32(0):
-                row_axpy(matrix[rows[first_row + o]], g, inp)
+        g = grads[(grad_row + o) * grad_stride:(grad_row + o + 1) * grad_stride]
+        row_dots(out, syn0, contexts, n, g)          # the scores, turned into factors:
+        for j in range(n):
+            g[j] = output_gradient(g[j], label, scale, softmax, exp_table)
 
 
 @njit(inline="always")
 def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, hs,
                     negative, r, code_offsets, codes, points, last_slot, bucket_word,
                     bucket_shift, exp_table, alpha, contexts, outs, weights, grads,
-                    grad_stride, inputs_delta):
-    """Train one window: every context row against the centre word's outputs at once."""
+                    grad_stride, output_deltas):
+    """Train one window: every context row against the centre word's outputs at once.
+
+    The outputs are the Huffman path (``-hs 1``, first) and the centre word with its
+    negatives.  All three products come from the rows as they were when the window
+    started: the outputs' changes G I are set aside in ``output_deltas`` first, then the
+    context rows take G^T O in place, then the outputs take their changes.
+    """
     n = 0
     for c in range(first, last):
         if c != position:
@@ -131,22 +123,27 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
             n += 1
     if n == 0:
         return r
-    for j in range(n):
-        row_zero(inputs_delta[j])
-    m = 0
+    path = code_offsets[word]
+    m_hs = code_offsets[word + 1] - path if hs != 0 else np.int64(0)
+    m_ns = np.int64(0)
     if negative > 0:                     # drawn first: their rows arrive while HS trains
-        m, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift,
-                              syn1neg, outs, weights)
-    if hs != 0:
-        path = code_offsets[word]
-        train_outputs(syn1, points, path, code_offsets[word + 1] - path, True, codes,
-                      weights, syn0, contexts, n, grads, grad_stride, inputs_delta, alpha,
-                      exp_table)
-    if negative > 0:
-        train_outputs(syn1neg, outs, 0, m, False, codes, weights, syn0, contexts, n, grads,
-                      grad_stride, inputs_delta, alpha, exp_table)
-    for j in range(n):
-        row_add(syn0[contexts[j]], inputs_delta[j])
+        m_ns, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift,
+                                 syn1neg, outs, weights)
+    score_outputs(syn1, points, path, m_hs, True, codes, weights, syn0, contexts, n, grads,
+                  0, grad_stride, alpha, exp_table)
+    score_outputs(syn1neg, outs, 0, m_ns, False, codes, weights, syn0, contexts, n, grads,
+                  m_hs, grad_stride, alpha, exp_table)
+    for o in range(m_hs + m_ns):         # the outputs' changes, from the old context rows
+        row_set_combination(output_deltas[o], syn0, contexts, 0, n, grads,
+                            o * grad_stride, 1)
+    for j in range(n):                   # the context rows, from the old output rows
+        inp = syn0[contexts[j]]
+        row_combine(inp, syn1, points, path, m_hs, grads, j, grad_stride)
+        row_combine(inp, syn1neg, outs, 0, m_ns, grads, m_hs * grad_stride + j, grad_stride)
+    for o in range(m_hs):
+        row_add(syn1[points[path + o]], output_deltas[o])
+    for o in range(m_ns):
+        row_add(syn1neg[outs[o]], output_deltas[m_hs + o])
     return r
 
 
@@ -212,9 +209,10 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
     """Train on ``ids[:n_ids]`` with shared negatives (``-batch 1``).
 
     Arguments as ``classic.train_block_classic``, except the scratch, sized by
-    ``backends.cpu.batched_scratch``: skip-gram uses ``scratch_rows[:2 * window]`` for
-    the context rows' changes, ``scratch_ids`` for the context and output ids and
-    ``scratch_values`` for the output weights and the gradient matrix; CBOW uses two
+    ``backends.cpu.batched_scratch``: skip-gram uses ``scratch_rows`` for the output
+    rows' changes (the longest Huffman path plus negative + 1 rows), ``scratch_ids`` for
+    the context and output ids and ``scratch_values`` for the output weights and the
+    gradient matrix; CBOW uses two
     rows (the mean context row and its error), ``scratch_ids`` for the shared
     negatives' bookkeeping and ids, ``scratch_values`` for their weights.  The
     scratch outlives the call: CBOW's shared negatives carry on into the next block.

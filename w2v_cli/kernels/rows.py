@@ -31,6 +31,7 @@ _VECTOR = ir.VectorType(_FLOAT, ROW_LANES)
 _INT32 = ir.IntType(32)
 _INT64 = ir.IntType(64)
 _ZERO = ir.Constant(_VECTOR, [0.0] * ROW_LANES)
+_MASK = ir.VectorType(ir.IntType(1), ROW_LANES)
 
 
 def _vectors(context, builder, array_type, value):
@@ -124,6 +125,280 @@ def row_dot2(typingctx, x, y0, y1):
                                    _sum_lanes(builder, builder.load(total1))])
 
     return signature, codegen
+
+
+@intrinsic
+def row_dot4(typingctx, x, y0, y1, y2, y3):
+    """The dot products of ``x`` with four rows, reading ``x`` once for all four (and four
+    independent chains of multiply-adds, which the CPU runs side by side)."""
+    signature = types.UniTuple(types.float32, 4)(x, y0, y1, y2, y3)
+
+    def codegen(context, builder, sig, args):
+        xs, count = _vectors(context, builder, sig.args[0], args[0])
+        others = [_vectors(context, builder, sig.args[k], args[k])[0] for k in range(1, 5)]
+        totals = [_accumulator(builder) for _ in others]
+        with cgutils.for_range(builder, count) as loop:
+            i = loop.index
+            x_i = _load(builder, xs, i)
+            for row, total in zip(others, totals):
+                builder.store(_fma(builder, x_i, _load(builder, row, i), builder.load(total)),
+                              total)
+        return context.make_tuple(builder, sig.return_type,
+                                  [_sum_lanes(builder, builder.load(t)) for t in totals])
+
+    return signature, codegen
+
+
+@intrinsic
+def row_axpy2(typingctx, y, a0, x0, a1, x1):
+    """y += a0 * x0 + a1 * x1 (``y`` read and written once for both)."""
+    signature = types.void(y, a0, x0, a1, x1)
+
+    def codegen(context, builder, sig, args):
+        ys, count = _vectors(context, builder, sig.args[0], args[0])
+        first, _ = _vectors(context, builder, sig.args[2], args[2])
+        second, _ = _vectors(context, builder, sig.args[4], args[4])
+        factor0 = _splat(builder, args[1])
+        factor1 = _splat(builder, args[3])
+        with cgutils.for_range(builder, count) as loop:
+            i = loop.index
+            partial = _fma(builder, factor0, _load(builder, first, i), _load(builder, ys, i))
+            _store(builder, _fma(builder, factor1, _load(builder, second, i), partial), ys, i)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+# Vectors of a row kept in registers at once by ``row_combine`` (8 x 16 floats: rows of up
+# to 128 floats in one sweep; longer rows in sweeps of this many vectors).
+_SWEEP = 8
+
+
+def _masked_load(builder, pointer, mask):
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(_VECTOR, [_VECTOR.as_pointer(), _INT32, _MASK,
+                                                  _VECTOR]),
+        f"llvm.masked.load.v{ROW_LANES}f32.p0")
+    return builder.call(function, [pointer, ir.Constant(_INT32, 4), mask, _ZERO])
+
+
+def _masked_store(builder, value, pointer, mask):
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [_VECTOR, _VECTOR.as_pointer(), _INT32,
+                                                        _MASK]),
+        f"llvm.masked.store.v{ROW_LANES}f32.p0")
+    builder.call(function, [value, pointer, ir.Constant(_INT32, 4), mask])
+
+
+def _lane_mask(builder, present):
+    """All lanes on when ``present`` (an i1), else all off."""
+    return builder.select(present, ir.Constant(_MASK, [1] * ROW_LANES),
+                          ir.Constant(_MASK, [0] * ROW_LANES))
+
+
+def _combination(accumulate: bool):
+    """The code of ``row_combine`` (``accumulate``: y += ...) or ``row_set_combination``.
+
+    A row of up to ``_SWEEP`` vectors (128 floats) is summed in one sweep with code made
+    for its exact number of vectors (a switch picks it: no masks, constant offsets);
+    longer rows are swept ``_SWEEP`` vectors at a time, the last sweep masked.
+    """
+
+    def codegen(context, builder, sig, args):
+        ys, nvec = _vectors(context, builder, sig.args[0], args[0])
+        matrix_type, index_type, coefficient_type = sig.args[1], sig.args[2], sig.args[5]
+        table = context.make_array(matrix_type)(context, builder, args[1])
+        row_bytes = builder.extract_value(table.strides, 0)
+        base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
+        index_array = context.make_array(index_type)(context, builder, args[2])
+        coefficient_array = context.make_array(coefficient_type)(context, builder, args[5])
+        first = context.cast(builder, args[3], sig.args[3], types.int64)
+        count = context.cast(builder, args[4], sig.args[4], types.int64)
+        offset = context.cast(builder, args[6], sig.args[6], types.int64)
+        stride = context.cast(builder, args[7], sig.args[7], types.int64)
+        totals = [_accumulator(builder) for _ in range(_SWEEP)]
+
+        def sweep(start, masks):
+            """Sum into ``y``'s vectors start .. start + len(masks) - 1 (a mask per vector,
+            or None where the vector is known to exist)."""
+            here = builder.gep(ys, [start])
+            for s, (mask, total) in enumerate(zip(masks, totals)):
+                where = builder.gep(here, [ir.Constant(_INT64, s)])
+                value = _ZERO
+                if accumulate:
+                    value = (_load(builder, where, ir.Constant(_INT64, 0)) if mask is None
+                             else _masked_load(builder, where, mask))
+                builder.store(value, total)
+            with cgutils.for_range(builder, count) as rows:
+                k = rows.index
+                row = builder.load(builder.gep(index_array.data, [builder.add(first, k)]))
+                if index_type.dtype.bitwidth < 64:
+                    row = builder.sext(row, _INT64)
+                vectors = builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
+                                          _VECTOR.as_pointer())
+                vectors = builder.gep(vectors, [start])
+                at = builder.add(offset, builder.mul(k, stride))
+                factor = _splat(builder, builder.load(builder.gep(coefficient_array.data,
+                                                                  [at])))
+                for s, (mask, total) in enumerate(zip(masks, totals)):
+                    where = builder.gep(vectors, [ir.Constant(_INT64, s)])
+                    vector = (_load(builder, where, ir.Constant(_INT64, 0)) if mask is None
+                              else _masked_load(builder, where, mask))
+                    builder.store(_fma(builder, factor, vector, builder.load(total)), total)
+            for s, (mask, total) in enumerate(zip(masks, totals)):
+                where = builder.gep(here, [ir.Constant(_INT64, s)])
+                if mask is None:
+                    _store(builder, builder.load(total), where, ir.Constant(_INT64, 0))
+                else:
+                    _masked_store(builder, builder.load(total), where, mask)
+
+        done = builder.append_basic_block("combination.done")
+        long_rows = builder.append_basic_block("combination.long")
+        switch = builder.switch(nvec, long_rows)
+        for vectors in range(1, _SWEEP + 1):
+            case = builder.append_basic_block(f"combination.{vectors}")
+            switch.add_case(ir.Constant(_INT64, vectors), case)
+            builder.position_at_end(case)
+            sweep(ir.Constant(_INT64, 0), [None] * vectors)
+            builder.branch(done)
+        builder.position_at_end(long_rows)
+        step = ir.Constant(_INT64, _SWEEP)
+        sweeps = builder.udiv(builder.add(nvec, ir.Constant(_INT64, _SWEEP - 1)), step)
+        with cgutils.for_range(builder, sweeps) as outer:
+            start = builder.mul(outer.index, step)
+            sweep(start, [_lane_mask(builder, builder.icmp_unsigned(
+                "<", builder.add(start, ir.Constant(_INT64, s)), nvec)) for s in range(_SWEEP)])
+        builder.branch(done)
+        builder.position_at_end(done)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+def _shuffle(builder, a, b, lanes):
+    return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(_INT32, len(lanes)), lanes))
+
+
+def _sum_lanes4(builder, v0, v1, v2, v3):
+    """The lane sums of four vectors, as a <4 x float>: pairs of halves added level by
+    level (15 shuffles and adds for the four sums, against 32 one vector at a time)."""
+    half = ROW_LANES // 2
+
+    t01 = builder.fadd(_shuffle(builder, v0, v1, list(range(half)) +
+                                list(range(ROW_LANES, ROW_LANES + half))),
+                       _shuffle(builder, v0, v1, list(range(half, ROW_LANES)) +
+                                list(range(ROW_LANES + half, 2 * ROW_LANES))))
+    t23 = builder.fadd(_shuffle(builder, v2, v3, list(range(half)) +
+                                list(range(ROW_LANES, ROW_LANES + half))),
+                       _shuffle(builder, v2, v3, list(range(half, ROW_LANES)) +
+                                list(range(ROW_LANES + half, 2 * ROW_LANES))))
+    # t01 = [v0: 8 partial sums | v1: 8], t23 likewise; now 4 partial sums each
+    q = half // 2
+    low = [b + i for b in (0, half, ROW_LANES, ROW_LANES + half) for i in range(q)]
+    high = [b + q + i for b in (0, half, ROW_LANES, ROW_LANES + half) for i in range(q)]
+    u = builder.fadd(_shuffle(builder, t01, t23, low), _shuffle(builder, t01, t23, high))
+    # u = [v0: 4 | v1: 4 | v2: 4 | v3: 4]; then 2 each, then 1 each
+    w = builder.fadd(_shuffle(builder, u, u, [4 * g + i for g in range(4) for i in (0, 1)]),
+                     _shuffle(builder, u, u, [4 * g + i for g in range(4) for i in (2, 3)]))
+    return builder.fadd(_shuffle(builder, w, w, [0, 2, 4, 6]),
+                        _shuffle(builder, w, w, [1, 3, 5, 7]))
+
+
+@intrinsic
+def row_dots(typingctx, x, matrix, indices, count, out):
+    """out[k] = x . matrix[indices[k]] for k < count.
+
+    A row of up to 128 floats stays in registers (code made for its exact number of
+    vectors) while the other rows stream past it, four at a time with their four lane
+    sums folded together; longer rows take one pass per other row.
+    """
+    signature = types.void(x, matrix, indices, count, out)
+
+    def codegen(context, builder, sig, args):
+        xs, nvec = _vectors(context, builder, sig.args[0], args[0])
+        matrix_type, index_type = sig.args[1], sig.args[2]
+        table = context.make_array(matrix_type)(context, builder, args[1])
+        row_bytes = builder.extract_value(table.strides, 0)
+        base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
+        index_array = context.make_array(index_type)(context, builder, args[2])
+        count = context.cast(builder, args[3], sig.args[3], types.int64)
+        results = context.make_array(sig.args[4])(context, builder, args[4]).data
+        zero64 = ir.Constant(_INT64, 0)
+
+        def row_at(k):
+            row = builder.load(builder.gep(index_array.data, [k]))
+            if index_type.dtype.bitwidth < 64:
+                row = builder.sext(row, _INT64)
+            return builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
+                                   _VECTOR.as_pointer())
+
+        def product(x_vectors, row):
+            total = None
+            for s, x_s in enumerate(x_vectors):
+                value = _load(builder, builder.gep(row, [ir.Constant(_INT64, s)]), zero64)
+                total = (builder.fmul(x_s, value) if total is None
+                         else _fma(builder, x_s, value, total))
+            return total
+
+        done = builder.append_basic_block("dots.done")
+        long_rows = builder.append_basic_block("dots.long")
+        switch = builder.switch(nvec, long_rows)
+        for vectors in range(1, _SWEEP + 1):
+            case = builder.append_basic_block(f"dots.{vectors}")
+            switch.add_case(ir.Constant(_INT64, vectors), case)
+            builder.position_at_end(case)
+            x_vectors = [_load(builder, builder.gep(xs, [ir.Constant(_INT64, s)]), zero64)
+                         for s in range(vectors)]
+            quads = builder.udiv(count, ir.Constant(_INT64, 4))
+            with cgutils.for_range(builder, quads) as loop:
+                k = builder.mul(loop.index, ir.Constant(_INT64, 4))
+                ks = [builder.add(k, ir.Constant(_INT64, i)) for i in range(4)]
+                sums = _sum_lanes4(builder, *[product(x_vectors, row_at(ki)) for ki in ks])
+                where = builder.bitcast(builder.gep(results, [k]),
+                                        ir.VectorType(_FLOAT, 4).as_pointer())
+                builder.store(sums, where, align=4)
+            rest = builder.sub(count, builder.mul(quads, ir.Constant(_INT64, 4)))
+            with cgutils.for_range(builder, rest) as loop:
+                k = builder.add(builder.mul(quads, ir.Constant(_INT64, 4)), loop.index)
+                builder.store(_sum_lanes(builder, product(x_vectors, row_at(k))),
+                              builder.gep(results, [k]))
+            builder.branch(done)
+        builder.position_at_end(long_rows)
+        with cgutils.for_range(builder, count) as loop:
+            row = row_at(loop.index)
+            total = _accumulator(builder)
+            with cgutils.for_range(builder, nvec) as vectors:
+                i = vectors.index
+                builder.store(_fma(builder, _load(builder, xs, i), _load(builder, row, i),
+                                   builder.load(total)), total)
+            builder.store(_sum_lanes(builder, builder.load(total)),
+                          builder.gep(results, [loop.index]))
+        builder.branch(done)
+        builder.position_at_end(done)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def row_combine(typingctx, y, matrix, indices, first, count, coefficients, offset, stride):
+    """y += sum over k < count of coefficients[offset + k * stride] * matrix[indices[first + k]].
+
+    ``y`` stays in registers while the rows are added: it is read and written once, and
+    each added row costs one load and one fused multiply-add per vector (rows of more
+    than 128 floats are swept 128 at a time).  ``matrix`` is float32[rows, len(y)] with
+    rows on vector boundaries; ``indices`` any integer array.
+    """
+    signature = types.void(y, matrix, indices, first, count, coefficients, offset, stride)
+    return signature, _combination(accumulate=True)
+
+
+@intrinsic
+def row_set_combination(typingctx, y, matrix, indices, first, count, coefficients, offset,
+                        stride):
+    """``row_combine`` that overwrites ``y`` with the sum instead of adding to it."""
+    signature = types.void(y, matrix, indices, first, count, coefficients, offset, stride)
+    return signature, _combination(accumulate=False)
 
 
 @intrinsic

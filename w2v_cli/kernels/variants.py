@@ -20,4 +20,4 @@ def compile_variant(body, name: str, **options):
     copy.__qualname__ = name
     copy.__doc__ = body.__doc__
     copy.__module__ = body.__module__
-    return njit(cache=True, nogil=True, error_model="numpy", **options)(copy)
+    return njit(cache=True, nogil=True, error_model="numpy", _nrt=False, **options)(copy)
