@@ -18,6 +18,7 @@ from tests.test_training_kernel import _corpus
 from w2v_cli.backends import create_backend
 from w2v_cli.config import TrainConfig
 from w2v_cli.corpus import ArrayIds
+from w2v_cli.kernels import abi
 from w2v_cli.vocab import Vocabulary
 
 F32 = np.float32
@@ -74,11 +75,13 @@ def _window_kernel():
     @njit
     def run(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative, r,
             code_offsets, codes, points, last_slot, bucket_word, bucket_shift, exp_table,
-            alpha, contexts, outs, weights, grads, grad_stride, inputs_delta):
+            alpha, contexts, outs, path_rows, weights, grads, grad_stride, output_deltas,
+            int_params):
         return skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg,
                                hs, negative, r, code_offsets, codes, points, last_slot,
                                bucket_word, bucket_shift, exp_table, alpha, contexts, outs,
-                               weights, grads, grad_stride, inputs_delta)
+                               path_rows, weights, grads, grad_stride, output_deltas,
+                               int_params)
 
     return run
 
@@ -150,6 +153,8 @@ def test_one_window_steps_down_the_gradient_of_its_loss(hs, negative):
     grad_inputs = _numerical_gradient(loss, inputs)
     grad_outputs = _numerical_gradient(loss, outputs)
 
+    int_params = np.zeros(abi.INT_PARAMS, dtype=np.int64)     # one worker: no copies
+    int_params[abi.P_VOCAB] = vocab_size
     before0, before_out = syn0.copy(), out_matrix.copy()
     outputs_count = max(negative + 1, tables.longest_path)
     _window_kernel()(np.int64(word), sentence, np.int64(0), np.int64(5), np.int64(position),
@@ -158,9 +163,10 @@ def test_one_window_steps_down_the_gradient_of_its_loss(hs, negative):
                      tables.bucket_word, np.int64(tables.bucket_shift), tables.exp_table,
                      alpha, np.zeros(2 * window, dtype=np.int64),
                      np.zeros(negative + 1, dtype=np.int64),
+                     np.zeros(max(1, tables.longest_path), dtype=np.int64),
                      np.zeros(negative + 1, dtype=np.float32),
                      np.zeros(outputs_count * 2 * window, dtype=np.float32),
-                     np.int64(2 * window), row_matrix(outputs_count, size))
+                     np.int64(2 * window), row_matrix(outputs_count, size), int_params)
     step_inputs = (syn0 - before0)[distinct_inputs, :size] / alpha
     step_outputs = (out_matrix - before_out)[rows, :size] / alpha
 

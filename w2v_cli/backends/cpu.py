@@ -33,7 +33,7 @@ from w2v_cli.backends import Backend, OnTick, Progress, TokenIds
 from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
 from w2v_cli.corpus import ID_BLOCK
 from w2v_cli.kernels import abi
-from w2v_cli.model import Weights, aligned_zeros, init_weights, row_matrix
+from w2v_cli.model import Weights, aligned_zeros, init_weights, padded_width, row_matrix
 from w2v_cli.tables import TrainingTables
 from w2v_cli.vocab import Vocabulary
 
@@ -62,10 +62,13 @@ def batched_scratch(config: TrainConfig, tables: TrainingTables):
     described in ``kernels/batched.py``)."""
     outputs = config.negative + 1
     if config.cbow:
-        return 2, 2 + outputs, outputs
+        batch = abi.CBOW_BATCH
+        return (2 * batch, 2 * abi.MAX_SENTENCE_LENGTH + 3 * batch + outputs,
+                outputs + outputs * batch + batch)
     contexts = 2 * config.window
-    rows = (tables.longest_path if config.hs else 0) + (outputs if config.negative else 0)
-    return max(rows, 1), contexts + outputs, outputs + rows * contexts
+    path = tables.longest_path if config.hs else 0
+    rows = path + (outputs if config.negative else 0)
+    return max(rows, 1), contexts + outputs + path, outputs + rows * contexts
 
 
 def _scratch_sizes(config: TrainConfig, tables: TrainingTables, batched: bool):
@@ -90,7 +93,7 @@ class _Worker:
     scratch); attribute names are the kernel arguments' (``abi.WORKER_ARGS``)."""
 
     def __init__(self, index: int, config: TrainConfig, planned: int, scratch,
-                 stream: int) -> None:
+                 stream: int, vocab_size: int = 0, hot: int = 0) -> None:
         rows, ids, values = scratch
         self.index = index
         self.state = _private_array(abi.STATE_SLOTS, np.int64)
@@ -109,6 +112,13 @@ class _Worker:
         self.int_params[abi.P_WORKER] = index
         self.int_params[abi.P_PLANNED] = planned
         self.int_params[abi.P_SIZE] = config.size
+        self.int_params[abi.P_VOCAB] = vocab_size
+        self.int_params[abi.P_HOT] = hot
+        self.int_params[abi.P_WORKERS] = config.threads
+        self.int_params[abi.P_MERGE] = abi.HOT_MERGE_WINDOWS
+        # Workers merge their copies at different times, so that two rarely add to the
+        # same shared row at once.
+        self.state[abi.SINCE_MERGE] = index * abi.HOT_MERGE_WINDOWS // config.threads
 
     def end_pass(self, progress: np.ndarray) -> None:
         """What the C thread does at end of file: count its last words, reset its counters."""
@@ -120,6 +130,32 @@ class _Worker:
         progress[self.index] += (self.state[abi.WORD_COUNT]
                                  - self.state[abi.LAST_WORD_COUNT])
         self.state[abi.LAST_WORD_COUNT] = self.state[abi.WORD_COUNT]
+
+
+# The workers' copies of the hot rows take at most this much memory in all.
+HOT_COPIES_BYTES = 256 << 20
+
+
+def hot_rows(config: TrainConfig, vocab_size: int) -> int:
+    """How many of the most used rows each worker copies (0 for one worker)."""
+    if config.threads == 1:
+        return 0
+    matrices = 1 + (1 if config.hs else 0) + (1 if config.negative > 0 else 0)
+    per_row = 2 * config.threads * matrices * padded_width(config.size) * 4
+    return max(0, min(abi.HOT_ROWS, vocab_size - 1, HOT_COPIES_BYTES // per_row))
+
+
+def _start_copies(matrix: np.ndarray, vocab_size: int, hot: int, workers: int,
+                  nodes: bool) -> None:
+    """Fill every worker's copy and snapshot of the hot rows from the shared rows (the
+    layout of ``kernels/hot_rows.py``): the most frequent words' rows, or for the Huffman
+    nodes (``nodes``) those nearest the root."""
+    if hot == 0 or matrix.shape[0] < vocab_size + 2 * workers * hot:
+        return                          # no copies, or a placeholder matrix
+    shared = (matrix[vocab_size - 2 - np.arange(hot)] if nodes else matrix[:hot])
+    for k in range(2 * workers):        # copies of workers 0..n-1, then their snapshots
+        start = vocab_size + k * hot
+        matrix[start:start + hot] = shared
 
 
 def trained_work(workers) -> dict:
@@ -200,8 +236,13 @@ class CpuBackend(Backend):
         self.config = config
         self.tables = tables
         self.ids = ids
-        self.weights = init_weights(config, len(vocab))
         self.threads = config.threads
+        # Several workers each train on private copies of the most used rows (a copy and
+        # a snapshot per worker, merged back often: kernels/hot_rows.py).
+        hot = hot_rows(config, len(vocab))
+        self.weights = init_weights(config, len(vocab), 2 * self.threads * hot)
+        for matrix in (self.weights.syn0, self.weights.syn1, self.weights.syn1neg):
+            _start_copies(matrix, len(vocab), hot, self.threads, nodes=matrix is self.weights.syn1)
         starting_alpha = np.float32(config.starting_alpha)
         self.float_params = np.array(  # (start, floor) as the C code compares them, in double
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
@@ -210,7 +251,8 @@ class CpuBackend(Backend):
         batched = bool(config.batch)
         scratch = _scratch_sizes(config, tables, batched)
         self.workers = [_Worker(k, config, self.progress.planned_words, scratch,
-                                first_stream + k) for k in range(self.threads)]
+                                first_stream + k, len(vocab), hot)
+                        for k in range(self.threads)]
         run = native.kernels()
         if batched:
             self.kernel, self.signature = run.train_block_batched, abi.TRAIN_BATCHED

@@ -30,9 +30,9 @@ SENTENCE_END = b"</s>"         # the token a newline becomes; always vocabulary 
 # so the row kernels (``kernels/rows.py``) never need a scalar remainder loop.
 ROW_LANES = 16
 
-# Batched CBOW (``-batch 1 -cbow 1``) trains this many consecutive windows of a sentence
-# on one shared draw of negatives.
-CBOW_BATCH = 1
+# Batched CBOW (``-batch 1 -cbow 1``) trains this many far-apart windows of a sentence on
+# one shared draw of negatives.
+CBOW_BATCH = 8
 
 # --- a training worker's state, carried from one block to the next ----------------------
 WORD_COUNT = 0          # in-vocabulary tokens read in this pass (C: word_count)
@@ -45,11 +45,18 @@ FINISHING = 6           # 1: the block ended inside a sentence that is trained, 
 ADVANCE = 7             # 1: the centre position was trained; move on before the next one
 WINDOWS = 8             # windows trained (centres with at least one context), all passes
 PAIRS = 9               # (context, centre) pairs in them, all passes
-STATE_SLOTS = 10
+SINCE_MERGE = 10        # windows trained since the hot rows were last merged
+STATE_SLOTS = 11
 
 # Slots of the integer parameter array.
-P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED, P_SIZE = range(8)
-INT_PARAMS = 8
+(P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED, P_SIZE, P_VOCAB, P_HOT,
+ P_WORKERS, P_MERGE) = range(12)
+INT_PARAMS = 12
+
+# With several workers each keeps private copies of the most used rows (``hot_rows.py``):
+# at most this many rows per matrix, merged back every this many windows.
+HOT_ROWS = 8192
+HOT_MERGE_WINDOWS = 32768
 # Slots of the float64 parameter array.
 P_START_ALPHA, P_MIN_ALPHA = range(2)
 FLOAT_PARAMS = 2

@@ -420,6 +420,26 @@ def row_axpy(typingctx, y, a, x):
 
 
 @intrinsic
+def row_merge(typingctx, shared, copy, snapshot):
+    """shared += copy - snapshot, then copy = snapshot = shared (``hot_rows.py``)."""
+    signature = types.void(shared, copy, snapshot)
+
+    def codegen(context, builder, sig, args):
+        ss, count = _vectors(context, builder, sig.args[0], args[0])
+        cs, _ = _vectors(context, builder, sig.args[1], args[1])
+        ps, _ = _vectors(context, builder, sig.args[2], args[2])
+        with cgutils.for_range(builder, count) as loop:
+            i = loop.index
+            merged = builder.fadd(_load(builder, ss, i),
+                                  builder.fsub(_load(builder, cs, i), _load(builder, ps, i)))
+            for row in (ss, cs, ps):
+                _store(builder, merged, row, i)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
 def row_add(typingctx, y, x):
     """y += x."""
     signature = types.void(y, x)

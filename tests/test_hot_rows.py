@@ -1,0 +1,112 @@
+"""Private copies of the most used rows (several workers): the mapping of rows to
+copies, the merge, and what a multi-threaded run keeps and writes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.test_training_kernel import _corpus
+from w2v_cli.backends import create_backend
+from w2v_cli.backends.cpu import hot_rows
+from w2v_cli.config import TrainConfig
+from w2v_cli.corpus import ArrayIds
+from w2v_cli.kernels import abi
+from w2v_cli.model import row_matrix
+from w2v_cli.vocab import Vocabulary
+
+
+def _kernels():
+    from numba import njit
+
+    from w2v_cli.kernels.hot_rows import merge_hot_rows, node_row, word_row
+
+    @njit
+    def rows(words, nodes, int_params, out_words, out_nodes):
+        for i in range(len(words)):
+            out_words[i] = word_row(words[i], int_params)
+        for i in range(len(nodes)):
+            out_nodes[i] = node_row(nodes[i], int_params)
+
+    @njit
+    def merge(syn0, syn1, syn1neg, state, int_params):
+        merge_hot_rows(syn0, syn1, syn1neg, 1, 1, state, int_params)
+
+    return rows, merge
+
+
+def _params(vocab_size, hot, workers, worker):
+    params = np.zeros(abi.INT_PARAMS, dtype=np.int64)
+    params[abi.P_VOCAB], params[abi.P_HOT] = vocab_size, hot
+    params[abi.P_WORKERS], params[abi.P_WORKER] = workers, worker
+    return params
+
+
+def test_hot_words_and_nodes_map_to_the_workers_copies():
+    rows, _ = _kernels()
+    vocab_size, hot = 10, 3
+    words = np.arange(vocab_size, dtype=np.int64)
+    nodes = np.arange(vocab_size - 1, dtype=np.int64)         # the root is node V - 2 = 8
+    got_words, got_nodes = np.empty_like(words), np.empty_like(nodes)
+    rows(words, nodes, _params(vocab_size, hot, 2, 1), got_words, got_nodes)
+    # worker 1 of 2: copies start after the model's rows and worker 0's copies
+    assert got_words.tolist() == [13, 14, 15, 3, 4, 5, 6, 7, 8, 9]
+    assert got_nodes.tolist() == [0, 1, 2, 3, 4, 5, 15, 14, 13]
+    rows(words, nodes, _params(vocab_size, 0, 1, 0), got_words, got_nodes)   # one worker
+    assert got_words.tolist() == words.tolist() and got_nodes.tolist() == nodes.tolist()
+
+
+def test_a_merge_adds_the_workers_changes_and_takes_the_others():
+    _, merge = _kernels()
+    vocab_size, hot, workers, worker, size = 6, 2, 2, 0, 16
+    rng = np.random.default_rng(0)
+    matrices = []
+    for _ in range(3):
+        m = row_matrix(vocab_size + 2 * workers * hot, size)
+        m[:] = rng.normal(size=m.shape).astype(np.float32)
+        matrices.append(m)
+    syn0, syn1, syn1neg = matrices
+    before = [m.copy() for m in matrices]
+    state = np.zeros(abi.STATE_SLOTS, dtype=np.int64)
+    state[abi.SINCE_MERGE] = 7
+    merge(syn0, syn1, syn1neg, state, _params(vocab_size, hot, workers, worker))
+    assert state[abi.SINCE_MERGE] == 0
+    copies, snapshots = vocab_size + worker * hot, vocab_size + (workers + worker) * hot
+    for m, old, nodes in ((syn0, before[0], False), (syn1, before[1], True),
+                          (syn1neg, before[2], False)):
+        for t in range(hot):
+            shared = vocab_size - 2 - t if nodes else t
+            expected = old[shared] + (old[copies + t] - old[snapshots + t])
+            np.testing.assert_allclose(m[shared], expected, rtol=1e-6)
+            np.testing.assert_array_equal(m[copies + t], m[shared])
+            np.testing.assert_array_equal(m[snapshots + t], m[shared])
+        # other rows and the other worker's copies are left alone
+        untouched = [r for r in range(m.shape[0]) if r not in
+                     {(vocab_size - 2 - t if nodes else t) for t in range(hot)} |
+                     {copies + t for t in range(hot)} | {snapshots + t for t in range(hot)}]
+        np.testing.assert_array_equal(m[untouched], old[untouched])
+
+
+def test_several_workers_train_on_copies_and_write_only_the_model():
+    ids, counts = _corpus(seed=3, tokens=6000, vocab_size=30)
+    vocab = Vocabulary([b"w%d" % i for i in range(len(counts))], np.array(counts, np.int64))
+    for flags in (dict(), dict(batch=1, cbow=0, hs=1)):
+        config = TrainConfig(train="-", threads=2, size=8, window=2, iter=2, **flags)
+        hot = hot_rows(config, len(vocab))
+        assert hot == len(vocab) - 1                  # a small vocabulary: all but one
+        backend = create_backend(config, vocab, ArrayIds([np.array(ids, np.int32)]))
+        assert backend.weights.syn0.shape[0] == len(vocab) + 2 * 2 * hot
+        initial = backend.weights.syn0[:len(vocab), :8].copy()
+        vectors = backend.train().input_vectors()
+        assert vectors.shape == (len(vocab), 8) and np.isfinite(vectors).all()
+        assert np.abs(vectors[:hot] - initial[:hot]).max() > 1e-2     # the hot rows trained
+        # Each worker's last kernel call ends with a merge, after which it touches its
+        # copies no more: every copy equals its snapshot, nothing is left unmerged.
+        for matrix in (backend.weights.syn0, backend.weights.syn1neg, backend.weights.syn1):
+            if matrix.shape[0] < len(vocab) + 4 * hot:
+                continue
+            for k in range(2):
+                copy = matrix[len(vocab) + k * hot:len(vocab) + (k + 1) * hot]
+                snapshot = matrix[len(vocab) + (2 + k) * hot:len(vocab) + (3 + k) * hot]
+                np.testing.assert_array_equal(copy, snapshot)
+    one = TrainConfig(train="-", threads=1)
+    assert hot_rows(one, len(vocab)) == 0

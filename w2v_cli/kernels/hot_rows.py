@@ -1,0 +1,81 @@
+"""Private copies of the most used rows, for runs with several worker threads.
+
+Threads share the weights without locks.  Most rows are touched by one thread at a
+time, but the rows of the most frequent words (and the Huffman nodes nearest the root)
+are written by every thread at nearly every step, and each write takes the cache line
+from the other cores: on a machine whose cores sit far apart (other chiplets, other
+sockets) two threads then run slower than one.  So with several workers each keeps its
+own copy of the ``hot`` most used rows of every matrix, trains on it, and every
+``HOT_MERGE_WINDOWS`` windows (and at the end of every block) merges it back:
+
+    shared += copy - snapshot;   copy = snapshot = shared
+
+so each thread's changes reach the shared row and it sees the others' from then on.
+One thread alone has no copies (``hot`` = 0) and trains exactly as before.
+
+The copies are extra rows of the same matrices (rows ``vocab_size ..``): worker k's copy
+of hot row t is row ``vocab_size + k * hot + t``, its snapshot row ``vocab_size +
+(workers + k) * hot + t``.  Hot row t is word t of syn0 and syn1neg (the vocabulary is
+sorted by frequency) and node ``vocab_size - 2 - t`` of syn1 (the root is node V - 2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from w2v_cli.kernels.abi import P_HOT, P_MERGE, P_VOCAB, P_WORKER, P_WORKERS, SINCE_MERGE
+from w2v_cli.kernels.rows import row_merge
+
+
+@njit(inline="always")
+def word_row(word, int_params):
+    """The row a worker reads and writes for ``word`` in syn0 or syn1neg."""
+    hot = int_params[P_HOT]
+    if word < hot:
+        return int_params[P_VOCAB] + int_params[P_WORKER] * hot + word
+    return np.int64(word)
+
+
+@njit(inline="always")
+def node_row(node, int_params):
+    """The row a worker reads and writes for Huffman node ``node`` in syn1."""
+    hot = int_params[P_HOT]
+    top = int_params[P_VOCAB] - 2 - node
+    if top < hot:
+        return int_params[P_VOCAB] + int_params[P_WORKER] * hot + top
+    return np.int64(node)
+
+
+@njit(inline="always")
+def _merge_matrix(matrix, nodes, int_params):
+    hot = int_params[P_HOT]
+    vocab_size = int_params[P_VOCAB]
+    copies = vocab_size + int_params[P_WORKER] * hot
+    snapshots = vocab_size + (int_params[P_WORKERS] + int_params[P_WORKER]) * hot
+    for t in range(hot):
+        shared = vocab_size - 2 - t if nodes else t
+        if shared >= 0:
+            row_merge(matrix[shared], matrix[copies + t], matrix[snapshots + t])
+
+
+@njit(inline="always")
+def merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params):
+    """Merge this worker's copies of the hot rows into the shared rows (see above)."""
+    state[SINCE_MERGE] = 0
+    if int_params[P_HOT] == 0:
+        return
+    _merge_matrix(syn0, False, int_params)
+    if negative > 0:
+        _merge_matrix(syn1neg, False, int_params)
+    if hs != 0:
+        _merge_matrix(syn1, True, int_params)
+
+
+@njit(inline="always")
+def count_window(syn0, syn1, syn1neg, hs, negative, state, int_params):
+    """After a trained window: merge the hot rows every ``HOT_MERGE_WINDOWS`` windows."""
+    if int_params[P_HOT] != 0:
+        state[SINCE_MERGE] += 1
+        if state[SINCE_MERGE] >= int_params[P_MERGE]:
+            merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params)
