@@ -1,6 +1,7 @@
 """Run every bad-input case of the README's table and print the table from what happened.
 
-Usage: python scripts/bad_inputs.py > table.md   (from the repository root, package installed)
+Usage: python scripts/bad_inputs.py [--readme README.md]   (from the repository root, with
+the package installed): prints the table, or puts it into the README between its markers.
 
 Each case runs the real console command in a scratch folder and reports its exit code, its
 last stderr line and whether anything was left under the output name, so the README shows
@@ -285,7 +286,7 @@ def special(kind: str, work: Path):
         (work / "tmp").mkdir()
         process = subprocess.Popen([w2v, "-train", "-", "-output", "out.bin", "-iter", "500",
                                     "-debug", "0"], cwd=work, stdin=subprocess.PIPE,
-                                   stderr=subprocess.PIPE,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    env={**os.environ, "TMPDIR": str(work / "tmp")})
         process.stdin.write(LEE.read_bytes())
         process.stdin.close()
@@ -329,7 +330,7 @@ def special(kind: str, work: Path):
                 stream.write(b"x" * (1 << 20))
             stream.write(b"\n")
         process = subprocess.Popen([w2v, "-train", "long.txt", "-output", "out.bin"], cwd=work,
-                                   stderr=subprocess.PIPE)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         stderr = process.stderr.read().decode().strip().splitlines()
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -372,7 +373,8 @@ def special(kind: str, work: Path):
     # SIGINT as from a terminal, even when this script runs as a background job (whose
     # children inherit SIGINT ignored, and keep it so, as the C tool does).
     process = subprocess.Popen([w2v, "-train", "lee.txt", "-output", "out.bin", "-iter", "500",
-                                "-debug", "0"], cwd=work, stderr=subprocess.PIPE,
+                                "-debug", "0"], cwd=work, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(3)
     process.send_signal(signum)
@@ -380,9 +382,14 @@ def special(kind: str, work: Path):
     return process.wait(), (stderr[-1] if stderr else "")
 
 
-def main() -> None:
-    print("| case | exit code | stderr (last line) | file left under the output name |")
-    print("|---|---|---|---|")
+TABLE_BEGIN = "<!-- bad-input table: made by scripts/bad_inputs.py; do not edit -->"
+TABLE_END = "<!-- end of the bad-input table -->"
+
+
+def table_rows():
+    """The table's lines, one case at a time (each case runs in a scratch folder)."""
+    yield "| case | exit code | stderr (last line) | file left under the output name |"
+    yield "|---|---|---|---|"
     for description, command, stdin, output in cases():
         work = scratch()
         note = ""
@@ -395,9 +402,29 @@ def main() -> None:
         left = ("-" if output is None else "no" if not exists
                 else "yes" if code == 0 else "**yes**")
         line = line.replace("|", "\\|").replace(str(work) + "/", "")
-        print(f"| {description}{note} | {'' if code is None else code} | `{line}` | {left} |")
+        yield f"| {description}{note} | {'' if code is None else code} | `{line}` | {left} |"
         shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(NUMBA_CACHE, ignore_errors=True)
+
+
+def replace_table(readme: Path, rows) -> None:
+    """Put the table between the README's markers (the rest of the file is kept)."""
+    text = readme.read_text(encoding="utf-8")
+    before, found, rest = text.partition(TABLE_BEGIN + "\n")
+    _, ended, after = rest.partition(TABLE_END)
+    if not (found and ended):
+        sys.exit(f"bad_inputs: {readme} has no table markers ({TABLE_BEGIN!r} ... {TABLE_END!r})")
+    readme.write_text(before + TABLE_BEGIN + "\n" + "\n".join(rows) + "\n" + TABLE_END + after,
+                      encoding="utf-8")
+
+
+def main() -> None:
+    """Print the table, or with ``--readme FILE`` write it into FILE between the markers."""
+    if len(sys.argv) == 3 and sys.argv[1] == "--readme":
+        replace_table(Path(sys.argv[2]), list(table_rows()))
+        return
+    for row in table_rows():
+        print(row, flush=True)
 
 
 if __name__ == "__main__":

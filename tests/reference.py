@@ -438,71 +438,27 @@ def batched_window_update(inputs: np.ndarray, outputs: np.ndarray, labels, weigh
     return input_change, output_change
 
 
-def train_batched(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bool,
-                  hs: bool, negative: int, sample: float, alpha: float, iters: int = 1,
-                  seed: int = 1, cbow_batch: int = 8) -> np.ndarray:
-    """Single-thread shared-negative batched training (``kernels/batched.py``); returns
-    syn0.  Same walk and random stream as ``train``.
-
-    Skip-gram: per window, the context rows against the centre word's Huffman path (if
-    ``hs``) and then against the centre word plus one shared draw of negatives.  CBOW
-    (negative sampling only): a sentence's windows are trained when its last centre is
-    reached, ``cbow_batch`` windows ``stride`` apart at a time on one draw of negatives.
+def train_batched(ids: List[int], counts: List[int], *, size: int, window: int, hs: bool,
+                  negative: int, sample: float, alpha: float, iters: int = 1,
+                  seed: int = 1) -> np.ndarray:
+    """Single-thread shared-negative batched skip-gram (``kernels/batched.py``); returns
+    syn0.  Same walk and random stream as ``train``: per window, the context rows against
+    the centre word's Huffman path (if ``hs``) and then against the centre word plus one
+    shared draw of negatives.
     """
     model = _Model(counts, size, hs, negative, seed)
     syn0, syn1, syn1neg = model.syn0, model.syn1, model.syn1neg
     rng = RandomStream(seed - 1)
     walk = _Walk(ids, counts, window=window, sample=sample, alpha=alpha, iters=iters, rng=rng)
-    windows: Dict[int, List[int]] = {}
 
     def node_gradient(f, label, scale):
         if f <= -6 or f >= 6:
             return F32(0)
         return F32(F32(F32(label) - model.sigma(f)) * scale)
 
-    def cbow_train(sentence, positions):
-        means = []
-        for p in positions:
-            h = np.zeros(size, dtype=F32)
-            for c in windows[p]:
-                h = h + syn0[c]
-            means.append(h * F32(F32(1) / F32(len(windows[p]))))
-        targets = [sentence[p] for p in positions]
-        drawn = draw_shared_negatives(rng, negative, model.last_slot, model.v)
-        target_grads = [model.gradient(_dot(syn1neg[t], h), 1, walk.alpha)
-                        for t, h in zip(targets, means)]
-        grads = {neg: [F32(0) if neg == t else
-                       model.gradient(_dot(syn1neg[neg], h), 0, F32(walk.alpha * F32(times)))
-                       for t, h in zip(targets, means)]
-                 for neg, times in drawn.items()}
-        deltas = [g * syn1neg[t] + sum((grads[neg][i] * syn1neg[neg] for neg in drawn),
-                                       np.zeros(size, dtype=F32))
-                  for i, (t, g) in enumerate(zip(targets, target_grads))]
-        for t, g, h in zip(targets, target_grads, means):
-            syn1neg[t] = syn1neg[t] + g * h
-        for neg in drawn:
-            syn1neg[neg] = syn1neg[neg] + sum((grads[neg][i] * h for i, h in enumerate(means)),
-                                              np.zeros(size, dtype=F32))
-        for p, delta in zip(positions, deltas):
-            for c in windows[p]:
-                syn0[c] = syn0[c] + delta
-
     for sentence, position, b in walk:
         word = sentence[position]
         contexts = _contexts(sentence, position, window, b)
-        if cbow:
-            windows[position] = contexts
-            if position + 1 < len(sentence):
-                continue
-            length = len(sentence)
-            lanes = min(cbow_batch, max(1, length // (2 * window + 1)))
-            stride = (length + lanes - 1) // lanes
-            for start in range(stride):
-                batch = [p for p in range(start, length, stride)[:lanes] if windows[p]]
-                if batch:
-                    cbow_train(sentence, batch)
-            windows = {}
-            continue
         if not contexts:
             continue
         inputs = syn0[contexts].copy()

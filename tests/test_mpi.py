@@ -23,13 +23,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import GOLDEN
-from tests.shell import open_files, wait_until
+from tests.shell import open_files, env_with_tests, wait_until
+from tests.helpers import format_vocab, tokenize_bytes
 from w2v_cli import cluster
 from w2v_cli.backends.mpi import rows_for_sync
-from w2v_cli.corpus import tokenize_bytes
+
 from w2v_cli.distributed import FilePart, _merge, _table_payload, byte_range
 from w2v_cli.sources import CorpusFile
-from w2v_cli.vocab import count_words, format_vocab, vocabulary_of
+from w2v_cli.vocab import count_words, vocabulary_of
 
 LEE = GOLDEN / "corpus" / "lee.txt"
 EDGE = GOLDEN / "corpus" / "edge.txt"
@@ -54,7 +55,7 @@ WORD2VEC = [sys.executable, "-m", "w2v_cli"]
 def _env(tmp_path, **extra):
     temp = tmp_path / "tmp"
     temp.mkdir(exist_ok=True)
-    env = dict(os.environ, TMPDIR=str(temp), PYTHONPATH=str(ROOT), **extra)
+    env = dict(os.environ, TMPDIR=str(temp), **env_with_tests(), **extra)
     for name in cluster.SIZE_VARIABLES + cluster.RANK_VARIABLES:
         env.pop(name, None)                 # the suite itself may run inside a job
     return env, temp

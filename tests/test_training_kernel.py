@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from tests import reference
+from tests.helpers import ArrayIds
 from w2v_cli.config import TrainConfig
-from w2v_cli.corpus import ArrayIds
+
 from w2v_cli.backends import create_backend
 from w2v_cli.vocab import Vocabulary
 

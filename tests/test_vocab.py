@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from tests import reference
 from tests.conftest import GOLDEN, golden_bytes
+from tests.helpers import format_vocab, parse_vocab, vocab_from_list
 from w2v_cli.errors import FormatError
 from w2v_cli.sources import CorpusFile
-from w2v_cli.vocab import format_vocab, learn_vocab, parse_vocab, read_vocab_stream, \
-    vocab_from_list
+from w2v_cli.vocab import learn_vocab, read_vocab_stream
 
 
 @pytest.mark.parametrize("corpus", ["lee", "edge"])

@@ -58,10 +58,6 @@ def remove_all() -> None:
             pass
 
 
-def pending() -> list:
-    with _lock:
-        return sorted(_paths)
-
 
 def anonymous_file(folder: Optional[str] = None, prefix: str = "w2v-") -> int:
     """A read-write descriptor on a new empty file without a name (in the system's

@@ -41,11 +41,6 @@ class TokenBatch:
         self.offsets = offsets
         self.count = count
 
-    def words(self) -> list:
-        """The tokens as bytes objects (for tests and small inputs only)."""
-        data = self.pool.tobytes()
-        return [data[self.offsets[i]:self.offsets[i + 1]] for i in range(self.count)]
-
 
 def iter_token_batches(stream: BinaryIO, block_bytes: int = BLOCK_BYTES, on_block=None,
                        tokenizer: str = "tokenize_block", max_word: int = MAX_WORD_BYTES,
@@ -72,15 +67,6 @@ def iter_token_batches(stream: BinaryIO, block_bytes: int = BLOCK_BYTES, on_bloc
             return                      # an open word at end of input is dropped
         count = tokenize_block(block, n, carry, carry_state, pool, offsets)
         yield TokenBatch(pool, offsets, count)
-
-
-def tokenize_bytes(data: bytes) -> list:
-    """All tokens of ``data`` as bytes objects, by the corpus rules (small inputs)."""
-    import io
-    words: list = []
-    for batch in iter_token_batches(io.BytesIO(data), block_bytes=max(16, len(data))):
-        words.extend(batch.words())
-    return words
 
 
 class TokenIdCache:
@@ -189,53 +175,6 @@ class CachedIdPass:
 
     def close(self) -> None:
         pass
-
-
-class ArrayIds:
-    """Token ids held in memory as a list of blocks (tests, and callers with ids at hand).
-
-    Block boundaries are kept, so a test can make sentences cross them.
-    """
-
-    def __init__(self, blocks) -> None:
-        self.blocks = [np.ascontiguousarray(b, dtype=np.int32) for b in blocks]
-
-    @property
-    def length(self) -> int:
-        return sum(len(block) for block in self.blocks)
-
-    def open_range(self, first: int, last: int) -> "ArrayIds._Pass":
-        """The ids of tokens ``first .. last-1``, still cut where the blocks were cut."""
-        pieces, start = [], 0
-        for block in self.blocks:
-            end = start + len(block)
-            low, high = max(first, start), min(last, end)
-            if low < high:
-                pieces.append(block[low - start:high - start])
-            start = end
-        return ArrayIds._Pass(pieces)
-
-    class _Pass:
-        def __init__(self, blocks) -> None:
-            self._blocks = list(blocks)
-            self._next = 0
-            self._offset = 0
-
-        def read_into(self, out: np.ndarray) -> int:
-            while self._next < len(self._blocks):
-                block = self._blocks[self._next]
-                if self._offset < len(block):
-                    n = min(len(out), len(block) - self._offset)
-                    out[:n] = block[self._offset:self._offset + n]
-                    self._offset += n
-                    if self._offset == len(block):
-                        self._next, self._offset = self._next + 1, 0
-                    return n
-                self._next, self._offset = self._next + 1, 0
-            return 0
-
-        def close(self) -> None:
-            pass
 
 
 def write_token_ids(stream: BinaryIO, table, cache: TokenIdCache, on_block=None) -> None:

@@ -150,13 +150,6 @@ def learn_vocab(corpus: CorpusFile, min_count: int, id_sink=None,
     return vocabulary_of(count_words(corpus, id_sink, on_progress, prune_limit), min_count)
 
 
-def vocab_from_list(words: List[bytes], counts, min_count: int) -> Vocabulary:
-    """Sort and filter a vocabulary given as words and counts (e.g. read from a file)."""
-    counts = np.asarray(counts, dtype=np.int64)
-    entries = sort_and_filter(counts, min_count)
-    return Vocabulary(words=[words[i] for i in entries], counts=counts[entries].copy())
-
-
 # --- vocab files ----------------------------------------------------------------------
 
 def write_vocab(stream: BinaryIO, vocab: Vocabulary, entries_per_write: int = 1 << 16) -> None:
@@ -166,14 +159,6 @@ def write_vocab(stream: BinaryIO, vocab: Vocabulary, entries_per_write: int = 1 
         last = first + entries_per_write
         stream.write(b"".join(b"%s %d\n" % (word, count) for word, count in
                               zip(vocab.words[first:last], vocab.counts[first:last].tolist())))
-
-
-def format_vocab(vocab: Vocabulary) -> bytes:
-    """The ``-save-vocab`` file's content (small vocabularies, tests)."""
-    import io
-    stream = io.BytesIO()
-    write_vocab(stream, vocab)
-    return stream.getvalue()
 
 
 VOCAB_BLOCK_BYTES = 4 << 20     # vocab-file bytes parsed per step (whole lines)
@@ -194,7 +179,7 @@ class VocabFileReader:
     byte, the count and the line) until the whole file is read; then they go into a hash
     table sized exactly for them, which finds a word listed twice and is dropped again.
     Memory stays a small multiple of the file's size even for tens of millions of
-    entries.  The rules are those of ``parse_vocab``.
+    entries.  The rules are those of ``read_vocab_stream``.
     """
 
     def __init__(self, name: str) -> None:
@@ -417,7 +402,13 @@ def _count_values(data, start, end, numeric, lines, problems) -> np.ndarray:
 
 def read_vocab_stream(stream: BinaryIO, name: str,
                       block_bytes: int = VOCAB_BLOCK_BYTES) -> VocabFileReader:
-    """Read a whole vocab file from ``stream`` (one pass); see ``parse_vocab`` for the rules."""
+    """Read a whole vocab file from ``stream`` (one pass).
+
+    Words follow the corpus tokeniser's rules (CR dropped, 98-byte limit, cut at NUL), so
+    CRLF files are read like LF files.  Blank lines are skipped.  Anything else that is not
+    ``word count`` (missing, negative, too large or non-numeric count, extra fields, a
+    word listed twice) is an error naming the first line that is wrong.
+    """
     reader = VocabFileReader(name)
     pending = bytearray()
     going = True
@@ -436,19 +427,6 @@ def read_vocab_stream(stream: BinaryIO, name: str,
             del pending[:cut + 1]
     reader.finish()
     return reader
-
-
-def parse_vocab(data: bytes, name: str) -> Tuple[List[bytes], List[int]]:
-    """Words and counts of a vocab file, in file order (for small inputs and tests).
-
-    Words follow the corpus tokeniser's rules (CR dropped, 98-byte limit, cut at NUL), so
-    CRLF files are read like LF files.  Blank lines are skipped.  Anything else that is not
-    ``word count`` (missing, negative, too large or non-numeric count, extra fields, a
-    word listed twice) is an error naming the first line that is wrong.
-    """
-    import io
-    reader = read_vocab_stream(io.BytesIO(data), name)
-    return reader.words(), reader.counts().tolist()
 
 
 def read_vocab_file(source, min_count: int, name: Optional[str] = None) -> Tuple[Vocabulary, int]:

@@ -61,10 +61,6 @@ def batched_scratch(config: TrainConfig, tables: TrainingTables):
     """(rows, ids, values) of a worker's scratch for the batched kernel (its layout is
     described in ``kernels/batched.py``)."""
     outputs = config.negative + 1
-    if config.cbow:
-        batch = abi.CBOW_BATCH
-        return (2 * batch, 2 * abi.MAX_SENTENCE_LENGTH + 3 * batch + outputs,
-                outputs + outputs * batch + batch)
     contexts = 2 * config.window
     path = tables.longest_path if config.hs else 0
     rows = path + (outputs if config.negative else 0)

@@ -30,10 +30,6 @@ SENTENCE_END = b"</s>"         # the token a newline becomes; always vocabulary 
 # so the row kernels (``kernels/rows.py``) never need a scalar remainder loop.
 ROW_LANES = 16
 
-# Batched CBOW (``-batch 1 -cbow 1``) trains this many far-apart windows of a sentence on
-# one shared draw of negatives.
-CBOW_BATCH = 8
-
 # --- a training worker's state, carried from one block to the next ----------------------
 WORD_COUNT = 0          # in-vocabulary tokens read in this pass (C: word_count)
 LAST_WORD_COUNT = 1     # word_count when the shared progress was last updated

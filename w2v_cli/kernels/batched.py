@@ -27,14 +27,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (CBOW_BATCH, CONSUMED, MAX_SENTENCE_LENGTH, P_CBOW, P_HS,
-                                 P_NEGATIVE, P_VOCAB, P_WINDOW, SENTENCE_LENGTH,
-                                 SENTENCE_POSITION)
+from w2v_cli.kernels.abi import (CONSUMED, P_HS, P_NEGATIVE, P_VOCAB, P_WINDOW,
+                                 SENTENCE_LENGTH, SENTENCE_POSITION)
 from w2v_cli.kernels.draws import next_random, unigram_target
 from w2v_cli.kernels.hot_rows import count_window, merge_hot_rows, node_row, word_row
 from w2v_cli.kernels.logistic import negative_sampling_gradient, softmax_node_gradient
-from w2v_cli.kernels.rows import (prefetch_row, row_add, row_axpy, row_combine, row_dot,
-                                  row_dots, row_scale, row_set_combination, row_zero)
+from w2v_cli.kernels.rows import (prefetch_row, row_add, row_combine, row_dots,
+                                  row_set_combination)
 from w2v_cli.kernels.sentences import context_range, next_centre, start_block
 from w2v_cli.kernels.variants import compile_variant
 
@@ -51,7 +50,7 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1
     first-level caches, and are fetched while the centre word's row is trained.
     """
     vocab_size = int_params[P_VOCAB]
-    outs[0] = word_row(word, int_params) if word >= 0 else word
+    outs[0] = word_row(word, int_params)
     weights[0] = F32(1)
     m = 1
     for d in range(negative):
@@ -152,138 +151,27 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
     return r
 
 
-@njit(inline="always")
-def cbow_mean(sentence, first, last, position, syn0, h, int_params):
-    """h = the mean of the context rows of ``position``; returns how many there were."""
-    row_zero(h)
-    count = 0
-    for c in range(first, last):
-        if c != position:
-            row_add(h, syn0[word_row(sentence[c], int_params)])
-            count += 1
-    if count > 0:
-        row_scale(h, F32(1) / F32(count))
-    return count
-
-
-@njit(inline="always")
-def cbow_batch(sentence, positions, firsts, lasts, q, syn0, syn1neg, negative, r, last_slot,
-               bucket_word, bucket_shift, exp_table, alpha, means, deltas, lanes, targets,
-               outs, weights, grads, target_grads, batch, int_params):
-    """Train ``q`` CBOW windows of one sentence on one shared draw of negatives.
-
-    Window i is centred on ``positions[i]`` with contexts ``firsts[i] .. lasts[i]-1``;
-    the windows lie far apart, so none shares a context row with another.  Each trains
-    the mean of its context rows against its own centre word (label 1) and against the
-    shared negatives (label 0; a negative equal to a window's centre word is skipped for
-    that window), every product from the rows as they were when the batch started.
-    ``grads`` holds G[o, i] at o * batch + i.
-    """
-    for i in range(q):
-        position = positions[i]
-        cbow_mean(sentence, firsts[position], lasts[position], position, syn0, means[i],
-                  int_params)
-        targets[i] = word_row(sentence[position], int_params)
-    m, r = draw_negatives(np.int64(-1), negative, r, last_slot, bucket_word, bucket_shift,
-                          syn1neg, outs, weights, int_params)
-    for i in range(q):                   # scores and gradients
-        target_grads[i] = negative_sampling_gradient(
-            row_dot(syn1neg[targets[i]], means[i]), F32(1), alpha, exp_table)
-    for o in range(1, m):
-        g = grads[o * batch:o * batch + q]
-        row_dots(syn1neg[outs[o]], means, lanes, q, g)
-        scale = alpha * weights[o]
-        for i in range(q):
-            g[i] = (F32(0) if outs[o] == targets[i] else
-                    negative_sampling_gradient(g[i], F32(0), scale, exp_table))
-    for i in range(q):                   # the windows' errors, from the old output rows
-        row_set_combination(deltas[i], syn1neg, targets, i, 1, target_grads, i, 1)
-        row_combine(deltas[i], syn1neg, outs, 1, m - 1, grads, batch + i, batch)
-    for i in range(q):                   # the output rows, from the old means
-        row_axpy(syn1neg[targets[i]], target_grads[i], means[i])
-    for o in range(1, m):
-        row_combine(syn1neg[outs[o]], means, lanes, 0, q, grads, o * batch, 1)
-    for i in range(q):                   # each window's context rows take its error
-        position = positions[i]
-        for c in range(firsts[position], lasts[position]):
-            if c != position:
-                row_add(syn0[word_row(sentence[c], int_params)], deltas[i])
-    return r
-
-
-@njit(inline="always")
-def cbow_sentence(sentence, length, window, firsts, lasts, syn0, syn1, syn1neg, negative,
-                  r, last_slot, bucket_word, bucket_shift, exp_table, alpha, means, deltas,
-                  lanes, targets, positions, outs, weights, grads, target_grads, state,
-                  int_params):
-    """Train every window of a sentence, ``CBOW_BATCH`` far-apart windows at a time.
-
-    Windows ``stride`` positions apart share a draw of negatives; they overlap in no
-    context word as long as stride > 2 * window (shorter sentences get fewer windows per
-    draw, down to one).  Adjacent windows would share most context words, and batching
-    them costs accuracy (measured on text8-head: 1.5 points with 4 to 8 windows).
-    """
-    lanes_used = min(CBOW_BATCH, max(np.int64(1), length // (2 * window + 1)))
-    stride = (length + lanes_used - 1) // lanes_used
-    for start in range(stride):
-        q = 0
-        for k in range(lanes_used):
-            position = start + k * stride
-            if position < length and lasts[position] - firsts[position] > 1:
-                positions[q] = position
-                q += 1
-        if q > 0:
-            r = cbow_batch(sentence, positions, firsts, lasts, q, syn0, syn1neg, negative, r,
-                           last_slot, bucket_word, bucket_shift, exp_table, alpha, means,
-                           deltas, lanes, targets, outs, weights, grads, target_grads,
-                           CBOW_BATCH, int_params)
-            for i in range(q):
-                count_window(syn0, syn1, syn1neg, 0, negative, state, int_params)
-    return r
-
-
 def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep,
                         code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
                         int_params, float_params, state, rng, sentence, progress,
                         shared_alpha, scratch_rows, scratch_ids, scratch_values):
-    """Train on ``ids[:n_ids]`` with shared negatives (``-batch 1``).
+    """Train on ``ids[:n_ids]`` with shared-negative batched skip-gram (``-batch 1``).
 
     Arguments as ``classic.train_block_classic``, except the scratch, sized by
-    ``backends.cpu.batched_scratch``: skip-gram uses ``scratch_rows`` for the output
-    rows' changes (the longest Huffman path plus negative + 1 rows), ``scratch_ids`` for
-    the context and output ids and ``scratch_values`` for the output weights and the
-    gradient matrix; CBOW uses ``2 * CBOW_BATCH`` rows (the batch's mean context rows and
-    their errors), ``scratch_ids`` for the sentence's context ranges and the batch's
-    bookkeeping and ids, ``scratch_values`` for the weights and gradients.
+    ``backends.cpu.batched_scratch``: ``scratch_rows`` for the output rows' changes (the
+    longest Huffman path plus negative + 1 rows), ``scratch_ids`` for the context, output
+    and path-node rows, ``scratch_values`` for the output weights and the gradient matrix.
     """
-    cbow = int_params[P_CBOW]
     hs = int_params[P_HS]
     negative = int_params[P_NEGATIVE]
     window = int_params[P_WINDOW]
-    # Both layouts are views of the same scratch; only the one of the mode is used.
-    # (Both are always defined: a view defined on one branch only miscompiles.)
     outputs = negative + 1
     weights = scratch_values[:outputs]
-    grad_stride = 2 * window                     # skip-gram
+    grads = scratch_values[outputs:]
+    grad_stride = 2 * window
     contexts = scratch_ids[:grad_stride]
-    window_outs = scratch_ids[grad_stride:grad_stride + outputs]
+    outs = scratch_ids[grad_stride:grad_stride + outputs]
     path_rows = scratch_ids[grad_stride + outputs:]
-    window_grads = scratch_values[outputs:]
-    batch = CBOW_BATCH                           # CBOW
-    means = scratch_rows[:batch]
-    deltas = scratch_rows[batch:2 * batch]
-    firsts = scratch_ids[:MAX_SENTENCE_LENGTH]
-    lasts = scratch_ids[MAX_SENTENCE_LENGTH:2 * MAX_SENTENCE_LENGTH]
-    lanes = scratch_ids[2 * MAX_SENTENCE_LENGTH:2 * MAX_SENTENCE_LENGTH + batch]
-    targets = scratch_ids[2 * MAX_SENTENCE_LENGTH + batch:2 * MAX_SENTENCE_LENGTH + 2 * batch]
-    positions = scratch_ids[2 * MAX_SENTENCE_LENGTH + 2 * batch:
-                            2 * MAX_SENTENCE_LENGTH + 3 * batch]
-    batch_outs = scratch_ids[2 * MAX_SENTENCE_LENGTH + 3 * batch:]
-    batch_grads = scratch_values[outputs:outputs + outputs * batch]
-    target_grads = scratch_values[outputs + outputs * batch:]
-    if cbow != 0:
-        for i in range(batch):
-            lanes[i] = i
     start_block(state)
     while True:
         b = next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params,
@@ -295,23 +183,12 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
             continue
         position = state[SENTENCE_POSITION]
         first, last = context_range(position, length, window, b, state)
-        if cbow == 0:
-            rng[0] = skipgram_window(sentence[position], sentence, first, last, position,
-                                     syn0, syn1, syn1neg, hs, negative, rng[0],
-                                     code_offsets, codes, points, last_slot, bucket_word,
-                                     bucket_shift, exp_table, shared_alpha[0], contexts,
-                                     window_outs, path_rows, weights, window_grads,
-                                     grad_stride, scratch_rows, int_params)
-            count_window(syn0, syn1, syn1neg, hs, negative, state, int_params)
-            continue
-        firsts[position] = first         # trained when the sentence's last centre is
-        lasts[position] = last           # reached: its windows are batched far apart
-        if position + 1 == length:
-            rng[0] = cbow_sentence(sentence, length, window, firsts, lasts, syn0, syn1,
-                                   syn1neg, negative, rng[0], last_slot, bucket_word,
-                                   bucket_shift, exp_table, shared_alpha[0], means, deltas,
-                                   lanes, targets, positions, batch_outs, weights,
-                                   batch_grads, target_grads, state, int_params)
+        rng[0] = skipgram_window(sentence[position], sentence, first, last, position, syn0,
+                                 syn1, syn1neg, hs, negative, rng[0], code_offsets, codes,
+                                 points, last_slot, bucket_word, bucket_shift, exp_table,
+                                 shared_alpha[0], contexts, outs, path_rows, weights, grads,
+                                 grad_stride, scratch_rows, int_params)
+        count_window(syn0, syn1, syn1neg, hs, negative, state, int_params)
     merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params)
     return state[CONSUMED]
 

@@ -8,8 +8,10 @@ runs 64 of them in vectors and the other 36 one by one, which costs as much as t
 vector part.  Padding lanes hold zeros in every matrix (they start at zero and only ever
 receive products with zeros), so they do not change any result.
 
-The batched kernels use these; the classic kernels keep their scalar loops, whose order
-of float32 operations ``-exact 1`` must preserve.
+The batched kernel uses these (``row_dots``, ``row_combine``, ``row_set_combination``,
+``row_add``) and so do the workers' private copies of the hot rows (``row_merge``); the
+classic kernels keep their scalar loops, whose order of float32 operations ``-exact 1``
+must preserve.
 
 ``prefetch_row`` asks for the cache lines of a row about to be written: training threads
 share the weights (Hogwild), so the row a thread is about to update often sits, modified,
@@ -82,91 +84,6 @@ def _accumulator(builder):
     slot = cgutils.alloca_once_value(builder, _ZERO)
     builder.store(_ZERO, slot)
     return slot
-
-
-@intrinsic
-def row_dot(typingctx, x, y):
-    """sum(x * y) of two float32 rows of the same padded length."""
-    signature = types.float32(x, y)
-
-    def codegen(context, builder, sig, args):
-        xs, count = _vectors(context, builder, sig.args[0], args[0])
-        ys, _ = _vectors(context, builder, sig.args[1], args[1])
-        total = _accumulator(builder)
-        with cgutils.for_range(builder, count) as loop:
-            i = loop.index
-            builder.store(_fma(builder, _load(builder, xs, i), _load(builder, ys, i),
-                               builder.load(total)), total)
-        return _sum_lanes(builder, builder.load(total))
-
-    return signature, codegen
-
-
-@intrinsic
-def row_dot2(typingctx, x, y0, y1):
-    """(sum(x * y0), sum(x * y1)), reading ``x`` once for both."""
-    signature = types.UniTuple(types.float32, 2)(x, y0, y1)
-
-    def codegen(context, builder, sig, args):
-        xs, count = _vectors(context, builder, sig.args[0], args[0])
-        first, _ = _vectors(context, builder, sig.args[1], args[1])
-        second, _ = _vectors(context, builder, sig.args[2], args[2])
-        total0 = _accumulator(builder)
-        total1 = _accumulator(builder)
-        with cgutils.for_range(builder, count) as loop:
-            i = loop.index
-            x_i = _load(builder, xs, i)
-            builder.store(_fma(builder, x_i, _load(builder, first, i),
-                               builder.load(total0)), total0)
-            builder.store(_fma(builder, x_i, _load(builder, second, i),
-                               builder.load(total1)), total1)
-        return context.make_tuple(builder, sig.return_type,
-                                  [_sum_lanes(builder, builder.load(total0)),
-                                   _sum_lanes(builder, builder.load(total1))])
-
-    return signature, codegen
-
-
-@intrinsic
-def row_dot4(typingctx, x, y0, y1, y2, y3):
-    """The dot products of ``x`` with four rows, reading ``x`` once for all four (and four
-    independent chains of multiply-adds, which the CPU runs side by side)."""
-    signature = types.UniTuple(types.float32, 4)(x, y0, y1, y2, y3)
-
-    def codegen(context, builder, sig, args):
-        xs, count = _vectors(context, builder, sig.args[0], args[0])
-        others = [_vectors(context, builder, sig.args[k], args[k])[0] for k in range(1, 5)]
-        totals = [_accumulator(builder) for _ in others]
-        with cgutils.for_range(builder, count) as loop:
-            i = loop.index
-            x_i = _load(builder, xs, i)
-            for row, total in zip(others, totals):
-                builder.store(_fma(builder, x_i, _load(builder, row, i), builder.load(total)),
-                              total)
-        return context.make_tuple(builder, sig.return_type,
-                                  [_sum_lanes(builder, builder.load(t)) for t in totals])
-
-    return signature, codegen
-
-
-@intrinsic
-def row_axpy2(typingctx, y, a0, x0, a1, x1):
-    """y += a0 * x0 + a1 * x1 (``y`` read and written once for both)."""
-    signature = types.void(y, a0, x0, a1, x1)
-
-    def codegen(context, builder, sig, args):
-        ys, count = _vectors(context, builder, sig.args[0], args[0])
-        first, _ = _vectors(context, builder, sig.args[2], args[2])
-        second, _ = _vectors(context, builder, sig.args[4], args[4])
-        factor0 = _splat(builder, args[1])
-        factor1 = _splat(builder, args[3])
-        with cgutils.for_range(builder, count) as loop:
-            i = loop.index
-            partial = _fma(builder, factor0, _load(builder, first, i), _load(builder, ys, i))
-            _store(builder, _fma(builder, factor1, _load(builder, second, i), partial), ys, i)
-        return context.get_dummy_value()
-
-    return signature, codegen
 
 
 # Vectors of a row kept in registers at once by ``row_combine`` (8 x 16 floats: rows of up
@@ -402,24 +319,6 @@ def row_set_combination(typingctx, y, matrix, indices, first, count, coefficient
 
 
 @intrinsic
-def row_axpy(typingctx, y, a, x):
-    """y += a * x (rows of the same padded length, ``a`` a float32)."""
-    signature = types.void(y, a, x)
-
-    def codegen(context, builder, sig, args):
-        ys, count = _vectors(context, builder, sig.args[0], args[0])
-        xs, _ = _vectors(context, builder, sig.args[2], args[2])
-        factor = _splat(builder, args[1])
-        with cgutils.for_range(builder, count) as loop:
-            i = loop.index
-            _store(builder, _fma(builder, factor, _load(builder, xs, i),
-                                 _load(builder, ys, i)), ys, i)
-        return context.get_dummy_value()
-
-    return signature, codegen
-
-
-@intrinsic
 def row_merge(typingctx, shared, copy, snapshot):
     """shared += copy - snapshot, then copy = snapshot = shared (``hot_rows.py``)."""
     signature = types.void(shared, copy, snapshot)
@@ -450,36 +349,6 @@ def row_add(typingctx, y, x):
         with cgutils.for_range(builder, count) as loop:
             i = loop.index
             _store(builder, builder.fadd(_load(builder, ys, i), _load(builder, xs, i)), ys, i)
-        return context.get_dummy_value()
-
-    return signature, codegen
-
-
-@intrinsic
-def row_scale(typingctx, y, a):
-    """y *= a."""
-    signature = types.void(y, a)
-
-    def codegen(context, builder, sig, args):
-        ys, count = _vectors(context, builder, sig.args[0], args[0])
-        factor = _splat(builder, args[1])
-        with cgutils.for_range(builder, count) as loop:
-            i = loop.index
-            _store(builder, builder.fmul(_load(builder, ys, i), factor), ys, i)
-        return context.get_dummy_value()
-
-    return signature, codegen
-
-
-@intrinsic
-def row_zero(typingctx, y):
-    """y[:] = 0."""
-    signature = types.void(y)
-
-    def codegen(context, builder, sig, args):
-        ys, count = _vectors(context, builder, sig.args[0], args[0])
-        with cgutils.for_range(builder, count) as loop:
-            _store(builder, _ZERO, ys, loop.index)
         return context.get_dummy_value()
 
     return signature, codegen
