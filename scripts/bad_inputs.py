@@ -144,6 +144,12 @@ def cases():
                   "-sample inf"):
         yield flags, train + flags.split(), b"", "out.bin"
     yield "-classes larger than the vocabulary", train + ["-classes", "5000"], b"", "out.bin"
+    for flags in ("-batch 1 -cbow 1", "-batch 1 -cbow 0 -exact 1",
+                  "-batch 1 -cbow 0 -hs 1 -negative 0", "-device tpu",
+                  "-device cuda -cbow 0 -hs 1 -negative 0"):
+        yield flags, train + flags.split(), b"", "out.bin"
+    yield ("-device cuda with no usable GPU (CUDA_VISIBLE_DEVICES= hides them)",
+           shell(f"CUDA_VISIBLE_DEVICES= {shlex.join(train)} -device cuda"), b"", "out.bin")
     yield "-iter whose word count overflows 64 bits", train + ["-iter", "200000000000000"], b"", "out.bin"
     # Reporting never costs the result: the model is written whole, exit code 0.
     quiet_train = " ".join([shlex.quote(w2v)] + train[1:5] + ["-size", "20", "-iter", "1"])

@@ -99,8 +99,11 @@ SYSTEMS: Dict[str, str] = {
 }
 PEERS = [s for s in SYSTEMS if s not in OURS]
 # What a system cannot train, and why (our word2vec refuses these flag combinations).
-UNSUPPORTED = {("ours-batched", "cbow-hs"):
-               "-batch 1 trains CBOW with negative sampling only; word2vec refuses -hs 1"}
+UNSUPPORTED = {
+    ("ours-batched", "cbow-ns"): "-batch 1 is for skip-gram; word2vec refuses -cbow 1",
+    ("ours-batched", "cbow-hs"): "-batch 1 is for skip-gram; word2vec refuses -cbow 1",
+    ("ours-batched", "sg-hs"): "-batch 1 shares negatives; word2vec refuses -hs 1",
+}
 PEER_MODULE = {"gensim-file": "gensim", "gensim-line": "gensim", "fasttext": "fasttext"}
 
 DEFAULT_CORPUS = "data/text8h-lines.txt"

@@ -93,7 +93,7 @@ def run_once(kind: str, corpus: str, config: str, seed: int, ranks: int, iters: 
 
 
 def table(rows: List[Dict], ranks: int) -> str:
-    lines = [f"| corpus | config | run | seed | accuracy % | training s | words/s | syncs "
+    lines = ["| corpus | config | run | seed | accuracy % | training s | words/s | syncs "
              f"| MB/sync (payload) | MB sent/process/sync | MB/pass (payload) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -438,48 +438,29 @@ def batched_window_update(inputs: np.ndarray, outputs: np.ndarray, labels, weigh
     return input_change, output_change
 
 
-def train_batched(ids: List[int], counts: List[int], *, size: int, window: int, hs: bool,
+def train_batched(ids: List[int], counts: List[int], *, size: int, window: int,
                   negative: int, sample: float, alpha: float, iters: int = 1,
                   seed: int = 1) -> np.ndarray:
     """Single-thread shared-negative batched skip-gram (``kernels/batched.py``); returns
     syn0.  Same walk and random stream as ``train``: per window, the context rows against
-    the centre word's Huffman path (if ``hs``) and then against the centre word plus one
-    shared draw of negatives.
+    the centre word plus one shared draw of negatives.
     """
-    model = _Model(counts, size, hs, negative, seed)
-    syn0, syn1, syn1neg = model.syn0, model.syn1, model.syn1neg
+    model = _Model(counts, size, False, negative, seed)
+    syn0, syn1neg = model.syn0, model.syn1neg
     rng = RandomStream(seed - 1)
     walk = _Walk(ids, counts, window=window, sample=sample, alpha=alpha, iters=iters, rng=rng)
-
-    def node_gradient(f, label, scale):
-        if f <= -6 or f >= 6:
-            return F32(0)
-        return F32(F32(F32(label) - model.sigma(f)) * scale)
-
     for sentence, position, b in walk:
         word = sentence[position]
         contexts = _contexts(sentence, position, window, b)
         if not contexts:
             continue
-        inputs = syn0[contexts].copy()
-        input_change = np.zeros_like(inputs)
-        if hs:
-            nodes = model.points[word]
-            change, output_change = batched_window_update(
-                inputs, syn1[nodes], [1 - c for c in model.codes[word]], [1] * len(nodes),
-                walk.alpha, node_gradient)
-            input_change += change
-            for o, node in enumerate(nodes):
-                syn1[node] = syn1[node] + output_change[o]
-        if negative > 0:
-            drawn = draw_shared_negatives(rng, negative, model.last_slot, model.v, skip=word)
-            rows = [word] + list(drawn)
-            change, output_change = batched_window_update(
-                inputs, syn1neg[rows], [1] + [0] * len(drawn), [1] + list(drawn.values()),
-                walk.alpha, model.gradient)
-            input_change += change
-            for o, row in enumerate(rows):
-                syn1neg[row] = syn1neg[row] + output_change[o]
+        drawn = draw_shared_negatives(rng, negative, model.last_slot, model.v, skip=word)
+        rows = [word] + list(drawn)
+        input_change, output_change = batched_window_update(
+            syn0[contexts].copy(), syn1neg[rows], [1] + [0] * len(drawn),
+            [1] + list(drawn.values()), walk.alpha, model.gradient)
+        for o, row in enumerate(rows):
+            syn1neg[row] = syn1neg[row] + output_change[o]
         for j, c in enumerate(contexts):
             syn0[c] = syn0[c] + input_change[j]
     return syn0

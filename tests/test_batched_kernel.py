@@ -27,8 +27,7 @@ F32 = np.float32
 CONFIGS = [
     dict(cbow=0, hs=0, negative=3, sample=0),
     dict(cbow=0, hs=0, negative=5, sample=1e-2),
-    dict(cbow=0, hs=1, negative=0, sample=1e-2),
-    dict(cbow=0, hs=1, negative=2, sample=0),
+    dict(cbow=0, hs=0, negative=1, sample=0),
 ]
 
 
@@ -48,7 +47,7 @@ def test_batched_kernel_follows_its_reference(settings):
     ids, counts = _corpus(seed=7, tokens=2500, vocab_size=40)
     alpha = 0.05 if settings["cbow"] else 0.025
     expected = reference.train_batched(ids, counts, size=6, window=3, alpha=alpha, iters=1,
-                                       hs=bool(settings["hs"]), negative=settings["negative"],
+                                       negative=settings["negative"],
                                        sample=settings["sample"])
     got = _train_batched(ids, counts, blocks=3, size=6, window=3, iter=1, **settings)
     # The kernel sums in 16-lane vectors with fused multiply-adds, the reference one
@@ -71,15 +70,13 @@ def _window_kernel():
     from w2v_cli.kernels.batched import skipgram_window
 
     @njit
-    def run(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative, r,
-            code_offsets, codes, points, last_slot, bucket_word, bucket_shift, exp_table,
-            alpha, contexts, outs, path_rows, weights, grads, grad_stride, output_deltas,
-            int_params):
-        return skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg,
-                               hs, negative, r, code_offsets, codes, points, last_slot,
-                               bucket_word, bucket_shift, exp_table, alpha, contexts, outs,
-                               path_rows, weights, grads, grad_stride, output_deltas,
-                               int_params)
+    def run(word, sentence, first, last, position, syn0, syn1neg, negative, r, last_slot,
+            bucket_word, bucket_shift, exp_table, alpha, contexts, outs, weights, grads,
+            grad_stride, output_deltas, int_params):
+        return skipgram_window(word, sentence, first, last, position, syn0, syn1neg,
+                               negative, r, last_slot, bucket_word, bucket_shift, exp_table,
+                               alpha, contexts, outs, weights, grads, grad_stride,
+                               output_deltas, int_params)
 
     return run
 
@@ -110,36 +107,31 @@ def _numerical_gradient(loss, x, eps=1e-4):
     return grad
 
 
-@pytest.mark.parametrize("hs, negative", [(0, 5), (1, 0)], ids=["negative", "softmax"])
-def test_one_window_steps_down_the_gradient_of_its_loss(hs, negative):
+@pytest.mark.parametrize("negative", [1, 5])
+def test_one_window_steps_down_the_gradient_of_its_loss(negative):
     from w2v_cli.model import row_matrix
     from w2v_cli.tables import TrainingTables
 
     rng = np.random.default_rng(5)
     vocab_size, size, window, alpha = 30, 8, 2, F32(1e-3)
     counts = np.sort(rng.integers(5, 500, size=vocab_size))[::-1].astype(np.int64)
-    config = TrainConfig(train="-", size=size, window=window, hs=hs, negative=negative,
-                         cbow=0, batch=1)
+    config = TrainConfig(train="-", size=size, window=window, negative=negative, cbow=0,
+                         batch=1)
     tables = TrainingTables(config, Vocabulary([b"w%d" % i for i in range(vocab_size)],
                                                counts))
-    syn0, syn1, syn1neg = (row_matrix(vocab_size, size) for _ in range(3))
-    for matrix in (syn0, syn1, syn1neg):      # small values: no score leaves [-6, 6]
+    syn0, syn1neg = (row_matrix(vocab_size, size) for _ in range(2))
+    for matrix in (syn0, syn1neg):      # small values: no score leaves [-6, 6]
         matrix[:, :size] = rng.normal(0, 0.3, size=(vocab_size, size))
     sentence = np.array([3, 7, 12, 7, 20], dtype=np.int32)
     position, word = 2, 12
     context_ids = [3, 7, 7, 20]               # a context word twice: its changes add up
     r = np.uint64(12345)
 
-    if hs:
-        path = slice(tables.code_offsets[word], tables.code_offsets[word + 1])
-        out_matrix, rows = syn1, list(tables.points[path])
-        labels, weights = [1 - int(c) for c in tables.codes[path]], [1.0] * len(rows)
-    else:
-        last_slot = np.cumsum(reference.unigram_slot_counts(list(counts))) - 1
-        drawn = reference.draw_shared_negatives(reference.RandomStream(int(r)), negative,
-                                                last_slot, vocab_size, skip=word)
-        out_matrix, rows = syn1neg, [word] + list(drawn)
-        labels, weights = [1] + [0] * len(drawn), [1.0] + [float(k) for k in drawn.values()]
+    last_slot = np.cumsum(reference.unigram_slot_counts(list(counts))) - 1
+    drawn = reference.draw_shared_negatives(reference.RandomStream(int(r)), negative,
+                                            last_slot, vocab_size, skip=word)
+    out_matrix, rows = syn1neg, [word] + list(drawn)
+    labels, weights = [1] + [0] * len(drawn), [1.0] + [float(k) for k in drawn.values()]
     distinct_inputs = sorted(set(context_ids))
     inputs = syn0[distinct_inputs, :size].astype(np.float64)
     outputs = out_matrix[rows, :size].astype(np.float64)
@@ -154,15 +146,13 @@ def test_one_window_steps_down_the_gradient_of_its_loss(hs, negative):
     int_params = np.zeros(abi.INT_PARAMS, dtype=np.int64)     # one worker: no copies
     int_params[abi.P_VOCAB] = vocab_size
     before0, before_out = syn0.copy(), out_matrix.copy()
-    outputs_count = max(negative + 1, tables.longest_path)
+    outputs_count = negative + 1
     _window_kernel()(np.int64(word), sentence, np.int64(0), np.int64(5), np.int64(position),
-                     syn0, syn1, syn1neg, np.int64(hs), np.int64(negative), r,
-                     tables.code_offsets, tables.codes, tables.points, tables.last_slot,
+                     syn0, syn1neg, np.int64(negative), r, tables.last_slot,
                      tables.bucket_word, np.int64(tables.bucket_shift), tables.exp_table,
                      alpha, np.zeros(2 * window, dtype=np.int64),
-                     np.zeros(negative + 1, dtype=np.int64),
-                     np.zeros(max(1, tables.longest_path), dtype=np.int64),
-                     np.zeros(negative + 1, dtype=np.float32),
+                     np.zeros(outputs_count, dtype=np.int64),
+                     np.zeros(outputs_count, dtype=np.float32),
                      np.zeros(outputs_count * 2 * window, dtype=np.float32),
                      np.int64(2 * window), row_matrix(outputs_count, size), int_params)
     step_inputs = (syn0 - before0)[distinct_inputs, :size] / alpha

@@ -35,9 +35,11 @@ def _kernels():
     return rows, merge
 
 
-def _params(vocab_size, hot, workers, worker):
+def _params(vocab_size, hot, workers, worker, hot_nodes=None):
     params = np.zeros(abi.INT_PARAMS, dtype=np.int64)
     params[abi.P_VOCAB], params[abi.P_HOT] = vocab_size, hot
+    params[abi.P_HOT_NODES] = hot if hot_nodes is None else hot_nodes
+    params[abi.P_MERGE] = abi.HOT_MERGE_WINDOWS
     params[abi.P_WORKERS], params[abi.P_WORKER] = workers, worker
     return params
 
@@ -90,7 +92,7 @@ def test_a_merge_adds_the_workers_changes_and_takes_the_others():
 def test_several_workers_train_on_copies_and_write_only_the_model():
     ids, counts = _corpus(seed=3, tokens=6000, vocab_size=30)
     vocab = Vocabulary([b"w%d" % i for i in range(len(counts))], np.array(counts, np.int64))
-    for flags in (dict(), dict(batch=1, cbow=0, hs=1)):
+    for flags in (dict(), dict(cbow=0, hs=1, negative=2), dict(batch=1, cbow=0)):
         config = TrainConfig(train="-", threads=2, size=8, window=2, iter=2, **flags)
         hot = hot_rows(config, len(vocab))
         assert hot == len(vocab) - 1                  # a small vocabulary: all but one
@@ -102,12 +104,41 @@ def test_several_workers_train_on_copies_and_write_only_the_model():
         assert np.abs(vectors[:hot] - initial[:hot]).max() > 1e-2     # the hot rows trained
         # Each worker's last kernel call ends with a merge, after which it touches its
         # copies no more: every copy equals its snapshot, nothing is left unmerged.
-        for matrix in (backend.weights.syn0, backend.weights.syn1neg, backend.weights.syn1):
-            if matrix.shape[0] < len(vocab) + 4 * hot:
+        weights = backend.weights
+        hot_nodes = min(abi.HOT_NODES, hot)
+        for matrix, count in ((weights.syn0, hot), (weights.syn1neg, hot),
+                              (weights.syn1, hot_nodes)):
+            if matrix.shape[0] < len(vocab) + 4 * count:
                 continue
             for k in range(2):
-                copy = matrix[len(vocab) + k * hot:len(vocab) + (k + 1) * hot]
-                snapshot = matrix[len(vocab) + (2 + k) * hot:len(vocab) + (3 + k) * hot]
+                copy = matrix[len(vocab) + k * count:len(vocab) + (k + 1) * count]
+                snapshot = matrix[len(vocab) + (2 + k) * count:len(vocab) + (3 + k) * count]
                 np.testing.assert_array_equal(copy, snapshot)
     one = TrainConfig(train="-", threads=1)
     assert hot_rows(one, len(vocab)) == 0
+
+
+def test_merges_take_the_nodes_every_time_and_the_words_part_by_part():
+    from numba import njit
+
+    from w2v_cli.kernels.hot_rows import count_window
+
+    @njit
+    def windows(count, syn0, syn1, syn1neg, state, int_params):
+        for _ in range(count):
+            count_window(syn0, syn1, syn1neg, 1, 1, state, int_params)
+
+    vocab_size, hot, workers, size = 100, 64, 2, 16
+    params = _params(vocab_size, hot, workers, 0, hot_nodes=8)
+    syn0, syn1, syn1neg = (row_matrix(vocab_size + 2 * workers * hot, size) for _ in range(3))
+    for m, count in ((syn0, hot), (syn1neg, hot), (syn1, 8)):
+        m[vocab_size:vocab_size + count] = 1.0            # worker 0's copies changed by 1
+    state = np.zeros(abi.STATE_SLOTS, dtype=np.int64)
+    windows(abi.HOT_MERGE_WINDOWS - 1, syn0, syn1, syn1neg, state, params)
+    assert not syn0[:hot].any() and not syn1[:vocab_size].any()  # nothing merged yet
+    windows(1, syn0, syn1, syn1neg, state, params)           # the first merge
+    part = hot // abi.HOT_WORD_PARTS
+    for m in (syn0, syn1neg):
+        assert (m[:part] == 1).all() and not m[part:hot].any()
+    assert (syn1[vocab_size - 2 - np.arange(8)] == 1).all()  # every hot node
+    assert state[abi.MERGE_ROUND] == 1 and state[abi.SINCE_MERGE] == 0

@@ -40,8 +40,3 @@ class TrainingTables:
             self.last_slot = np.zeros(1, dtype=np.int32)
             self.bucket_word = np.zeros(1, dtype=np.int32)
             self.bucket_shift = 0
-
-    @property
-    def longest_path(self) -> int:
-        """The most Huffman nodes on one word's path (0 without hierarchical softmax)."""
-        return int(np.diff(self.code_offsets).max()) if len(self.code_offsets) > 1 else 0

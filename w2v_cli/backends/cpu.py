@@ -62,9 +62,7 @@ def batched_scratch(config: TrainConfig, tables: TrainingTables):
     described in ``kernels/batched.py``)."""
     outputs = config.negative + 1
     contexts = 2 * config.window
-    path = tables.longest_path if config.hs else 0
-    rows = path + (outputs if config.negative else 0)
-    return max(rows, 1), contexts + outputs + path, outputs + rows * contexts
+    return outputs, contexts + outputs, outputs + outputs * contexts
 
 
 def _scratch_sizes(config: TrainConfig, tables: TrainingTables, batched: bool):
@@ -89,7 +87,7 @@ class _Worker:
     scratch); attribute names are the kernel arguments' (``abi.WORKER_ARGS``)."""
 
     def __init__(self, index: int, config: TrainConfig, planned: int, scratch,
-                 stream: int, vocab_size: int = 0, hot: int = 0) -> None:
+                 stream: int, vocab_size: int = 0, hot: int = 0, hot_nodes: int = 0) -> None:
         rows, ids, values = scratch
         self.index = index
         self.state = _private_array(abi.STATE_SLOTS, np.int64)
@@ -110,11 +108,13 @@ class _Worker:
         self.int_params[abi.P_SIZE] = config.size
         self.int_params[abi.P_VOCAB] = vocab_size
         self.int_params[abi.P_HOT] = hot
+        self.int_params[abi.P_HOT_NODES] = hot_nodes
         self.int_params[abi.P_WORKERS] = config.threads
         self.int_params[abi.P_MERGE] = abi.HOT_MERGE_WINDOWS
-        # Workers merge their copies at different times, so that two rarely add to the
-        # same shared row at once.
+        # Workers merge their copies at different times and different parts first, so
+        # that two rarely add to the same shared row at once.
         self.state[abi.SINCE_MERGE] = index * abi.HOT_MERGE_WINDOWS // config.threads
+        self.state[abi.MERGE_ROUND] = index * abi.HOT_WORD_PARTS // config.threads
 
     def end_pass(self, progress: np.ndarray) -> None:
         """What the C thread does at end of file: count its last words, reset its counters."""
@@ -236,9 +236,11 @@ class CpuBackend(Backend):
         # Several workers each train on private copies of the most used rows (a copy and
         # a snapshot per worker, merged back often: kernels/hot_rows.py).
         hot = hot_rows(config, len(vocab))
+        hot_nodes = min(abi.HOT_NODES, hot) if config.hs else 0
         self.weights = init_weights(config, len(vocab), 2 * self.threads * hot)
-        for matrix in (self.weights.syn0, self.weights.syn1, self.weights.syn1neg):
-            _start_copies(matrix, len(vocab), hot, self.threads, nodes=matrix is self.weights.syn1)
+        _start_copies(self.weights.syn0, len(vocab), hot, self.threads, nodes=False)
+        _start_copies(self.weights.syn1neg, len(vocab), hot, self.threads, nodes=False)
+        _start_copies(self.weights.syn1, len(vocab), hot_nodes, self.threads, nodes=True)
         starting_alpha = np.float32(config.starting_alpha)
         self.float_params = np.array(  # (start, floor) as the C code compares them, in double
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
@@ -247,7 +249,7 @@ class CpuBackend(Backend):
         batched = bool(config.batch)
         scratch = _scratch_sizes(config, tables, batched)
         self.workers = [_Worker(k, config, self.progress.planned_words, scratch,
-                                first_stream + k, len(vocab), hot)
+                                first_stream + k, len(vocab), hot, hot_nodes)
                         for k in range(self.threads)]
         run = native.kernels()
         if batched:

@@ -42,17 +42,21 @@ ADVANCE = 7             # 1: the centre position was trained; move on before the
 WINDOWS = 8             # windows trained (centres with at least one context), all passes
 PAIRS = 9               # (context, centre) pairs in them, all passes
 SINCE_MERGE = 10        # windows trained since the hot rows were last merged
-STATE_SLOTS = 11
+MERGE_ROUND = 11        # merges done (which part of the hot words is merged next)
+STATE_SLOTS = 12
 
 # Slots of the integer parameter array.
 (P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED, P_SIZE, P_VOCAB, P_HOT,
- P_WORKERS, P_MERGE) = range(12)
-INT_PARAMS = 12
+ P_HOT_NODES, P_WORKERS, P_MERGE) = range(13)
+INT_PARAMS = 13
 
 # With several workers each keeps private copies of the most used rows (``hot_rows.py``):
-# at most this many rows per matrix, merged back every this many windows.
+# of at most this many words' rows and this many Huffman nodes; every this many windows
+# it merges the nodes and one of this many parts of the words back.
 HOT_ROWS = 8192
-HOT_MERGE_WINDOWS = 32768
+HOT_NODES = 256
+HOT_MERGE_WINDOWS = 256
+HOT_WORD_PARTS = 32
 # Slots of the float64 parameter array.
 P_START_ALPHA, P_MIN_ALPHA = range(2)
 FLOAT_PARAMS = 2

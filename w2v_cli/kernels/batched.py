@@ -5,7 +5,7 @@ negatives drawn afresh for every pair, updating the output rows after each pair.
 as in Intel's pWord2Vec ("HogBatch", Ji et al. 2016), the negatives are drawn once per
 window and shared by all its context words, so the window becomes
 
-    outputs O (m rows: the centre word and its negatives, or its Huffman path nodes)
+    outputs O (m rows: the centre word and its negatives)
     inputs  I (n rows: the context words)
     scores  S = O I^T,  G = (label - sigma(S)) * alpha  (m x n)
     I += G^T O,  O += G I
@@ -16,10 +16,11 @@ makes it fast: the rows stay in registers and the first-level cache for the whol
 window, and two threads rarely fight over the cache lines of frequent words' rows.
 
 Negatives are drawn with the same unigram^0.75 table; one that equals the centre word is
-skipped, and one drawn twice in a window counts twice (its gradient is doubled).  With
-``-hs 1`` the outputs also include the centre word's Huffman path (nodes whose score lies
-outside [-6, 6] are skipped, as in the original).  The walk from centre to centre
-(sentences, subsampling, the shrunk window, the learning rate) is the shared one.
+skipped, and one drawn twice in a window counts twice (its gradient is doubled).  The
+walk from centre to centre (sentences, subsampling, the shrunk window, the learning rate)
+is the shared one.  Hierarchical softmax is not batched: a window's context words all
+pulling the Huffman nodes near the root from the same stale rows cost 0.4-0.5 points of
+analogy accuracy (README, "Batched training"), so ``-batch 1`` refuses ``-hs 1``.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (CONSUMED, P_HS, P_NEGATIVE, P_VOCAB, P_WINDOW,
-                                 SENTENCE_LENGTH, SENTENCE_POSITION)
+from w2v_cli.kernels.abi import (CONSUMED, P_NEGATIVE, P_VOCAB, P_WINDOW, SENTENCE_LENGTH,
+                                 SENTENCE_POSITION)
 from w2v_cli.kernels.draws import next_random, unigram_target
-from w2v_cli.kernels.hot_rows import count_window, merge_hot_rows, node_row, word_row
-from w2v_cli.kernels.logistic import negative_sampling_gradient, softmax_node_gradient
+from w2v_cli.kernels.hot_rows import count_window, merge_hot_rows, word_row
+from w2v_cli.kernels.logistic import negative_sampling_gradient
 from w2v_cli.kernels.rows import (prefetch_row, row_add, row_combine, row_dots,
                                   row_set_combination)
 from w2v_cli.kernels.sentences import context_range, next_centre, start_block
@@ -74,49 +75,29 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1
 
 
 @njit(inline="always")
-def output_gradient(f, label, scale, softmax, exp_table):
-    """The gradient factor of one (output, context) score: a Huffman node's (0 when
-    saturated) or a negative-sampling target's (clipped)."""
-    if softmax:
-        return softmax_node_gradient(f, label, scale, exp_table)
-    return negative_sampling_gradient(f, label, scale, exp_table)
-
-
-@njit(inline="always")
-def score_outputs(matrix, rows, first_row, m, softmax, codes, code_first, weights, syn0,
-                  contexts, n, grads, grad_row, grad_stride, alpha, exp_table):
-    """The gradient factors G of ``m`` output rows of ``matrix`` against the window's
-    ``n`` context rows, into rows ``grad_row ..`` of ``grads`` (``grad_stride`` apart).
-
-    Output o is ``matrix[rows[first_row + o]]``.  Hierarchical softmax (``softmax``):
-    label 1 - codes[code_first + o]; negative sampling: label 1 for o = 0, else 0, and the
-    gradient scaled by ``weights[o]``.
-    """
+def score_outputs(syn1neg, outs, m, weights, syn0, contexts, n, grads, grad_stride, alpha,
+                  exp_table):
+    """The gradient factors G of the ``m`` output rows ``syn1neg[outs[o]]`` against the
+    window's ``n`` context rows, row o of G at ``grads[o * grad_stride:]``: label 1 for the
+    centre word (o = 0), 0 for the negatives, each scaled by how often it was drawn."""
     for o in range(m):
-        out = matrix[rows[first_row + o]]
-        if softmax:
-            label = F32(1 - np.int64(codes[code_first + o]))
-            scale = alpha
-        else:
-            label = F32(1) if o == 0 else F32(0)
-            scale = alpha * weights[o]
-        g = grads[(grad_row + o) * grad_stride:(grad_row + o + 1) * grad_stride]
-        row_dots(out, syn0, contexts, n, g)          # the scores, turned into factors:
+        label = F32(1) if o == 0 else F32(0)
+        scale = alpha * weights[o]
+        g = grads[o * grad_stride:(o + 1) * grad_stride]
+        row_dots(syn1neg[outs[o]], syn0, contexts, n, g)     # the scores, turned into factors:
         for j in range(n):
-            g[j] = output_gradient(g[j], label, scale, softmax, exp_table)
+            g[j] = negative_sampling_gradient(g[j], label, scale, exp_table)
 
 
 @njit(inline="always")
-def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, hs,
-                    negative, r, code_offsets, codes, points, last_slot, bucket_word,
-                    bucket_shift, exp_table, alpha, contexts, outs, path_rows, weights, grads,
-                    grad_stride, output_deltas, int_params):
-    """Train one window: every context row against the centre word's outputs at once.
+def skipgram_window(word, sentence, first, last, position, syn0, syn1neg, negative, r,
+                    last_slot, bucket_word, bucket_shift, exp_table, alpha, contexts, outs,
+                    weights, grads, grad_stride, output_deltas, int_params):
+    """Train one window: every context row against the centre word and its negatives at once.
 
-    The outputs are the Huffman path (``-hs 1``, first) and the centre word with its
-    negatives.  All three products come from the rows as they were when the window
-    started: the outputs' changes G I are set aside in ``output_deltas`` first, then the
-    context rows take G^T O in place, then the outputs take their changes.
+    All three products come from the rows as they were when the window started: the
+    outputs' changes G I are set aside in ``output_deltas`` first, then the context rows
+    take G^T O in place, then the outputs take their changes.
     """
     n = 0
     for c in range(first, last):
@@ -125,29 +106,16 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
             n += 1
     if n == 0:
         return r
-    path = code_offsets[word]
-    m_hs = code_offsets[word + 1] - path if hs != 0 else np.int64(0)
-    for o in range(m_hs):
-        path_rows[o] = node_row(points[path + o], int_params)
-    m_ns = np.int64(0)
-    if negative > 0:                     # drawn first: their rows arrive while HS trains
-        m_ns, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift,
-                                 syn1neg, outs, weights, int_params)
-    score_outputs(syn1, path_rows, 0, m_hs, True, codes, path, weights, syn0, contexts, n,
-                  grads, 0, grad_stride, alpha, exp_table)
-    score_outputs(syn1neg, outs, 0, m_ns, False, codes, 0, weights, syn0, contexts, n,
-                  grads, m_hs, grad_stride, alpha, exp_table)
-    for o in range(m_hs + m_ns):         # the outputs' changes, from the old context rows
-        row_set_combination(output_deltas[o], syn0, contexts, 0, n, grads,
-                            o * grad_stride, 1)
+    m, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1neg,
+                          outs, weights, int_params)
+    score_outputs(syn1neg, outs, m, weights, syn0, contexts, n, grads, grad_stride, alpha,
+                  exp_table)
+    for o in range(m):                   # the outputs' changes, from the old context rows
+        row_set_combination(output_deltas[o], syn0, contexts, 0, n, grads, o * grad_stride, 1)
     for j in range(n):                   # the context rows, from the old output rows
-        inp = syn0[contexts[j]]
-        row_combine(inp, syn1, path_rows, 0, m_hs, grads, j, grad_stride)
-        row_combine(inp, syn1neg, outs, 0, m_ns, grads, m_hs * grad_stride + j, grad_stride)
-    for o in range(m_hs):
-        row_add(syn1[path_rows[o]], output_deltas[o])
-    for o in range(m_ns):
-        row_add(syn1neg[outs[o]], output_deltas[m_hs + o])
+        row_combine(syn0[contexts[j]], syn1neg, outs, 0, m, grads, j, grad_stride)
+    for o in range(m):
+        row_add(syn1neg[outs[o]], output_deltas[o])
     return r
 
 
@@ -157,12 +125,12 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
                         shared_alpha, scratch_rows, scratch_ids, scratch_values):
     """Train on ``ids[:n_ids]`` with shared-negative batched skip-gram (``-batch 1``).
 
-    Arguments as ``classic.train_block_classic``, except the scratch, sized by
-    ``backends.cpu.batched_scratch``: ``scratch_rows`` for the output rows' changes (the
-    longest Huffman path plus negative + 1 rows), ``scratch_ids`` for the context, output
-    and path-node rows, ``scratch_values`` for the output weights and the gradient matrix.
+    Arguments as ``classic.train_block_classic`` (the Huffman tables and ``syn1`` go
+    unused: ``-batch 1`` is negative sampling only), except the scratch, sized by
+    ``backends.cpu.batched_scratch``: ``scratch_rows`` for the output rows' changes
+    (negative + 1 rows), ``scratch_ids`` for the context and output rows,
+    ``scratch_values`` for the output weights and the gradient matrix.
     """
-    hs = int_params[P_HS]
     negative = int_params[P_NEGATIVE]
     window = int_params[P_WINDOW]
     outputs = negative + 1
@@ -171,7 +139,6 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
     grad_stride = 2 * window
     contexts = scratch_ids[:grad_stride]
     outs = scratch_ids[grad_stride:grad_stride + outputs]
-    path_rows = scratch_ids[grad_stride + outputs:]
     start_block(state)
     while True:
         b = next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params,
@@ -184,12 +151,11 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
         position = state[SENTENCE_POSITION]
         first, last = context_range(position, length, window, b, state)
         rng[0] = skipgram_window(sentence[position], sentence, first, last, position, syn0,
-                                 syn1, syn1neg, hs, negative, rng[0], code_offsets, codes,
-                                 points, last_slot, bucket_word, bucket_shift, exp_table,
-                                 shared_alpha[0], contexts, outs, path_rows, weights, grads,
-                                 grad_stride, scratch_rows, int_params)
-        count_window(syn0, syn1, syn1neg, hs, negative, state, int_params)
-    merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params)
+                                 syn1neg, negative, rng[0], last_slot, bucket_word,
+                                 bucket_shift, exp_table, shared_alpha[0], contexts, outs,
+                                 weights, grads, grad_stride, scratch_rows, int_params)
+        count_window(syn0, syn1, syn1neg, 0, negative, state, int_params)
+    merge_hot_rows(syn0, syn1, syn1neg, 0, negative, state, int_params)
     return state[CONSUMED]
 
 

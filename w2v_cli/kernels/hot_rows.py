@@ -5,18 +5,22 @@ time, but the rows of the most frequent words (and the Huffman nodes nearest the
 are written by every thread at nearly every step, and each write takes the cache line
 from the other cores: on a machine whose cores sit far apart (other chiplets, other
 sockets) two threads then run slower than one.  So with several workers each keeps its
-own copy of the ``hot`` most used rows of every matrix, trains on it, and every
-``HOT_MERGE_WINDOWS`` windows (and at the end of every block) merges it back:
+own copy of the most used rows, trains on it, and merges it back:
 
     shared += copy - snapshot;   copy = snapshot = shared
 
 so each thread's changes reach the shared row and it sees the others' from then on.
-One thread alone has no copies (``hot`` = 0) and trains exactly as before.
+Every ``P_MERGE`` windows a worker merges its copies of the ``P_HOT_NODES`` Huffman
+nodes nearest the root (every word's path starts there: they must not drift apart) and
+one of ``HOT_WORD_PARTS`` parts of its ``P_HOT`` most frequent words' rows, in turn; at
+the end of every block it merges everything.  One worker alone has no copies (both
+counts 0) and trains exactly as before.
 
 The copies are extra rows of the same matrices (rows ``vocab_size ..``): worker k's copy
 of hot row t is row ``vocab_size + k * hot + t``, its snapshot row ``vocab_size +
-(workers + k) * hot + t``.  Hot row t is word t of syn0 and syn1neg (the vocabulary is
-sorted by frequency) and node ``vocab_size - 2 - t`` of syn1 (the root is node V - 2).
+(workers + k) * hot + t``, with ``hot`` the count of that matrix.  Hot row t is word t
+of syn0 and syn1neg (the vocabulary is sorted by frequency) and node
+``vocab_size - 2 - t`` of syn1 (the root is node V - 2).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import P_HOT, P_MERGE, P_VOCAB, P_WORKER, P_WORKERS, SINCE_MERGE
+from w2v_cli.kernels.abi import (HOT_WORD_PARTS, MERGE_ROUND, P_HOT, P_HOT_NODES, P_MERGE,
+                                 P_VOCAB, P_WORKER, P_WORKERS, SINCE_MERGE)
 from w2v_cli.kernels.rows import row_merge
 
 
@@ -40,7 +45,7 @@ def word_row(word, int_params):
 @njit(inline="always")
 def node_row(node, int_params):
     """The row a worker reads and writes for Huffman node ``node`` in syn1."""
-    hot = int_params[P_HOT]
+    hot = int_params[P_HOT_NODES]
     top = int_params[P_VOCAB] - 2 - node
     if top < hot:
         return int_params[P_VOCAB] + int_params[P_WORKER] * hot + top
@@ -48,34 +53,48 @@ def node_row(node, int_params):
 
 
 @njit(inline="always")
-def _merge_matrix(matrix, nodes, int_params):
-    hot = int_params[P_HOT]
+def _merge_rows(matrix, hot, first, last, nodes, int_params):
+    """Merge this worker's copies of hot rows ``first .. last-1`` of ``matrix``."""
     vocab_size = int_params[P_VOCAB]
     copies = vocab_size + int_params[P_WORKER] * hot
     snapshots = vocab_size + (int_params[P_WORKERS] + int_params[P_WORKER]) * hot
-    for t in range(hot):
+    for t in range(first, last):
         shared = vocab_size - 2 - t if nodes else t
         if shared >= 0:
             row_merge(matrix[shared], matrix[copies + t], matrix[snapshots + t])
 
 
 @njit(inline="always")
-def merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params):
-    """Merge this worker's copies of the hot rows into the shared rows (see above)."""
-    state[SINCE_MERGE] = 0
-    if int_params[P_HOT] == 0:
-        return
-    _merge_matrix(syn0, False, int_params)
+def _merge(syn0, syn1, syn1neg, hs, negative, int_params, first, last):
+    hot = int_params[P_HOT]
+    _merge_rows(syn0, hot, first, last, False, int_params)
     if negative > 0:
-        _merge_matrix(syn1neg, False, int_params)
+        _merge_rows(syn1neg, hot, first, last, False, int_params)
     if hs != 0:
-        _merge_matrix(syn1, True, int_params)
+        _merge_rows(syn1, int_params[P_HOT_NODES], 0, int_params[P_HOT_NODES], True,
+                    int_params)
+
+
+@njit(inline="always")
+def merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params):
+    """Merge all of this worker's copies (at the end of a block)."""
+    state[SINCE_MERGE] = 0
+    if int_params[P_HOT] + int_params[P_HOT_NODES] != 0:
+        _merge(syn0, syn1, syn1neg, hs, negative, int_params, 0, int_params[P_HOT])
 
 
 @njit(inline="always")
 def count_window(syn0, syn1, syn1neg, hs, negative, state, int_params):
-    """After a trained window: merge the hot rows every ``HOT_MERGE_WINDOWS`` windows."""
-    if int_params[P_HOT] != 0:
-        state[SINCE_MERGE] += 1
-        if state[SINCE_MERGE] >= int_params[P_MERGE]:
-            merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params)
+    """After a trained window: every ``P_MERGE`` windows, merge the hot nodes and the
+    next part of the hot words (see the module notes)."""
+    if int_params[P_HOT] + int_params[P_HOT_NODES] == 0:
+        return
+    state[SINCE_MERGE] += 1
+    if state[SINCE_MERGE] < int_params[P_MERGE]:
+        return
+    state[SINCE_MERGE] = 0
+    part = state[MERGE_ROUND] % HOT_WORD_PARTS
+    state[MERGE_ROUND] += 1
+    hot = int_params[P_HOT]
+    _merge(syn0, syn1, syn1neg, hs, negative, int_params, hot * part // HOT_WORD_PARTS,
+           hot * (part + 1) // HOT_WORD_PARTS)
