@@ -144,7 +144,7 @@ def write_report(out: Path, results: list, meta: dict) -> Path:
              f"- host: {meta['cores']} cores; Python {meta['python']}; "
              f"numba {meta['numba']}, numba-cuda {meta['numba_cuda']}",
              "- flags: default (window 5, negative 5, sample 1e-3, iter 5, "
-             f"-threads = all cores), -binary 1 -debug 3", ""]
+             "-threads = all cores), -binary 1 -debug 3", ""]
     if meta["simulated"]:
         lines += ["**Simulated (Numba's CUDA simulator, tiny corpus, tiny vectors): these "
                   "numbers only prove the plumbing.**", ""]

@@ -94,7 +94,7 @@ def run_once(kind: str, corpus: str, config: str, seed: int, ranks: int, iters: 
 
 def table(rows: List[Dict], ranks: int) -> str:
     lines = ["| corpus | config | run | seed | accuracy % | training s | words/s | syncs "
-             f"| MB/sync (payload) | MB sent/process/sync | MB/pass (payload) |",
+             "| MB/sync (payload) | MB sent/process/sync | MB/pass (payload) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         run = f"{ranks} ranks x 1" if r["kind"] == "mpi" else f"1 x {ranks} threads"
