@@ -387,7 +387,8 @@ def vocabulary_counts(args, logs: Path) -> Optional[List[int]]:
               + proc.stderr.decode("utf-8", "replace")[-500:], file=sys.stderr)
         return None
     from w2v_cli.vocab import read_vocab_file
-    return [int(c) for c in read_vocab_file(str(path))[1]]
+    vocab, _entries = read_vocab_file(str(path), COMMON["min_count"])
+    return [int(c) for c in vocab.counts]
 
 
 # --------------------------------------------------------------------------- one run

@@ -502,3 +502,15 @@ def test_the_readme_bad_input_table_lists_exactly_the_scripts_cases():
     assert len(listed) == len(cases)
     for row, case in zip(listed, cases):
         assert row == case or row.startswith(case + " ("), (row, case)   # + measured note
+
+
+def test_vocabulary_counts_come_from_our_vocab_file(tmp_path):
+    from types import SimpleNamespace
+
+    from tests.shell import command
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_bytes(b"a b a c a b " * 10 + b"rare\n")
+    args = SimpleNamespace(word2vec=command("word2vec"), corpus=str(corpus))
+    # min-count 5 drops "rare"; "</s>" (one newline) is kept first, as the original keeps it
+    assert bench.vocabulary_counts(args, tmp_path) == [1, 30, 20, 10]
