@@ -133,8 +133,9 @@ HOT_COPIES_BYTES = 256 << 20
 
 
 def hot_rows(config: TrainConfig, vocab_size: int) -> int:
-    """How many of the most used rows each worker copies (0 for one worker)."""
-    if config.threads == 1:
+    """How many of the most used rows each worker copies (0 for one worker, and for the
+    batched kernel, which touches each row once per window and is faster without)."""
+    if config.threads == 1 or config.batch:
         return 0
     matrices = 1 + (1 if config.hs else 0) + (1 if config.negative > 0 else 0)
     per_row = 2 * config.threads * matrices * padded_width(config.size) * 4
