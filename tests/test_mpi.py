@@ -333,13 +333,13 @@ def test_a_signal_stops_every_process_and_leaves_nothing(tmp_path, target, signu
 def test_two_processes_keep_the_accuracy_of_one(tmp_path, shared_data):
     """2 processes x 1 thread on text8-head, default CBOW, mean of seeds 1-3.
 
-    Calibration, this project's 2-core machine (shared, load 3 to 5), 2 x 1 with the
-    0.02 s sync and the bound of 2 blocks per sync: seeds 1-4 scored 7.12, 7.40, 6.84,
-    7.27% (mean 7.16, sd 0.24); one process with 2 threads, seeds 1, 2, 4, 5: 7.32,
-    7.16, 8.13, 6.72% (mean 7.33).  The mean of three runs has an sd of about 0.15, so
-    the bar, 6.7%, is about three of them below the calibration mean; a model whose
-    processes drift apart (pWord2Vec's 0.1 s period here: 6.0-6.7%, one run 4.8%) fails
-    it.
+    Calibration, this project's 2-core machine (shared), 2 x 1 at CBOW's sync pace
+    (backends/mpi.py): seeds 1-6 scored 7.32, 7.56, 7.34, 7.07, 7.75, 7.19% (mean 7.37,
+    sd 0.25); one process with 2 threads, the same seeds: mean 7.58, sd 0.52.  The mean of
+    three runs has an sd of about 0.14, so the bar, 7.0%, is 2.6 of them below the
+    calibration mean; processes that drift apart fail it: skip-gram's slower pace gave
+    CBOW 6.98, 6.80, 6.42% (mean 6.73) on seeds 1-3, and pWord2Vec's 0.1 s period
+    6.0-6.7%.
     """
     from w2v_cli.accuracy import evaluate_file
 
@@ -358,4 +358,4 @@ def test_two_processes_keep_the_accuracy_of_one(tmp_path, shared_data):
         report = evaluate_file(str(output), questions, 30000)
         assert report.seen == 9274
         scores.append(report.accuracy)
-    assert sum(scores) / len(scores) >= 6.7, scores
+    assert sum(scores) / len(scores) >= 7.0, scores

@@ -2,8 +2,8 @@
 
 Data parallel, as Intel's pWord2Vec runs on a cluster: every process trains its own
 share of the corpus (``distributed.py``) with the CPU backend's ``-threads`` workers on
-its own copy of the model, and every ``SYNC_SECONDS`` the main thread adds up the
-copies' changes with ``MPI_Allreduce`` while the workers go on training.
+its own copy of the model, and every few milliseconds the main thread adds up the
+copies' changes with ``MPI_Allreduce`` while the workers go on training (``SyncPace``).
 
 What is synced.  The vocabulary is sorted by frequency, so the rows of frequent words
 come first, and those change the most between two syncs.  Sync number k (k = 1, 2, ...)
@@ -36,10 +36,11 @@ sync, so every process follows the schedule of the run as a whole, as one proces
 would.
 
 Bounded drift.  The copies must not drift far apart between syncs, whatever happens to
-the syncs (a loaded machine can delay one by a second).  So a worker trains at most ``BLOCKS_PER_SYNC``
-blocks of ``BLOCK_IDS`` token ids between two syncs: before a block it waits, if need
-be, until a sync has come.  Where syncs keep up (the usual case: two blocks take about
-80 ms, a sync every 20 ms), nobody waits.
+the syncs (a loaded machine can delay one by a second).  So a worker trains at most
+``BLOCKS_PER_SYNC`` blocks of the pace's ``block_ids`` token ids between two syncs:
+before a block it waits, if need be, until a sync has come.  What the copies can stand
+is a number of words trained between syncs, not a time, and CBOW trains 3 to 4 times as
+many words per second as skip-gram, so it syncs more often, in smaller blocks.
 
 Every sync starts with ``cluster.agree`` (each process's words done, whether it has
 finished, whether it failed), so a failure anywhere stops every process at its next sync.
@@ -62,19 +63,36 @@ from w2v_cli.model import Weights
 from w2v_cli.tables import TrainingTables
 from w2v_cli.vocab import Vocabulary
 
-# How often the processes sync.  pWord2Vec syncs every 0.1 s; here, with 2 processes
-# on text8-head (3 to 6 s of training), that made 12 to 19 syncs in all and cost about
-# a point of analogy accuracy against one process: the copies drift apart between
-# syncs.  0.02 s (76 to 95 syncs) held it (scripts/mpi_accuracy.py measures this).
-SYNC_SECONDS = 0.02
+
+@dataclasses.dataclass(frozen=True)
+class SyncPace:
+    """How often the processes sync, and the blocks their workers train in between."""
+
+    seconds: float
+    block_ids: int          # token ids per kernel call
+
+
+# pWord2Vec syncs every 0.1 s; here, with 2 processes on text8-head, that cost about a
+# point of analogy accuracy against one process: the copies drift apart between syncs.
+# Measured with scripts/mpi_accuracy.py (2 x 1 against 1 x 2 threads, seeds 1-3 or 1-6):
+# skip-gram holds at 0.02 s with blocks of 65,536 ids (text8-head +0.01 points, wiki8
+# +0.01); CBOW lost 0.75 (text8-head) and 0.39 (wiki8) at that pace, 0.21 at 0.005 s
+# with blocks of 16,384 ids, which bound the words trained between syncs the most.  The
+# main thread looks at the clock every TICK_SECONDS, so CBOW's pace means a sync at every
+# look (167 syncs in about 2.2 s of training on text8-head).
+SKIPGRAM_PACE = SyncPace(seconds=0.02, block_ids=1 << 16)
+CBOW_PACE = SyncPace(seconds=0.005, block_ids=1 << 14)
 TICK_SECONDS = 0.01     # the main thread looks at the clock (and the others' progress)
 DISPLAY_SECONDS = 0.2
 FIRST_SYNC_ROWS = 1024  # rows synced at every sync (the most frequent words)
 CHUNK_ROWS = 8192       # rows reduced per MPI call: bounds the buffers' memory
 # The workers yield to the main thread, whose syncs keep every process waiting.
 WORKER_NICENESS = 5
-BLOCK_IDS = 1 << 16     # token ids per kernel call (about 40 ms of training)
 BLOCKS_PER_SYNC = 2     # blocks a worker may train between two syncs, at most
+
+
+def sync_pace(config: TrainConfig) -> SyncPace:
+    return CBOW_PACE if config.cbow else SKIPGRAM_PACE
 
 
 def rows_for_sync(k: int, vocab_size: int) -> int:
@@ -123,7 +141,8 @@ class MpiBackend(Backend):
                                 first_stream=sum(threads[:self.group.rank]))
         self.local.tick_seconds = TICK_SECONDS
         self.local.worker_niceness = WORKER_NICENESS
-        self.local.block_ids = BLOCK_IDS
+        self.pace = sync_pace(config)
+        self.local.block_ids = self.pace.block_ids
         self.local.before_block = self._wait_for_sync
         self._synced = threading.Condition()
         self._syncs_done = 0
@@ -156,7 +175,7 @@ class MpiBackend(Backend):
         local_words = int(self.progress.words_done[:-1].sum())
         reports = self.group.agree((local_words, finished))
         met = time.perf_counter()                # every process leaves the meeting now
-        self._next_sync = met + SYNC_SECONDS
+        self._next_sync = met + self.pace.seconds
         others = sum(words for words, _ in reports) - local_words
         if self._others_time > 0 and met > self._others_time:
             self._others_rate = max(0.0, (others - self._others_words)
@@ -241,7 +260,7 @@ class MpiBackend(Backend):
                 self._estimate_others()
             show(progress)
 
-        self._next_sync = time.perf_counter() + SYNC_SECONDS
+        self._next_sync = time.perf_counter() + self.pace.seconds
         self.local.train(on_tick=tick)
         while not self._sync(finished=True):     # the others are still training
             show(self.progress)
