@@ -92,7 +92,7 @@ def test_a_merge_adds_the_workers_changes_and_takes_the_others():
 def test_several_workers_train_on_copies_and_write_only_the_model():
     ids, counts = _corpus(seed=3, tokens=6000, vocab_size=30)
     vocab = Vocabulary([b"w%d" % i for i in range(len(counts))], np.array(counts, np.int64))
-    for flags in (dict(), dict(cbow=0, hs=1, negative=2)):
+    for flags in (dict(), dict(cbow=0, hs=1, negative=2), dict(batch=1, cbow=0)):
         config = TrainConfig(train="-", threads=2, size=8, window=2, iter=2, **flags)
         hot = hot_rows(config, len(vocab))
         assert hot == len(vocab) - 1                  # a small vocabulary: all but one
@@ -116,8 +116,6 @@ def test_several_workers_train_on_copies_and_write_only_the_model():
                 np.testing.assert_array_equal(copy, snapshot)
     one = TrainConfig(train="-", threads=1)
     assert hot_rows(one, len(vocab)) == 0
-    batched = TrainConfig(train="-", threads=2, cbow=0, batch=1)
-    assert hot_rows(batched, len(vocab)) == 0
 
 
 def test_merges_take_the_nodes_every_time_and_the_words_part_by_part():

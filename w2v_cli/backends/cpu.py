@@ -110,10 +110,11 @@ class _Worker:
         self.int_params[abi.P_HOT] = hot
         self.int_params[abi.P_HOT_NODES] = hot_nodes
         self.int_params[abi.P_WORKERS] = config.threads
-        self.int_params[abi.P_MERGE] = abi.HOT_MERGE_WINDOWS
+        merge = abi.BATCHED_HOT_MERGE_WINDOWS if config.batch else abi.HOT_MERGE_WINDOWS
+        self.int_params[abi.P_MERGE] = merge
         # Workers merge their copies at different times and different parts first, so
         # that two rarely add to the same shared row at once.
-        self.state[abi.SINCE_MERGE] = index * abi.HOT_MERGE_WINDOWS // config.threads
+        self.state[abi.SINCE_MERGE] = index * merge // config.threads
         self.state[abi.MERGE_ROUND] = index * abi.HOT_WORD_PARTS // config.threads
 
     def end_pass(self, progress: np.ndarray) -> None:
@@ -133,9 +134,8 @@ HOT_COPIES_BYTES = 256 << 20
 
 
 def hot_rows(config: TrainConfig, vocab_size: int) -> int:
-    """How many of the most used rows each worker copies (0 for one worker, and for the
-    batched kernel, which touches each row once per window and is faster without)."""
-    if config.threads == 1 or config.batch:
+    """How many of the most used rows each worker copies (0 for one worker)."""
+    if config.threads == 1:
         return 0
     matrices = 1 + (1 if config.hs else 0) + (1 if config.negative > 0 else 0)
     per_row = 2 * config.threads * matrices * padded_width(config.size) * 4

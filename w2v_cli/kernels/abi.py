@@ -57,6 +57,9 @@ HOT_ROWS = 8192
 HOT_NODES = 256
 HOT_MERGE_WINDOWS = 256
 HOT_WORD_PARTS = 32
+# The batched kernel (-batch 1) merges every this many windows instead: its threads seldom
+# meet on a row, and at 256 the merges held two threads to 1.4x one (1.7x at 2048).
+BATCHED_HOT_MERGE_WINDOWS = 2048
 # Slots of the float64 parameter array.
 P_START_ALPHA, P_MIN_ALPHA = range(2)
 FLOAT_PARAMS = 2

@@ -13,11 +13,12 @@ window and shared by all its context words, so the window becomes
 with every product taken from the rows as they were when the window started.  Each
 output row is read and written once per window instead of once per pair, which is what
 makes it fast: the rows stay in registers and the first-level cache for the whole
-window, and two threads rarely fight over the cache lines of frequent words' rows.  So
-the workers write the shared rows directly, without the private copies of the hot rows
-the original algorithm's workers use (``hot_rows.py``): here their merges cost more than
-they saved (two threads 1.38x one with them, 2.09x without, in the training loop on
-text8-head).
+window, and two threads rarely fight over the cache lines of frequent words' rows.
+With several workers each still trains on private copies of the hot rows
+(``hot_rows.py``), merged less often than the classic kernel's (``abi``): writing the
+shared rows directly was faster still (two threads 2.0x one in the training loop, 1.7x
+with the copies) but scored 0.48 points lower on wiki8 (6 seeds), likely because a
+window's summed change to a frequent row is lost when both threads write it at once.
 
 Negatives are drawn with the same unigram^0.75 table; one that equals the centre word is
 skipped, and one drawn twice in a window counts twice (its gradient is doubled).  The
@@ -35,6 +36,7 @@ from numba import njit
 from w2v_cli.kernels.abi import (CONSUMED, P_NEGATIVE, P_VOCAB, P_WINDOW, SENTENCE_LENGTH,
                                  SENTENCE_POSITION)
 from w2v_cli.kernels.draws import next_random, unigram_target
+from w2v_cli.kernels.hot_rows import count_window, merge_hot_rows, word_row
 from w2v_cli.kernels.logistic import negative_sampling_gradient
 from w2v_cli.kernels.rows import (prefetch_row, row_add, row_combine, row_dots,
                                   row_set_combination)
@@ -54,7 +56,7 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1
     first-level caches, and are fetched while the centre word's row is trained.
     """
     vocab_size = int_params[P_VOCAB]
-    outs[0] = word
+    outs[0] = word_row(word, int_params)
     weights[0] = F32(1)
     m = 1
     for d in range(negative):
@@ -62,6 +64,7 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1
         target = unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size)
         if target == word:
             continue                     # skipped, not redrawn, as in the original
+        target = word_row(target, int_params)
         seen = False
         for e in range(1, m):
             if outs[e] == target:
@@ -104,7 +107,7 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1neg, negati
     n = 0
     for c in range(first, last):
         if c != position:
-            contexts[n] = sentence[c]
+            contexts[n] = word_row(sentence[c], int_params)
             n += 1
     if n == 0:
         return r
@@ -156,6 +159,8 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
                                  syn1neg, negative, rng[0], last_slot, bucket_word,
                                  bucket_shift, exp_table, shared_alpha[0], contexts, outs,
                                  weights, grads, grad_stride, scratch_rows, int_params)
+        count_window(syn0, syn1, syn1neg, 0, negative, state, int_params)
+    merge_hot_rows(syn0, syn1, syn1neg, 0, negative, state, int_params)
     return state[CONSUMED]
 
 
