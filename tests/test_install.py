@@ -267,10 +267,12 @@ def _readme_install_commands():
 
 @pytest.mark.slow
 def test_the_readme_install_commands_work_in_a_fresh_environment(tmp_path):
-    """``pip install .`` in a copy of the checkout, into a new virtual environment outside
-    it, then the commands run from another folder."""
+    """README's commands (``pip install .``, the optional extras, the kernel compile) in a
+    copy of the checkout, into a new virtual environment outside it, then the commands
+    run from another folder."""
     commands = _readme_install_commands()
-    assert commands == ["pip install .", "cd / && python -m w2v_cli.native"]
+    assert commands == ["pip install .", "pip install '.[cuda]'", "pip install '.[mpi]'",
+                        "cd / && python -m w2v_cli.native"]
     source = tmp_path / "source"
     shutil.copytree(CHECKOUT, source, ignore=shutil.ignore_patterns(
         ".git", ".venv", "build", "dist", "*.egg-info", "_native", "__pycache__", "data",
