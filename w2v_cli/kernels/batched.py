@@ -33,14 +33,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (CONSUMED, P_NEGATIVE, P_VOCAB, P_WINDOW, SENTENCE_LENGTH,
-                                 SENTENCE_POSITION)
+from w2v_cli.kernels.abi import CONSUMED, P_NEGATIVE, P_VOCAB, P_WINDOW
 from w2v_cli.kernels.draws import next_random, unigram_target
 from w2v_cli.kernels.hot_rows import count_window, merge_hot_rows, word_row
 from w2v_cli.kernels.logistic import negative_sampling_gradient
 from w2v_cli.kernels.rows import (prefetch_row, row_add, row_combine, row_dots,
                                   row_set_combination)
-from w2v_cli.kernels.sentences import context_range, next_centre, start_block
+from w2v_cli.kernels.sentences import next_window, start_block
 from w2v_cli.kernels.variants import compile_variant
 
 F32 = np.float32
@@ -146,15 +145,11 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
     outs = scratch_ids[grad_stride:grad_stride + outputs]
     start_block(state)
     while True:
-        b = next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params,
-                        state, rng, progress, shared_alpha)
-        if b < 0:
+        position, first, last = next_window(ids, n_ids, end_mode, keep, sentence, window,
+                                            int_params, float_params, state, rng, progress,
+                                            shared_alpha)
+        if position < 0:
             break
-        length = state[SENTENCE_LENGTH]
-        if length == 0:
-            continue
-        position = state[SENTENCE_POSITION]
-        first, last = context_range(position, length, window, b, state)
         rng[0] = skipgram_window(sentence[position], sentence, first, last, position, syn0,
                                  syn1neg, negative, rng[0], last_slot, bucket_word,
                                  bucket_shift, exp_table, shared_alpha[0], contexts, outs,

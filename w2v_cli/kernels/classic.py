@@ -23,12 +23,12 @@ import numpy as np
 from numba import njit
 
 from w2v_cli.kernels.abi import (CONSUMED, P_CBOW, P_HS, P_NEGATIVE, P_SIZE, P_VOCAB,
-                                 P_WINDOW, SENTENCE_LENGTH, SENTENCE_POSITION)
+                                 P_WINDOW)
 from w2v_cli.kernels.draws import next_random, unigram_target
 from w2v_cli.kernels.hot_rows import count_window, merge_hot_rows, node_row, word_row
 from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index
 from w2v_cli.kernels.rows import prefetch_row
-from w2v_cli.kernels.sentences import context_range, next_centre, start_block
+from w2v_cli.kernels.sentences import next_window, start_block
 from w2v_cli.kernels.variants import compile_variant
 
 F32 = np.float32
@@ -201,16 +201,12 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
     neu1e = scratch_rows[1]
     start_block(state)
     while True:
-        b = next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params,
-                        state, rng, progress, shared_alpha)
-        if b < 0:
+        position, first, last = next_window(ids, n_ids, end_mode, keep, sentence, window,
+                                            int_params, float_params, state, rng, progress,
+                                            shared_alpha)
+        if position < 0:
             break
-        length = state[SENTENCE_LENGTH]
-        if length == 0:
-            continue
         alpha = shared_alpha[0]
-        position = state[SENTENCE_POSITION]
-        first, last = context_range(position, length, window, b, state)
         word = sentence[position]
         if cbow != 0:
             rng[0] = cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg,

@@ -142,3 +142,22 @@ def context_range(position, length, window, b, state):
         state[WINDOWS] += 1
         state[PAIRS] += last - first - 1
     return first, last
+
+
+@njit(inline="always")
+def next_window(ids, n_ids, end_mode, keep, sentence, window, int_params, float_params,
+                state, rng, progress, shared_alpha):
+    """The next centre with its contexts, as every kernel walks them: (position, first,
+    last) in ``sentence`` (``next_centre``, then ``context_range``); position -1 at the
+    end of the block."""
+    while True:
+        b = next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params,
+                        state, rng, progress, shared_alpha)
+        if b < 0:
+            return np.int64(-1), np.int64(0), np.int64(0)
+        length = state[SENTENCE_LENGTH]
+        if length == 0:
+            continue
+        position = state[SENTENCE_POSITION]
+        first, last = context_range(position, length, window, b, state)
+        return position, first, last

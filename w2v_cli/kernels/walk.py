@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import CONSUMED, P_WINDOW, REACH_SHIFT, SENTENCE_LENGTH, SENTENCE_POSITION
-from w2v_cli.kernels.sentences import context_range, next_centre, start_block
+from w2v_cli.kernels.abi import CONSUMED, P_WINDOW, REACH_SHIFT
+from w2v_cli.kernels.sentences import next_window, start_block
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -38,15 +38,11 @@ def walk_block(ids, n_ids, end_mode, keep, int_params, float_params, state, rng,
     count = emitted[0]
     start_block(state)
     while True:
-        b = next_centre(ids, n_ids, end_mode, keep, sentence, int_params, float_params,
-                        state, rng, progress, shared_alpha)
-        if b < 0:
+        position, first, last = next_window(ids, n_ids, end_mode, keep, sentence, window,
+                                            int_params, float_params, state, rng, progress,
+                                            shared_alpha)
+        if position < 0:
             break
-        length = state[SENTENCE_LENGTH]
-        if length == 0:
-            continue
-        position = state[SENTENCE_POSITION]
-        first, last = context_range(position, length, window, b, state)
         centres[count] = sentence[position]
         reach[count] = np.int32(((position - first) << REACH_SHIFT) | (last - 1 - position))
         rates[count] = shared_alpha[0]
