@@ -502,62 +502,14 @@ def kmeans(vectors: np.ndarray, k: int, rounds: int = 10) -> List[int]:
 def walk(ids: List[int], counts: List[int], *, window: int, sample: float, alpha: float,
          iters: int = 1, seed: int = 1) -> List[Tuple[int, int, int, np.float32]]:
     """The centres a single C thread trains, in order: (word, contexts before it, contexts
-    after it, learning rate), with the loop of ``train`` above and no training."""
-    train_words = sum(counts)
-    start_alpha = F32(alpha)
-    cur_alpha = start_alpha
-    word_count_actual = 0
-    r = seed - 1
-    planned = F32(iters * train_words + 1)
+    after it, learning rate), with the walk of ``train`` above and no training."""
+    steps = _Walk(ids, counts, window=window, sample=sample, alpha=alpha, iters=iters,
+                  rng=RandomStream(seed - 1))
     out = []
-
-    def refresh():
-        nonlocal word_count_actual, last_word_count, cur_alpha
-        word_count_actual += word_count - last_word_count
-        last_word_count = word_count
-        cur_alpha = F32(start_alpha * F32(F32(1) - F32(word_count_actual) / planned))
-        if float(cur_alpha) < float(start_alpha) * 0.0001:
-            cur_alpha = F32(float(start_alpha) * 0.0001)
-
-    for _ in range(iters):
-        word_count = last_word_count = 0
-        pos = 0
-        at_end = False
-        while True:
-            if word_count - last_word_count > 10000:
-                refresh()
-            sentence: List[int] = []
-            while True:
-                if pos >= len(ids):
-                    at_end = True
-                    break
-                w = ids[pos]
-                pos += 1
-                if w < 0:
-                    continue
-                word_count += 1
-                if w == 0:
-                    break
-                if sample > 0:
-                    r = next_random(r)
-                    if keep_score(counts[w], sample, train_words) < F32(r & 0xFFFF) / F32(65536):
-                        continue
-                sentence.append(w)
-                if len(sentence) >= 1000:
-                    break
-            if at_end:
-                word_count_actual += word_count - last_word_count
-                break
-            for position in range(max(1, len(sentence))):
-                if position > 0 and word_count - last_word_count > 10000:
-                    refresh()
-                r = next_random(r)
-                b = r % window
-                if not sentence:
-                    break
-                first = max(0, position - window + b)
-                last = min(len(sentence) - 1, position + window - b)
-                out.append((sentence[position], position - first, last - position, cur_alpha))
+    for sentence, position, b in steps:
+        first = max(0, position - window + b)
+        last = min(len(sentence) - 1, position + window - b)
+        out.append((sentence[position], position - first, last - position, steps.alpha))
     return out
 
 
