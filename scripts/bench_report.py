@@ -66,6 +66,17 @@ def find(results: list, system: str, config: str, threads: int):
     return None
 
 
+def rows_in_order(results: list, meta: dict, systems):
+    """The successful rows of ``systems``, in the tables' order: by threads, then
+    configuration, then system."""
+    for threads in meta["threads"]:
+        for config in meta["configs"]:
+            for system in systems:
+                r = find(results, system, config, threads)
+                if r is not None:
+                    yield r
+
+
 def ratio_of_medians(results: list, numerator: str, denominator: str, config: str,
                      threads: int, figure: str = "wall_s") -> float:
     """``numerator``'s median ``figure`` / ``denominator``'s (NaN when one is missing)."""
@@ -296,15 +307,11 @@ def _peer_table(results: list, meta: dict) -> List[str]:
              "Peer median wall time / ours (> 1: ours is faster):", "",
              "| system | config | threads | " + " | ".join(f"vs {p}" for p in peers) + " |",
              "|" + "---|" * (len(peers) + 3)]
-    for threads in meta["threads"]:
-        for config in meta["configs"]:
-            for system in ours:
-                if find(results, system, config, threads) is None:
-                    continue
-                cells = [fmt(speed_ratio(results, p, config, threads, system), 2)
-                         for p in peers]
-                lines.append(f"| {system} | {config} | {threads} | " + " | ".join(cells)
-                             + " |")
+    for r in rows_in_order(results, meta, ours):
+        cells = [fmt(speed_ratio(results, p, r.config, r.threads, r.system), 2)
+                 for p in peers]
+        lines.append(f"| {r.system} | {r.config} | {r.threads} | " + " | ".join(cells)
+                     + " |")
     return lines
 
 
@@ -368,20 +375,15 @@ def _gflops_table(results: list, meta: dict) -> List[str]:
     lines += ["| system | config | threads | pairs trained | flops / pair | training loop s "
               "| useful GFLOP/s | peak GFLOP/s | % of peak |",
               "|---|---|---|---|---|---|---|---|---|"]
-    for threads in meta["threads"]:
-        for config in meta["configs"]:
-            for system in OURS:
-                r = find(rows, system, config, threads)
-                if r is None:
-                    continue
-                gflops = run_gflops(r, meta)
-                peak_value = peak_gflops(meta, threads)
-                median = statistics.median(gflops) if gflops else math.nan
-                lines.append(
-                    f"| {system} | {config} | {threads} | {r.pairs:,} | "
-                    f"{fmt(flops_per_pair(r, meta), 0)} | {spread(r.run_values('loop_s'), 2)} | "
-                    f"{spread(gflops, 1)} | {fmt(peak_value, 0)} | "
-                    f"{fmt(100 * median / peak_value, 1)} |")
+    for r in rows_in_order(rows, meta, OURS):
+        gflops = run_gflops(r, meta)
+        peak_value = peak_gflops(meta, r.threads)
+        median = statistics.median(gflops) if gflops else math.nan
+        lines.append(
+            f"| {r.system} | {r.config} | {r.threads} | {r.pairs:,} | "
+            f"{fmt(flops_per_pair(r, meta), 0)} | {spread(r.run_values('loop_s'), 2)} | "
+            f"{spread(gflops, 1)} | {fmt(peak_value, 0)} | "
+            f"{fmt(100 * median / peak_value, 1)} |")
     lines += ["", "useful GFLOP/s = pairs trained × flops per pair / training-loop seconds, "
               "both from the tool's -debug 3 line (min / median / max over the runs; % of "
               "peak from the median). Flops per pair, size d, K negatives: skip-gram NS "
@@ -459,19 +461,13 @@ def _memory_table(results: list, meta: dict) -> List[str]:
     lines = ["", "Peak RSS, ours / gensim (same configuration and threads):", "",
              "| system | config | threads | " + " | ".join(f"/ {p}" for p in gensims) + " |",
              "|" + "---|" * (3 + len(gensims))]
-    for threads in meta["threads"]:
-        for config in meta["configs"]:
-            for system in ours:
-                mine = find(results, system, config, threads)
-                if mine is None:
-                    continue
-                cells = []
-                for p in gensims:
-                    other = find(results, p, config, threads)
-                    cells.append(fmt(mine.peak_rss_mb / other.peak_rss_mb, 2)
-                                 if other else "—")
-                lines.append(f"| {system} | {config} | {threads} | " + " | ".join(cells)
-                             + " |")
+    for mine in rows_in_order(results, meta, ours):
+        cells = []
+        for p in gensims:
+            other = find(results, p, mine.config, mine.threads)
+            cells.append(fmt(mine.peak_rss_mb / other.peak_rss_mb, 2) if other else "—")
+        lines.append(f"| {mine.system} | {mine.config} | {mine.threads} | "
+                     + " | ".join(cells) + " |")
     return lines
 
 
