@@ -143,6 +143,27 @@ def test_sync_schedule_shares_frequent_rows_every_time_rare_rows_seldom():
     assert rows_for_sync(64, 5000) == 5000
 
 
+def _outcome_of(entries):
+    """What rank 0 reports for these meeting entries (``MpiCluster._decide``)."""
+    decider = object.__new__(cluster.MpiCluster)
+    decider.rank, decider.size, decider.host = 0, len(entries), "node"
+    return decider._decide(entries)
+
+
+@pytest.mark.parametrize("follower_signal, expected", [
+    (signal.SIGTERM, (143, "interrupted by SIGTERM")),       # it reached both: said once
+    (None, (143, "interrupted by SIGTERM (rank 1 of 2 on node)")),
+    (signal.SIGINT, (143, "interrupted by SIGTERM (rank 1 of 2 on node)")),
+])
+def test_an_interruption_is_named_by_where_it_arrived(follower_signal, expected):
+    # Rank 0 learnt of rank 1's SIGTERM first and followed; whether the signal reached
+    # rank 0 too (the late-signal round of MpiCluster._settle_interrupt) decides the line.
+    follower = {"code": 1, "origin": False, "message": None, "signal": follower_signal}
+    origin = {"code": 143, "origin": True, "message": "interrupted by SIGTERM",
+              "host": "node", "signal": signal.SIGTERM}
+    assert _outcome_of([follower, origin]) == expected
+
+
 # --- under mpiexec --------------------------------------------------------------------
 
 @needs_mpi

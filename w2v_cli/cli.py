@@ -96,7 +96,7 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
 
 def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, Optional[str]]:
     """Run the command; (exit code, message for stderr or None)."""
-    from w2v_cli.errors import W2VError
+    from w2v_cli.errors import W2VError, interrupted_message
 
     try:
         if not args:
@@ -119,9 +119,9 @@ def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, O
     except click.ClickException as exc:
         return 2, f"error: {exc.format_message()}"
     except (click.exceptions.Abort, KeyboardInterrupt):
-        return 128 + signal.SIGINT, "interrupted by SIGINT"
+        return 128 + signal.SIGINT, interrupted_message(signal.SIGINT)
     except _Terminated as exc:
-        return 128 + exc.signum, f"interrupted by {signal.Signals(exc.signum).name}"
+        return 128 + exc.signum, interrupted_message(exc.signum)
     except W2VError as exc:
         return exc.exit_code, f"error: {exc}"
     except (_ReaderGone, BrokenPipeError):

@@ -45,7 +45,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from w2v_cli.config import MAX_THREADS, available_cores, default_threads
-from w2v_cli.errors import ConfigError, W2VError
+from w2v_cli.errors import ConfigError, W2VError, interrupted_message
 
 # Variables that give the number of processes of the job, one per launcher family:
 # MPICH/Intel MPI (Hydra, PMI-1/2), Open MPI, Slurm's srun (its step, not the allocation:
@@ -57,6 +57,9 @@ LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE",
                         "SLURM_STEP_TASKS_PER_NODE")
 
 _POLL_SECONDS = 0.002     # how often a waiting process looks for its peers and signals
+# How long the processes wait, once one was interrupted, for the same signal to reach the
+# others (a launcher forwards it to each in turn; milliseconds apart here).
+_LATE_SIGNAL_SECONDS = 0.1
 
 
 def _int_variable(names, environ) -> Optional[int]:
@@ -221,8 +224,10 @@ class MpiCluster:
         or it calls the cluster again.
         """
         self._deliver()
-        entries = self._meet({"code": 0, "payload": payload})
+        entry = {"code": 0, "payload": payload}
+        entries = self._meet(entry)
         if any(e.get("code", 0) != 0 for e in entries):
+            entries = self._settle_interrupt(entries, entry)
             self._outcome = self._decide(entries)
             self._collect_notices(entries)
             self._drop_held()                  # the run is ending anyway
@@ -275,23 +280,27 @@ class MpiCluster:
         if self._outcome is None:
             pending = self._drop_held()
             if code == 0 and pending is not None:      # held since the last meeting
-                code, message = 128 + pending, _interrupted(pending)
+                code, message = 128 + pending, interrupted_message(pending)
             origin = code != 0 and not self._received_notices
             if origin:
                 self._notify(code, message)
             entry = {"code": code, "origin": origin, "message": message,
-                     "host": self.host, "notified": origin}
+                     "host": self.host, "notified": origin,
+                     "signal": _signal_of(code, message) if origin else pending}
             while True:
                 try:
                     entries = self._meet(entry)
                     break
                 except BaseException as exc:   # a signal while waiting for the others
+                    signum = getattr(exc, "signum", signal.SIGINT)
                     if entry["code"] == 0:     # this process fails now
-                        signum = getattr(exc, "signum", signal.SIGINT)
                         entry.update(code=128 + signum, origin=True, notified=True,
-                                     message=_interrupted(signum))
+                                     message=interrupted_message(signum), signal=signum)
                         self._notify(entry["code"], entry["message"])
+                    elif entry.get("signal") is None:
+                        entry["signal"] = signum   # interrupted too, after another failed
             try:
+                entries = self._settle_interrupt(entries, entry)
                 self._outcome = self._decide(entries)
                 self._collect_notices(entries)
             finally:
@@ -301,6 +310,30 @@ class MpiCluster:
         self._sent_notices = []
         code, line = self._outcome
         return code, (line if self.is_root else None)
+
+    def _settle_interrupt(self, entries: List[dict], entry: dict) -> List[dict]:
+        """When the run ends because a process was interrupted, let the others say
+        whether the signal reached them too, and return the entries with that.
+
+        One signal usually reaches every process (``mpiexec`` forwards it, a terminal's
+        Ctrl-C goes to the whole job), but not at the same instant: a process that learns
+        of its peer's interruption first would be counted as a follower, and the user
+        told that the interruption began at one rank.  So every process waits a moment
+        (signals held and recorded), then all swap what they received.  Every process
+        takes this round or none does: the decision rests on the entries they share.
+        """
+        interrupted = any(e.get("origin") and e.get("signal") is not None for e in entries)
+        if not interrupted or all(e.get("signal") is not None for e in entries):
+            return entries
+        self._hold()
+        deadline = time.monotonic() + _LATE_SIGNAL_SECONDS
+        while self._held.pending is None and time.monotonic() < deadline:
+            time.sleep(_POLL_SECONDS)
+        mine = entry.get("signal")
+        if mine is None:
+            mine = self._held.pending
+        received = self.comm.allgather(mine)
+        return [dict(e, signal=signum) for e, signum in zip(entries, received)]
 
     def _notify(self, code: int, message: Optional[str]) -> None:
         for peer in range(self.size):
@@ -333,14 +366,19 @@ class MpiCluster:
         message = first.get("message")
         if message is None:
             return first["code"], None
-        if len(origins) == len(entries) and all(e.get("message") == message
-                                                 for _, e in origins):
+        if all(e.get("message") == message if e.get("origin")
+               else e.get("signal") is not None and interrupted_message(e["signal"]) == message
+               for e in entries):
             return first["code"], message       # every process failed alike: say it once
         return first["code"], f"{message} ({self._label(rank, first.get('host'))})"
 
 
-def _interrupted(signum: int) -> str:
-    return f"interrupted by {signal.Signals(signum).name}"
+def _signal_of(code: int, message: Optional[str]) -> Optional[int]:
+    """The signal behind a failure (exit code 128 + signal, its message), else None."""
+    signum = code - 128
+    if signum in (signal.SIGINT, signal.SIGTERM) and message == interrupted_message(signum):
+        return signum
+    return None
 
 
 _current: Any = None

@@ -37,3 +37,9 @@ class KernelError(W2VError):
     """The compiled kernels cannot be used: ``W2V_CLI_KERNELS=native`` and the library
     cannot be built or loaded, an unknown ``W2V_CLI_KERNELS`` value, or no writable folder
     for any kind of compiled code."""
+
+
+def interrupted_message(signum: int) -> str:
+    """What a run stopped by SIGINT or SIGTERM says (exit code 128 + ``signum``)."""
+    import signal
+    return f"interrupted by {signal.Signals(signum).name}"
