@@ -336,6 +336,23 @@ class _Model:
         return F32(F32(F32(label) - self.sigma(f)) * scale)
 
 
+def huffman_path_step(model: _Model, h: np.ndarray, neu1e: np.ndarray, word: int,
+                      alpha: float) -> None:
+    """Hierarchical softmax for one pair: walk ``word``'s path from the root, updating the
+    nodes of ``model.syn1`` as it goes and adding the input's change to ``neu1e``."""
+    syn1 = model.syn1
+    for d in range(len(model.codes[word])):
+        node = model.points[word][d]
+        f = _dot(h, syn1[node])
+        if f <= -6 or f >= 6:
+            continue
+        g = F32(F32(F32(1 - model.codes[word][d]) - model.sigma(f)) * alpha)
+        for k in range(model.size):
+            neu1e[k] = F32(neu1e[k] + F32(g * syn1[node, k]))
+        for k in range(model.size):
+            syn1[node, k] = F32(syn1[node, k] + F32(g * h[k]))
+
+
 def train(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bool,
           hs: bool, negative: int, sample: float, alpha: float, iters: int = 1,
           seed: int = 1) -> np.ndarray:
@@ -345,22 +362,13 @@ def train(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bo
     dropped, as the C thread drops the sentence in which it meets the end of the file.
     """
     model = _Model(counts, size, hs, negative, seed)
-    syn0, syn1, syn1neg = model.syn0, model.syn1, model.syn1neg
+    syn0, syn1neg = model.syn0, model.syn1neg
     rng = RandomStream(seed - 1)         # worker 0 (the C thread 0 starts from 0)
     walk = _Walk(ids, counts, window=window, sample=sample, alpha=alpha, iters=iters, rng=rng)
 
     def learn(h, neu1e, word):
         if hs:
-            for d in range(len(model.codes[word])):
-                node = model.points[word][d]
-                f = _dot(h, syn1[node])
-                if f <= -6 or f >= 6:
-                    continue
-                g = F32(F32(F32(1 - model.codes[word][d]) - model.sigma(f)) * walk.alpha)
-                for k in range(size):
-                    neu1e[k] = F32(neu1e[k] + F32(g * syn1[node, k]))
-                for k in range(size):
-                    syn1[node, k] = F32(syn1[node, k] + F32(g * h[k]))
+            huffman_path_step(model, h, neu1e, word, walk.alpha)
         if negative > 0:
             for d in range(negative + 1):
                 if d == 0:
@@ -440,12 +448,14 @@ def batched_window_update(inputs: np.ndarray, outputs: np.ndarray, labels, weigh
 
 def train_batched(ids: List[int], counts: List[int], *, size: int, window: int,
                   negative: int, sample: float, alpha: float, iters: int = 1,
-                  seed: int = 1) -> np.ndarray:
+                  seed: int = 1, hs: bool = False) -> np.ndarray:
     """Single-thread shared-negative batched skip-gram (``kernels/batched.py``); returns
     syn0.  Same walk and random stream as ``train``: per window, the context rows against
-    the centre word plus one shared draw of negatives.
+    the centre word plus one shared draw of negatives; with ``hs`` each context row also
+    walks the centre word's Huffman path pair by pair, in order, before taking its
+    negative-sampling change.
     """
-    model = _Model(counts, size, False, negative, seed)
+    model = _Model(counts, size, hs, negative, seed)
     syn0, syn1neg = model.syn0, model.syn1neg
     rng = RandomStream(seed - 1)
     walk = _Walk(ids, counts, window=window, sample=sample, alpha=alpha, iters=iters, rng=rng)
@@ -454,15 +464,22 @@ def train_batched(ids: List[int], counts: List[int], *, size: int, window: int,
         contexts = _contexts(sentence, position, window, b)
         if not contexts:
             continue
-        drawn = draw_shared_negatives(rng, negative, model.last_slot, model.v, skip=word)
-        rows = [word] + list(drawn)
-        input_change, output_change = batched_window_update(
-            syn0[contexts].copy(), syn1neg[rows], [1] + [0] * len(drawn),
-            [1] + list(drawn.values()), walk.alpha, model.gradient)
-        for o, row in enumerate(rows):
-            syn1neg[row] = syn1neg[row] + output_change[o]
+        input_change = np.zeros((len(contexts), size), dtype=F32)
+        if negative > 0:
+            drawn = draw_shared_negatives(rng, negative, model.last_slot, model.v, skip=word)
+            rows = [word] + list(drawn)
+            input_change, output_change = batched_window_update(
+                syn0[contexts].copy(), syn1neg[rows], [1] + [0] * len(drawn),
+                [1] + list(drawn.values()), walk.alpha, model.gradient)
         for j, c in enumerate(contexts):
+            if hs:
+                path_error = np.zeros(size, dtype=F32)
+                huffman_path_step(model, syn0[c], path_error, word, walk.alpha)
+                syn0[c] = syn0[c] + path_error
             syn0[c] = syn0[c] + input_change[j]
+        if negative > 0:
+            for o, row in enumerate(rows):
+                syn1neg[row] = syn1neg[row] + output_change[o]
     return syn0
 
 

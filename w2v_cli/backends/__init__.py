@@ -123,11 +123,6 @@ def choose_backend(config: TrainConfig, processes: int = 1) -> str:
         if config.exact:
             raise ConfigError("-exact 1 reproduces the original algorithm; it cannot be "
                               "combined with -batch 1")
-        if config.hs:
-            # Batching the Huffman path cost 0.4-0.5 points of analogy accuracy on wiki8 and
-            # text8-head (measured; README "Batched training"), so it is not offered.
-            raise ConfigError("-batch 1 shares negative samples; hierarchical softmax has "
-                              "none: use -hs 0 -negative N, or drop -batch for -hs 1")
     if config.device == "cuda":
         if processes > 1:
             raise ConfigError("-device cuda trains on one GPU in one process; under "

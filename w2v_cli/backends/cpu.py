@@ -62,7 +62,7 @@ def batched_scratch(config: TrainConfig, tables: TrainingTables):
     described in ``kernels/batched.py``)."""
     outputs = config.negative + 1
     contexts = 2 * config.window
-    return outputs, contexts + outputs, outputs + outputs * contexts
+    return outputs + 1, contexts + outputs, outputs + outputs * contexts
 
 
 def _scratch_sizes(config: TrainConfig, tables: TrainingTables, batched: bool):
@@ -110,7 +110,10 @@ class _Worker:
         self.int_params[abi.P_HOT] = hot
         self.int_params[abi.P_HOT_NODES] = hot_nodes
         self.int_params[abi.P_WORKERS] = config.threads
-        merge = abi.BATCHED_HOT_MERGE_WINDOWS if config.batch else abi.HOT_MERGE_WINDOWS
+        # Huffman nodes near the root are written by every pair: with -hs 1 the batched
+        # kernel merges as often as the classic one.
+        batched_rows_only = config.batch and not config.hs
+        merge = abi.BATCHED_HOT_MERGE_WINDOWS if batched_rows_only else abi.HOT_MERGE_WINDOWS
         self.int_params[abi.P_MERGE] = merge
         # Workers merge their copies at different times and different parts first, so
         # that two rarely add to the same shared row at once.

@@ -23,9 +23,14 @@ window's summed change to a frequent row is lost when both threads write it at o
 Negatives are drawn with the same unigram^0.75 table; one that equals the centre word is
 skipped, and one drawn twice in a window counts twice (its gradient is doubled).  The
 walk from centre to centre (sentences, subsampling, the shrunk window, the learning rate)
-is the shared one.  Hierarchical softmax is not batched: a window's context words all
-pulling the Huffman nodes near the root from the same stale rows cost 0.4-0.5 points of
-analogy accuracy (README, "Batched training"), so ``-batch 1`` refuses ``-hs 1``.
+is the shared one.
+
+Hierarchical softmax (``-hs 1``) is not batched: every context word of a window walks
+the centre word's Huffman path, and doing those walks as one product (all from the
+nodes as they were when the window started) cost 0.4-0.5 points of analogy accuracy
+(README, "Batched training").  So each context row walks the path pair by pair as in
+the original (``classic.hierarchical_softmax``), nodes updated as it goes, and takes
+that change with its batched negative-sampling one.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import CONSUMED, P_NEGATIVE, P_VOCAB, P_WINDOW
+from w2v_cli.kernels.abi import CONSUMED, P_HS, P_NEGATIVE, P_SIZE, P_VOCAB, P_WINDOW
+from w2v_cli.kernels.classic import hierarchical_softmax
 from w2v_cli.kernels.draws import next_random, unigram_target
 from w2v_cli.kernels.hot_rows import count_window, merge_hot_rows, word_row
 from w2v_cli.kernels.logistic import negative_sampling_gradient
@@ -94,14 +100,17 @@ def score_outputs(syn1neg, outs, m, weights, syn0, contexts, n, grads, grad_stri
 
 
 @njit(inline="always")
-def skipgram_window(word, sentence, first, last, position, syn0, syn1neg, negative, r,
-                    last_slot, bucket_word, bucket_shift, exp_table, alpha, contexts, outs,
-                    weights, grads, grad_stride, output_deltas, int_params):
-    """Train one window: every context row against the centre word and its negatives at once.
+def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative,
+                    r, code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
+                    exp_table, alpha, contexts, outs, weights, grads, grad_stride,
+                    output_deltas, path_error, int_params):
+    """Train one window: every context row against the centre word and its negatives at
+    once, and (``hs``) along the centre word's Huffman path pair by pair.
 
-    All three products come from the rows as they were when the window started: the
-    outputs' changes G I are set aside in ``output_deltas`` first, then the context rows
-    take G^T O in place, then the outputs take their changes.
+    The three negative-sampling products come from the rows as they were when the window
+    started: the outputs' changes G I are set aside in ``output_deltas`` first, then the
+    context rows take G^T O in place (and their Huffman-path change, gathered in
+    ``path_error``), then the outputs take their changes.
     """
     n = 0
     for c in range(first, last):
@@ -110,14 +119,24 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1neg, negati
             n += 1
     if n == 0:
         return r
-    m, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1neg,
-                          outs, weights, int_params)
-    score_outputs(syn1neg, outs, m, weights, syn0, contexts, n, grads, grad_stride, alpha,
-                  exp_table)
-    for o in range(m):                   # the outputs' changes, from the old context rows
-        row_set_combination(output_deltas[o], syn0, contexts, 0, n, grads, o * grad_stride, 1)
+    m = 0
+    if negative > 0:
+        m, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift,
+                              syn1neg, outs, weights, int_params)
+        score_outputs(syn1neg, outs, m, weights, syn0, contexts, n, grads, grad_stride,
+                      alpha, exp_table)
+        for o in range(m):               # the outputs' changes, from the old context rows
+            row_set_combination(output_deltas[o], syn0, contexts, 0, n, grads,
+                                o * grad_stride, 1)
     for j in range(n):                   # the context rows, from the old output rows
-        row_combine(syn0[contexts[j]], syn1neg, outs, 0, m, grads, j, grad_stride)
+        if hs != 0:
+            path_error[:] = F32(0)
+            hierarchical_softmax(syn0[contexts[j]], path_error, word, syn1, code_offsets,
+                                 codes, points, exp_table, alpha, int_params[P_SIZE],
+                                 int_params)
+            row_add(syn0[contexts[j]], path_error)
+        if m > 0:
+            row_combine(syn0[contexts[j]], syn1neg, outs, 0, m, grads, j, grad_stride)
     for o in range(m):
         row_add(syn1neg[outs[o]], output_deltas[o])
     return r
@@ -129,12 +148,13 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
                         shared_alpha, scratch_rows, scratch_ids, scratch_values):
     """Train on ``ids[:n_ids]`` with shared-negative batched skip-gram (``-batch 1``).
 
-    Arguments as ``classic.train_block_classic`` (the Huffman tables and ``syn1`` go
-    unused: ``-batch 1`` is negative sampling only), except the scratch, sized by
+    Arguments as ``classic.train_block_classic``, except the scratch, sized by
     ``backends.cpu.batched_scratch``: ``scratch_rows`` for the output rows' changes
-    (negative + 1 rows), ``scratch_ids`` for the context and output rows,
-    ``scratch_values`` for the output weights and the gradient matrix.
+    (negative + 1 rows) and a context row's Huffman-path change (one more row),
+    ``scratch_ids`` for the context and output rows, ``scratch_values`` for the output
+    weights and the gradient matrix.
     """
+    hs = int_params[P_HS]
     negative = int_params[P_NEGATIVE]
     window = int_params[P_WINDOW]
     outputs = negative + 1
@@ -143,6 +163,8 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
     grad_stride = 2 * window
     contexts = scratch_ids[:grad_stride]
     outs = scratch_ids[grad_stride:grad_stride + outputs]
+    output_deltas = scratch_rows[:outputs]
+    path_error = scratch_rows[outputs]
     start_block(state)
     while True:
         position, first, last = next_window(ids, n_ids, end_mode, keep, sentence, window,
@@ -151,11 +173,12 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
         if position < 0:
             break
         rng[0] = skipgram_window(sentence[position], sentence, first, last, position, syn0,
-                                 syn1neg, negative, rng[0], last_slot, bucket_word,
-                                 bucket_shift, exp_table, shared_alpha[0], contexts, outs,
-                                 weights, grads, grad_stride, scratch_rows, int_params)
-        count_window(syn0, syn1, syn1neg, 0, negative, state, int_params)
-    merge_hot_rows(syn0, syn1, syn1neg, 0, negative, state, int_params)
+                                 syn1, syn1neg, hs, negative, rng[0], code_offsets, codes,
+                                 points, last_slot, bucket_word, bucket_shift, exp_table,
+                                 shared_alpha[0], contexts, outs, weights, grads,
+                                 grad_stride, output_deltas, path_error, int_params)
+        count_window(syn0, syn1, syn1neg, hs, negative, state, int_params)
+    merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params)
     return state[CONSUMED]
 
 
