@@ -29,6 +29,8 @@ from w2v_cli.vocab import Vocabulary
     (dict(cbow=0, batch=1, negative=1, threads=2), abi.TRAIN_BATCHED),
     (dict(cbow=0, batch=1, hs=1), abi.TRAIN_BATCHED),
     (dict(cbow=0, batch=1, hs=1, negative=0, threads=2), abi.TRAIN_BATCHED),
+    (dict(cbow=1, batch=1), abi.TRAIN_CLASSIC_FAST),       # -batch 1 batches skip-gram only
+    (dict(cbow=1, batch=1, hs=1, threads=2), abi.TRAIN_CLASSIC_FAST),
 ])
 def test_each_flag_combination_gets_its_kernel(flags, kernel):
     config = TrainConfig(train="-", size=4, window=2, **flags)
@@ -42,7 +44,7 @@ def test_each_flag_combination_gets_its_kernel(flags, kernel):
 
 @pytest.mark.parametrize("flags, message", [
     (dict(batch=1, exact=1, cbow=0), "-exact 1 reproduces the original algorithm"),
-    (dict(batch=1, cbow=1), r"-batch 1 \(shared-negative batched training\) is for skip-gram"),
+    (dict(batch=1, exact=1, cbow=1), "-exact 1 reproduces the original algorithm"),
 ])
 def test_impossible_combinations_are_refused(flags, message):
     with pytest.raises(ConfigError, match=message):
@@ -65,3 +67,30 @@ def test_every_kernel_takes_the_arguments_abi_declares(kernel):
     function = getattr(module, kernel.function)
     python = getattr(function, "py_func", function)
     assert tuple(inspect.signature(python).parameters) == kernel.arg_names
+
+
+@pytest.mark.parametrize("flags, notice", [
+    (["-cbow", "1"], "word2vec: -batch 1 batches skip-gram only: this CBOW run trains with "
+                     "the original updates"),
+    (["-cbow", "0", "-hs", "1", "-negative", "0"],
+     "word2vec: -batch 1 batches negative sampling: with -negative 0 hierarchical softmax "
+     "trains pair by pair, as without -batch"),
+])
+def test_batch_with_nothing_to_batch_says_so_and_trains_as_without_it(tmp_path, flags, notice):
+    words = [b"w%d" % (i * 7 % 13) for i in range(3000)]
+    (tmp_path / "c.txt").write_bytes(b" ".join(words))
+    common = ["-train", "c.txt", "-size", "8", "-iter", "1", "-threads", "1", "-min-count",
+              "1", "-binary", "1", "-debug", "1", *flags]
+    plain = run_cli(word2vec_main, common + ["-output", "plain.bin"], cwd=tmp_path)
+    batched = run_cli(word2vec_main, common + ["-output", "batched.bin", "-batch", "1"],
+                      cwd=tmp_path)
+    assert plain.exit_code == batched.exit_code == 0
+    assert notice in batched.error_lines and notice not in plain.error_lines
+    if flags[1] == "1":      # CBOW: the very same kernel and random stream
+        assert (tmp_path / "batched.bin").read_bytes() == (tmp_path / "plain.bin").read_bytes()
+    else:                    # the batched kernel walks the same paths (its own rounding)
+        from w2v_cli.formats import read_vectors
+        words_a, a = read_vectors(str(tmp_path / "batched.bin"))
+        words_b, b = read_vectors(str(tmp_path / "plain.bin"))
+        assert words_a == words_b
+        np.testing.assert_allclose(a, b, atol=1e-4)

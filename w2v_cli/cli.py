@@ -203,8 +203,8 @@ def _flag(name: str, **kwargs):
 @_flag("batch", type=int, default=0, show_default=True,
        help="1: shared-negative batched skip-gram (faster; each window's context words "
             "share one draw of negatives and are trained together as small matrix "
-            "products; -hs 1 keeps its per-pair updates; results differ from the "
-            "original's).")
+            "products; hierarchical softmax and CBOW keep their original updates; results "
+            "differ from the original's).")
 @_flag("decompress", type=int, default=1, show_default=True,
        help="0: read -train and -read-vocab as they are, even when they start with a "
             "complete gzip, bzip2 or xz header.")

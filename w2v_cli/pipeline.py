@@ -24,12 +24,15 @@ from w2v_cli.outputs import AtomicOutput, refuse_same_file
 def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
     """Run one ``word2vec`` command; raises ``W2VError`` subclasses on bad input."""
     from w2v_cli import cluster
-    from w2v_cli.backends import choose_backend
+    from w2v_cli.backends import batch_notice, choose_backend
 
     group = cluster.current()
     stdout = stdout or sys.stdout
     config.validate()
     choose_backend(config, group.size)  # an unsupported combination fails before any work
+    unbatched = batch_notice(config)
+    if unbatched and config.debug >= 1 and group.is_root:
+        notice(unbatched)
 
     def say(line: str) -> None:
         # Through console.write: a closed or broken stdout must not cost the model.

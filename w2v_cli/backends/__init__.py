@@ -106,6 +106,30 @@ BACKENDS = {
 }
 
 
+def trains_batched(config: TrainConfig) -> bool:
+    """Whether the CPU trains with the batched kernel (``kernels/batched.py``).
+
+    ``-batch 1`` batches skip-gram's negative sampling; skip-gram's hierarchical softmax
+    is walked pair by pair inside that kernel.  CBOW keeps the original kernel: a CBOW
+    window is already one averaged input, and sharing negatives across several windows
+    cost about a point of analogy accuracy on wiki8 (measured; README "Batched training").
+    """
+    return bool(config.batch) and not config.cbow
+
+
+def batch_notice(config: TrainConfig) -> Optional[str]:
+    """What to tell a user whose ``-batch 1`` has nothing to batch (None otherwise)."""
+    if not config.batch or config.device != "cpu":
+        return None
+    if config.cbow:
+        return ("-batch 1 batches skip-gram only: this CBOW run trains with the original "
+                "updates")
+    if config.negative == 0:
+        return ("-batch 1 batches negative sampling: with -negative 0 hierarchical softmax "
+                "trains pair by pair, as without -batch")
+    return None
+
+
 def choose_backend(config: TrainConfig, processes: int = 1) -> str:
     """The backend the flags ask for; ``ConfigError`` for a combination none supports.
 
@@ -114,15 +138,9 @@ def choose_backend(config: TrainConfig, processes: int = 1) -> str:
     Cheap and without side effects, so the pipeline can call it before reading anything;
     ``-device cuda`` also checks, once, that a GPU can be used (``DeviceError`` if not).
     """
-    if config.batch:
-        if config.cbow:
-            # Sharing negatives among CBOW windows cost about a point of analogy accuracy
-            # on wiki8 (measured; README "Batched training"), so it is not offered.
-            raise ConfigError("-batch 1 (shared-negative batched training) is for skip-gram: "
-                              "add -cbow 0, or drop -batch for CBOW")
-        if config.exact:
-            raise ConfigError("-exact 1 reproduces the original algorithm; it cannot be "
-                              "combined with -batch 1")
+    if config.batch and config.exact:
+        raise ConfigError("-exact 1 reproduces the original algorithm; it cannot be "
+                          "combined with -batch 1")
     if config.device == "cuda":
         if processes > 1:
             raise ConfigError("-device cuda trains on one GPU in one process; under "

@@ -29,7 +29,7 @@ from typing import List
 import numpy as np
 
 from w2v_cli import native
-from w2v_cli.backends import Backend, OnTick, Progress, TokenIds
+from w2v_cli.backends import Backend, OnTick, Progress, TokenIds, trains_batched
 from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
 from w2v_cli.corpus import ID_BLOCK
 from w2v_cli.kernels import abi
@@ -112,7 +112,7 @@ class _Worker:
         self.int_params[abi.P_WORKERS] = config.threads
         # Huffman nodes near the root are written by every pair: with -hs 1 the batched
         # kernel merges as often as the classic one.
-        batched_rows_only = config.batch and not config.hs
+        batched_rows_only = trains_batched(config) and not config.hs
         merge = abi.BATCHED_HOT_MERGE_WINDOWS if batched_rows_only else abi.HOT_MERGE_WINDOWS
         self.int_params[abi.P_MERGE] = merge
         # Workers merge their copies at different times and different parts first, so
@@ -250,7 +250,7 @@ class CpuBackend(Backend):
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
         self.progress = Progress.start(config, vocab.train_words, self.threads,
                                        extra_progress_slots)
-        batched = bool(config.batch)
+        batched = trains_batched(config)
         scratch = _scratch_sizes(config, tables, batched)
         self.workers = [_Worker(k, config, self.progress.planned_words, scratch,
                                 first_stream + k, len(vocab), hot, hot_nodes)
