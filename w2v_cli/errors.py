@@ -4,6 +4,8 @@ Library code raises these; only ``cli.py`` turns them into a one-line message on
 and an exit code, so the library stays usable from Python without printing anything.
 """
 
+import signal
+
 
 class W2VError(Exception):
     """A problem the user can fix: bad input, bad flag, unwritable output."""
@@ -41,5 +43,4 @@ class KernelError(W2VError):
 
 def interrupted_message(signum: int) -> str:
     """What a run stopped by SIGINT or SIGTERM says (exit code 128 + ``signum``)."""
-    import signal
     return f"interrupted by {signal.Signals(signum).name}"

@@ -121,7 +121,7 @@ def batch_notice(config: TrainConfig) -> Optional[str]:
     """What to tell a user whose ``-batch 1`` has nothing to batch (None otherwise)."""
     if not config.batch or config.device != "cpu":
         return None
-    if config.cbow:
+    if not trains_batched(config):
         return ("-batch 1 batches skip-gram only: this CBOW run trains with the original "
                 "updates")
     if config.negative == 0:

@@ -57,7 +57,7 @@ def _private_array(length: int, dtype) -> np.ndarray:
     return aligned_zeros(nbytes, _CACHE_BLOCK, guard=_CACHE_BLOCK).view(dtype)
 
 
-def batched_scratch(config: TrainConfig, tables: TrainingTables):
+def batched_scratch(config: TrainConfig):
     """(rows, ids, values) of a worker's scratch for the batched kernel (its layout is
     described in ``kernels/batched.py``)."""
     outputs = config.negative + 1
@@ -65,10 +65,10 @@ def batched_scratch(config: TrainConfig, tables: TrainingTables):
     return outputs + 1, contexts + outputs, outputs + outputs * contexts
 
 
-def _scratch_sizes(config: TrainConfig, tables: TrainingTables, batched: bool):
+def _scratch_sizes(config: TrainConfig, batched: bool):
     """(rows, ids, values) of a worker's scratch for the kernel it runs."""
     if batched:
-        return batched_scratch(config, tables)
+        return batched_scratch(config)
     return 2, 1, 1                         # the classic kernel's neu1 and neu1e
 
 
@@ -251,7 +251,7 @@ class CpuBackend(Backend):
         self.progress = Progress.start(config, vocab.train_words, self.threads,
                                        extra_progress_slots)
         batched = trains_batched(config)
-        scratch = _scratch_sizes(config, tables, batched)
+        scratch = _scratch_sizes(config, batched)
         self.workers = [_Worker(k, config, self.progress.planned_words, scratch,
                                 first_stream + k, len(vocab), hot, hot_nodes)
                         for k in range(self.threads)]

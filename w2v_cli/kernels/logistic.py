@@ -29,12 +29,3 @@ def negative_sampling_gradient(f, label, scale, exp_table):
     if f < -MAX_EXP_F:
         return label * scale
     return (label - exp_table[sigmoid_index(f)]) * scale
-
-
-@njit(inline="always")
-def softmax_node_gradient(f, label, scale, exp_table):
-    """(label - sigma(f)) * scale for a Huffman node; 0 outside [-6, 6], where the C tool
-    skips the node entirely."""
-    if f <= -MAX_EXP_F or f >= MAX_EXP_F:
-        return F32(0)
-    return (label - exp_table[sigmoid_index(f)]) * scale
