@@ -3,10 +3,13 @@ copies, the merge, and what a multi-threaded run keeps and writes."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from tests.test_training_kernel import _corpus
 from tests.helpers import ArrayIds
+from w2v_cli import native
 from w2v_cli.backends import create_backend
 from w2v_cli.backends.cpu import hot_rows
 from w2v_cli.config import TrainConfig
@@ -19,7 +22,7 @@ from w2v_cli.vocab import Vocabulary
 def _kernels():
     from numba import njit
 
-    from w2v_cli.kernels.hot_rows import merge_hot_rows, node_row, word_row
+    from w2v_cli.kernels.hot_rows import node_row, word_row
 
     @njit
     def rows(words, nodes, int_params, out_words, out_nodes):
@@ -28,9 +31,11 @@ def _kernels():
         for i in range(len(nodes)):
             out_nodes[i] = node_row(nodes[i], int_params)
 
-    @njit
     def merge(syn0, syn1, syn1neg, state, int_params):
-        merge_hot_rows(syn0, syn1, syn1neg, 1, 1, state, int_params)
+        """The exported kernel the driver calls, with -hs 1 and negative sampling."""
+        params = int_params.copy()
+        params[abi.P_HS], params[abi.P_NEGATIVE] = 1, 1
+        native.kernels().merge_worker_copies(syn0, syn1, syn1neg, params, state)
 
     return rows, merge
 
@@ -102,8 +107,8 @@ def test_several_workers_train_on_copies_and_write_only_the_model():
         vectors = backend.train().input_vectors()
         assert vectors.shape == (len(vocab), 8) and np.isfinite(vectors).all()
         assert np.abs(vectors[:hot] - initial[:hot]).max() > 1e-2     # the hot rows trained
-        # Each worker's last kernel call ends with a merge, after which it touches its
-        # copies no more: every copy equals its snapshot, nothing is left unmerged.
+        # Once a worker has trained its last block the driver merges its copies, which
+        # it touches no more: every copy equals its snapshot, nothing is left unmerged.
         weights = backend.weights
         hot_nodes = min(abi.HOT_NODES, hot)
         for matrix, count in ((weights.syn0, hot), (weights.syn1neg, hot),
@@ -116,6 +121,38 @@ def test_several_workers_train_on_copies_and_write_only_the_model():
                 np.testing.assert_array_equal(copy, snapshot)
     one = TrainConfig(train="-", threads=1)
     assert hot_rows(one, len(vocab)) == 0
+
+
+def test_the_batched_kernel_copies_fewer_rows_unless_it_walks_huffman_paths():
+    def rows(**flags):
+        return hot_rows(TrainConfig(train="-", threads=2, **flags), 100_000)
+    assert rows() == rows(cbow=0) == rows(batch=1, cbow=0, hs=1) == abi.HOT_ROWS
+    assert rows(batch=1, cbow=0) == abi.BATCHED_HOT_ROWS < abi.HOT_ROWS
+    assert rows(batch=1) == abi.HOT_ROWS         # CBOW: the classic kernel trains it
+
+
+def test_a_caller_that_reads_the_shared_rows_gets_every_block_merged():
+    # the MPI backend's setting: before each block of a worker, that worker's copies
+    # equal their snapshots (merged after its previous block)
+    ids, counts = _corpus(seed=5, tokens=20000, vocab_size=40)
+    vocab = Vocabulary([b"w%d" % i for i in range(len(counts))], np.array(counts, np.int64))
+    config = TrainConfig(train="-", threads=2, size=8, window=2, iter=1, batch=1, cbow=0)
+    backend = create_backend(config, vocab, ArrayIds([np.array(ids, np.int32)]))
+    backend.block_ids = 512
+    backend.merge_every_block = True
+    hot, v = hot_rows(config, len(vocab)), len(vocab)
+    checked = []
+
+    def before_block(stop):
+        k = int(threading.current_thread().name.rsplit("-", 1)[1])
+        for matrix in (backend.weights.syn0, backend.weights.syn1neg):
+            copy = matrix[v + k * hot:v + (k + 1) * hot]
+            snapshot = matrix[v + (2 + k) * hot:v + (3 + k) * hot]
+            checked.append(np.array_equal(copy, snapshot))
+
+    backend.before_block = before_block
+    backend.train()
+    assert len(checked) > 20 and all(checked)
 
 
 def test_merges_take_the_nodes_every_time_and_the_words_part_by_part():

@@ -24,13 +24,9 @@ import pytest
 
 from tests.conftest import GOLDEN
 from tests.shell import open_files, env_with_tests, wait_until
-from tests.helpers import format_vocab, tokenize_bytes
 from w2v_cli import cluster
 from w2v_cli.backends.mpi import rows_for_sync
 
-from w2v_cli.distributed import FilePart, _merge, _table_payload, byte_range
-from w2v_cli.sources import CorpusFile
-from w2v_cli.vocab import count_words, vocabulary_of
 
 LEE = GOLDEN / "corpus" / "lee.txt"
 EDGE = GOLDEN / "corpus" / "edge.txt"
@@ -97,43 +93,6 @@ def test_a_run_without_a_launcher_never_imports_mpi(tmp_path):
                              "-debug", "0"], env=env, capture_output=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().split()[-1] == "False"
-
-
-@pytest.mark.parametrize("parts", [2, 3, 5, 16])
-def test_byte_ranges_cut_at_separators_and_cover_the_tokens(tmp_path, parts):
-    data = EDGE.read_bytes() + LEE.read_bytes()[:20000] + b"tail-without-newline"
-    path = tmp_path / "corpus.txt"
-    path.write_bytes(data)
-    ranges = [byte_range(str(path), len(data), rank, parts) for rank in range(parts)]
-    assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
-    pieces = [tokenize_bytes(data[first:last]) for first, last in ranges]
-    assert sum(pieces, []) == tokenize_bytes(data)
-
-
-def test_counts_merged_part_by_part_make_the_one_pass_vocabulary(tmp_path):
-    data = LEE.read_bytes() + EDGE.read_bytes()
-    path = tmp_path / "corpus.txt"
-    path.write_bytes(data)
-    whole = vocabulary_of(count_words(CorpusFile(str(path))), 1).vocab
-    for parts in (2, 3, 7):
-        counted = [count_words(FilePart(str(path), *byte_range(str(path), len(data), r, parts)))
-                   for r in range(parts)]
-        merged = counted[0]
-        for later in counted[1:]:
-            _merge(merged, _table_payload(later), prune_limit=10 ** 9)
-        assert format_vocab(vocabulary_of(merged, 1).vocab) == format_vocab(whole)
-
-
-def test_pruning_while_merging_follows_the_original_rule(tmp_path):
-    path = tmp_path / "corpus.txt"
-    path.write_bytes(b"a a a b b c d e f g\n")
-    counted = count_words(CorpusFile(str(path)))
-    other = count_words(CorpusFile(str(path)))
-    _merge(counted, _table_payload(other), prune_limit=5)
-    # 8 entries > 5: words counted at most once (none: all doubled), then at most twice
-    words = counted.table.words()
-    assert counted.pruned and words == [b"</s>", b"a", b"b"]
 
 
 def test_sync_schedule_shares_frequent_rows_every_time_rare_rows_seldom():

@@ -177,6 +177,53 @@ class CachedIdPass:
         pass
 
 
+class ChainedIds:
+    """Several token-id caches read as one corpus, one after another (the parts of a
+    corpus counted in parts, ``corpus_parts.py``)."""
+
+    def __init__(self, caches) -> None:
+        self._caches = list(caches)
+        self._starts = [0]
+        for cache in self._caches:
+            self._starts.append(self._starts[-1] + cache.length)
+        self.length = self._starts[-1]
+
+    def open_range(self, first: int, last: int) -> "ChainedIdPass":
+        """A reader over the ids of tokens ``first .. last-1`` of the whole."""
+        pieces = []
+        for cache, start, end in zip(self._caches, self._starts, self._starts[1:]):
+            low, high = max(first, start), min(last, end)
+            if low < high:
+                pieces.append(cache.open_range(low - start, high - start))
+        return ChainedIdPass(pieces)
+
+    def close(self) -> None:
+        for cache in self._caches:
+            cache.close()
+
+
+class ChainedIdPass:
+    """Reads the pieces of a ``ChainedIds`` range in turn; a read fills the buffer across
+    a boundary between pieces, so blocks are as long as with one cache."""
+
+    def __init__(self, pieces) -> None:
+        self._pieces = pieces
+
+    def read_into(self, out: np.ndarray) -> int:
+        filled = 0
+        while self._pieces and filled < len(out):
+            got = self._pieces[0].read_into(out[filled:])
+            if got == 0:
+                self._pieces.pop(0).close()
+            filled += got
+        return filled
+
+    def close(self) -> None:
+        for piece in self._pieces:
+            piece.close()
+        self._pieces = []
+
+
 def write_token_ids(stream: BinaryIO, table, cache: TokenIdCache, on_block=None) -> None:
     """Tokenise ``stream`` and append the vocabulary id of every known token to ``cache``.
 

@@ -29,7 +29,6 @@ result is the same whatever the number of processes.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 from typing import Callable, List, Optional
 
@@ -37,86 +36,24 @@ import numpy as np
 
 from w2v_cli import config as constants
 from w2v_cli.corpus import ID_BLOCK, TokenIdCache, write_token_ids
+from w2v_cli.corpus_parts import CorpusPart, merge_counts, part_bounds, table_payload
 from w2v_cli.errors import InputError
 from w2v_cli.sources import CorpusFile, open_input
 from w2v_cli.vocab import Vocabulary, WordCounts, count_words, vocabulary_of
 from w2v_cli.wordtable import table_of_words
 
-SEPARATORS = b" \t\n"
-_SCAN_BYTES = 1 << 16
-
 
 # --- byte ranges of a regular file ----------------------------------------------------
-
-def cut_point(handle, offset: int, size: int) -> int:
-    """The first position at or after ``offset`` that follows a separator (0 and
-    ``size`` are cut points too): a tokeniser started there starts with a new word."""
-    if offset <= 0:
-        return 0
-    if offset >= size:
-        return size
-    position = offset - 1
-    handle.seek(position)
-    while True:
-        chunk = handle.read(_SCAN_BYTES)
-        if not chunk:
-            return size
-        found = [i for i in (chunk.find(bytes([c])) for c in SEPARATORS) if i >= 0]
-        if found:
-            return position + min(found) + 1
-        position += len(chunk)
-
 
 def byte_range(path: str, size: int, rank: int, parts: int):
     """(first, last) byte of ``rank``'s part of the file, cut at separators."""
     with open_input(path, "training file") as handle:
-        first = cut_point(handle, size * rank // parts, size)
-        last = cut_point(handle, size * (rank + 1) // parts, size)
-    return first, max(first, last)
+        return part_bounds(handle, size, rank, parts)
 
 
-class _Slice(io.RawIOBase):
-    """Bytes ``first .. last-1`` of a file, as a stream (``tell`` counts from ``first``)."""
-
-    def __init__(self, path: str, first: int, last: int) -> None:
-        self._file = open_input(path, "training file")
-        self._file.seek(first)
-        self._first = first
-        self._left = last - first
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._left <= 0:
-            return 0
-        view = memoryview(buffer).cast("B")
-        got = self._file.readinto(view[:min(len(view), self._left)]) or 0
-        self._left -= got
-        return got
-
-    def tell(self) -> int:
-        return self._file.tell() - self._first
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
-class FilePart:
-    """One process's part of a regular corpus file (the ``CorpusFile`` interface)."""
-
-    compression = None
-
-    def __init__(self, path: str, first: int, last: int) -> None:
-        self.path = path
-        self.display_name = path
-        self.first = first
-        self.last = last
-        self.size = last - first
-
-    def open(self):
-        return _Slice(self.path, self.first, self.last)
+def file_part(path: str, first: int, last: int) -> CorpusPart:
+    """Bytes ``first .. last-1`` of the file at ``path``, which this process opens."""
+    return CorpusPart(lambda: open_input(path, "training file"), path, first, last)
 
 
 # --- token ids of a share ---------------------------------------------------------------
@@ -149,47 +86,23 @@ class Share:
 
 # --- word tables over MPI ---------------------------------------------------------------
 
-def _table_payload(counted: WordCounts):
-    """The table as plain arrays: word bytes, word offsets, counts (first-occurrence
-    order), with the pruning state."""
-    table = counted.table
-    n = len(table)
-    pool = table.pool[:int(table.sizes[1])].copy()
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[:n] = table.starts[:n]
-    offsets[n] = int(table.sizes[1])
-    return pool, offsets, table.counts[:n].copy(), counted.pruned, counted.min_reduce
-
-
-def _merge(counted: WordCounts, payload, prune_limit: int) -> None:
-    """Add a later part's counts: its new words go after ours, in its order."""
-    pool, offsets, counts, pruned, min_reduce = payload
-    n = len(counts)
-    ids = counted.table.count(pool, offsets, n)
-    counted.table.counts[ids] += counts - 1
-    counted.pruned = counted.pruned or pruned
-    counted.min_reduce = max(counted.min_reduce, min_reduce)
-    while len(counted.table) > prune_limit:
-        counted.prune()
-
-
 def merge_tree(comm, counted: WordCounts, prune_limit: int) -> Optional[WordCounts]:
     """Merge every process's counts into rank 0's (None elsewhere)."""
     rank, size = comm.Get_rank(), comm.Get_size()
     step = 1
     while step < size:
         if rank % (2 * step) == step:
-            comm.send(_table_payload(counted), dest=rank - step)
+            comm.send(table_payload(counted), dest=rank - step)
             return None
         if rank % (2 * step) == 0 and rank + step < size:
-            _merge(counted, comm.recv(source=rank + step), prune_limit)
+            merge_counts(counted, comm.recv(source=rank + step), prune_limit)
         step *= 2
     return counted
 
 
 def _entry_ids(counted: WordCounts, vocab: Vocabulary) -> np.ndarray:
     """Final vocabulary id of each entry of a local table (-1: not in the vocabulary)."""
-    pool, offsets, _, _, _ = _table_payload(counted)
+    pool, offsets, _, _, _ = table_payload(counted)
     return table_of_words(vocab.words).lookup(pool, offsets, len(offsets) - 1)
 
 
@@ -227,7 +140,7 @@ def share_corpus(group, cfg, corpus: Optional[CorpusFile], listed, keep_ids: boo
     return _share_stream(group, cfg, corpus, listed, keep_ids, bar, prune_limit)
 
 
-def _open_part(group, path: str, size: int) -> FilePart:
+def _open_part(group, path: str, size: int) -> CorpusPart:
     try:
         here = os.path.getsize(path)
     except OSError as exc:
@@ -237,7 +150,7 @@ def _open_part(group, path: str, size: int) -> FilePart:
         raise InputError(f"the training file {path} has {here} bytes here but {size} on "
                          f"rank 0: every process must read the same file")
     first, last = byte_range(path, size, group.rank, group.size)
-    return FilePart(path, first, last)
+    return file_part(path, first, last)
 
 
 def _shared_vocab_file(group, listed):

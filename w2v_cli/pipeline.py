@@ -154,11 +154,17 @@ def _count_vocabulary(config: TrainConfig, corpus, listed, wants_vectors: bool):
     entries in the file)), or counted, with the token ids when the count could keep them
     (else ``ids`` is None: the corpus is read again once the vocabulary is final)."""
     from w2v_cli import corpus as corpus_module
+    from w2v_cli import corpus_parts
     from w2v_cli.distributed import Share
     from w2v_cli.vocab import learn_vocab
 
     if listed is not None:
         return Share(*listed)
+    parts = corpus_parts.parts_for(corpus, config.threads)
+    if parts > 1:
+        share = _count_in_parts(config, corpus, parts, wants_vectors)
+        if share is not None:
+            return share
     cache = corpus_module.TokenIdCache() if wants_vectors else None
     share = Share(None, 0, caches=[cache] if cache is not None else [])
     try:
@@ -179,6 +185,37 @@ def _count_vocabulary(config: TrainConfig, corpus, listed, wants_vectors: bool):
         else:                           # pruning renumbered the words: ids are stale
             share.close()
             share.caches = []
+    return share
+
+
+def _count_in_parts(config: TrainConfig, corpus, parts: int, wants_vectors: bool):
+    """The vocabulary counted in ``parts`` parts on as many threads, with the token ids
+    when ``wants_vectors``; None when it needs pruning (then it is counted in one pass,
+    as the original prunes)."""
+    from w2v_cli.config import VOCAB_PRUNE_LIMIT
+    from w2v_cli.corpus import ChainedIds
+    from w2v_cli.corpus_parts import count_in_parts
+    from w2v_cli.distributed import Share
+    from w2v_cli.vocab import vocabulary_of
+
+    bar = _bar(config, corpus.size, "vocabulary")
+    try:
+        counted = count_in_parts(corpus, parts, wants_vectors, bar, VOCAB_PRUNE_LIMIT)
+    finally:
+        if bar is not None:
+            bar.close()
+    if counted is None:
+        return None
+    learned = vocabulary_of(counted.counted, config.min_count)
+    share = Share(learned.vocab, learned.distinct_words, caches=counted.caches)
+    try:
+        for cache, entries in zip(counted.caches, counted.entries):
+            cache.finish(mapping=learned.entry_to_id[entries])
+    except BaseException:
+        share.close()
+        raise
+    if wants_vectors:
+        share.ids = ChainedIds(counted.caches)
     return share
 
 

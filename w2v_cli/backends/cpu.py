@@ -110,10 +110,8 @@ class _Worker:
         self.int_params[abi.P_HOT] = hot
         self.int_params[abi.P_HOT_NODES] = hot_nodes
         self.int_params[abi.P_WORKERS] = config.threads
-        # Huffman nodes near the root are written by every pair: with -hs 1 the batched
-        # kernel merges as often as the classic one.
-        batched_rows_only = trains_batched(config) and not config.hs
-        merge = abi.BATCHED_HOT_MERGE_WINDOWS if batched_rows_only else abi.HOT_MERGE_WINDOWS
+        merge = (abi.BATCHED_HOT_MERGE_WINDOWS if _batched_rows_only(config)
+                 else abi.HOT_MERGE_WINDOWS)
         self.int_params[abi.P_MERGE] = merge
         # Workers merge their copies at different times and different parts first, so
         # that two rarely add to the same shared row at once.
@@ -136,13 +134,21 @@ class _Worker:
 HOT_COPIES_BYTES = 256 << 20
 
 
+def _batched_rows_only(config: TrainConfig) -> bool:
+    """Whether the workers share rows only as the batched kernel does (no Huffman nodes:
+    those near the root are written by every pair, so with -hs 1 the batched kernel
+    copies and merges as the classic one does)."""
+    return trains_batched(config) and not config.hs
+
+
 def hot_rows(config: TrainConfig, vocab_size: int) -> int:
     """How many of the most used rows each worker copies (0 for one worker)."""
     if config.threads == 1:
         return 0
     matrices = 1 + (1 if config.hs else 0) + (1 if config.negative > 0 else 0)
     per_row = 2 * config.threads * matrices * padded_width(config.size) * 4
-    return max(0, min(abi.HOT_ROWS, vocab_size - 1, HOT_COPIES_BYTES // per_row))
+    most = abi.BATCHED_HOT_ROWS if _batched_rows_only(config) else abi.HOT_ROWS
+    return max(0, min(most, vocab_size - 1, HOT_COPIES_BYTES // per_row))
 
 
 def _start_copies(matrix: np.ndarray, vocab_size: int, hot: int, workers: int,
@@ -222,7 +228,10 @@ class CpuBackend(Backend):
     lowers the workers' scheduling priority by that much, so that ``on_tick``'s work on
     the main thread gets a core at once when every core is busy training;
     ``block_ids`` is how many token ids a kernel call trains; ``before_block(stop)``,
-    if set, is called by a worker before each block (it may wait, until ``stop`` is set).
+    if set, is called by a worker before each block (it may wait, until ``stop`` is set);
+    ``merge_every_block`` makes each worker merge its copies of the hot rows into the
+    shared rows after every kernel call, for a caller that reads those while the workers train
+    (otherwise the copies are merged as the kernels go and once at each worker's end).
     """
 
     name = "cpu"
@@ -230,6 +239,7 @@ class CpuBackend(Backend):
     worker_niceness = 0
     block_ids = ID_BLOCK
     before_block = None
+    merge_every_block = False
 
     def __init__(self, config: TrainConfig, vocab: Vocabulary, tables: TrainingTables,
                  ids: TokenIds, extra_progress_slots: int = 0, first_stream: int = 0) -> None:
@@ -262,6 +272,7 @@ class CpuBackend(Backend):
             self.kernel, self.signature = run.train_block_classic_exact, abi.TRAIN_CLASSIC_EXACT
         else:
             self.kernel, self.signature = run.train_block_classic_fast, abi.TRAIN_CLASSIC_FAST
+        self._merge_kernel = run.merge_worker_copies
         self._schedule = _Schedule(ids.length, self.threads, config.iter)
         self._stop = threading.Event()
         self._errors: List[BaseException] = []
@@ -283,6 +294,7 @@ class CpuBackend(Backend):
             while not self._stop.is_set():
                 item = self._schedule.next()
                 if item is None:
+                    self._merge_copies(worker)      # its changes, all in the shared rows
                     return
                 first, last, ends_corpus = item
                 reader = self.ids.open_range(first, last)
@@ -313,6 +325,12 @@ class CpuBackend(Backend):
                                    float_params=self.float_params,
                                    progress=self.progress.words_done,
                                    shared_alpha=self.progress.alpha))
+        if self.merge_every_block:
+            self._merge_copies(worker)
+
+    def _merge_copies(self, worker: _Worker) -> None:
+        if worker.int_params[abi.P_HOT] + worker.int_params[abi.P_HOT_NODES]:
+            self._merge_kernel(*abi.arguments(abi.MERGE_COPIES, self.weights, worker))
 
     def train(self, on_tick: OnTick = None) -> Weights:
         """Train all passes; ``on_tick(progress)`` is called a few times a second."""

@@ -144,6 +144,7 @@ class MpiBackend(Backend):
         self.pace = sync_pace(config)
         self.local.block_ids = self.pace.block_ids
         self.local.before_block = self._wait_for_sync
+        self.local.merge_every_block = True     # the syncs read the shared rows
         self._synced = threading.Condition()
         self._syncs_done = 0
         self._blocks_since_sync: dict = {}    # worker -> (sync seen, blocks since)

@@ -57,8 +57,11 @@ HOT_ROWS = 8192
 HOT_NODES = 256
 HOT_MERGE_WINDOWS = 256
 HOT_WORD_PARTS = 32
-# The batched kernel (-batch 1) merges every this many windows instead: its threads seldom
-# meet on a row, and at 256 the merges held two threads to 1.4x one (1.7x at 2048).
+# The batched kernel (-batch 1) copies fewer rows and merges every this many windows: its
+# threads seldom meet on a row, and at 256 the merges held two threads to 1.4x one (1.7x
+# at 2048); with 2048 rows instead of 8192 the merges cost a quarter as much, at the
+# same accuracy (README, "Batched training").
+BATCHED_HOT_ROWS = 2048
 BATCHED_HOT_MERGE_WINDOWS = 2048
 # Slots of the float64 parameter array.
 P_START_ALPHA, P_MIN_ALPHA = range(2)
@@ -156,6 +159,10 @@ WALK_BLOCK = Kernel("walk", "walk_block", BLOCK_ARGS + _args(
     "sentence:i32[:] progress:i64[:] shared_alpha:f32[:] "
     "centres:i32[:] reach:i32[:] rates:f32[:] emitted:i64[:]"), "i64")
 
+# A worker's copies of the hot rows merged into the shared rows (``kernels/hot_rows.py``).
+MERGE_COPIES = Kernel("hot_rows", "merge_worker_copies",
+                      MODEL_ARGS + _args("int_params:i64[:] state:i64[:]"))
+
 KERNELS: Tuple[Kernel, ...] = (
     _k("tokenize", "tokenize_block",
        "block:u8[:] n:i64 carry:u8[:] carry_state:i64[:] pool:u8[:] offsets:i64[:]", "i64"),
@@ -174,6 +181,7 @@ KERNELS: Tuple[Kernel, ...] = (
     TRAIN_CLASSIC_FAST,
     TRAIN_CLASSIC_EXACT,
     TRAIN_BATCHED,
+    MERGE_COPIES,
     WALK_BLOCK,
     _k("draws", "init_input_vectors", "syn0:f32[:,:] seed:u64 size:i64"),
     _k("tables", "unigram_last_slots", "cumulative:f64[:] last:i32[:]"),

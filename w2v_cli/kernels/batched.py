@@ -41,7 +41,7 @@ from numba import njit
 from w2v_cli.kernels.abi import CONSUMED, P_HS, P_NEGATIVE, P_SIZE, P_VOCAB, P_WINDOW
 from w2v_cli.kernels.classic import hierarchical_softmax
 from w2v_cli.kernels.draws import next_random, unigram_target
-from w2v_cli.kernels.hot_rows import count_window, merge_hot_rows, word_row
+from w2v_cli.kernels.hot_rows import count_window, word_row
 from w2v_cli.kernels.logistic import negative_sampling_gradient
 from w2v_cli.kernels.rows import (prefetch_row, row_add, row_combine, row_dots,
                                   row_set_combination)
@@ -178,7 +178,6 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
                                  shared_alpha[0], contexts, outs, weights, grads,
                                  grad_stride, output_deltas, path_error, int_params)
         count_window(syn0, syn1, syn1neg, hs, negative, state, int_params)
-    merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params)
     return state[CONSUMED]
 
 

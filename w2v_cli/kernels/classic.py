@@ -25,7 +25,7 @@ from numba import njit
 from w2v_cli.kernels.abi import (CONSUMED, P_CBOW, P_HS, P_NEGATIVE, P_SIZE, P_VOCAB,
                                  P_WINDOW)
 from w2v_cli.kernels.draws import next_random, unigram_target
-from w2v_cli.kernels.hot_rows import count_window, merge_hot_rows, node_row, word_row
+from w2v_cli.kernels.hot_rows import count_window, node_row, word_row
 from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index
 from w2v_cli.kernels.rows import prefetch_row
 from w2v_cli.kernels.sentences import next_window, start_block
@@ -219,7 +219,6 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
                                    points, last_slot, bucket_word, bucket_shift, exp_table,
                                    alpha, size, neu1e, int_params)
         count_window(syn0, syn1, syn1neg, hs, negative, state, int_params)
-    merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params)
     return state[CONSUMED]
 
 

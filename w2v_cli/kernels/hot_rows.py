@@ -12,8 +12,10 @@ own copy of the most used rows, trains on it, and merges it back:
 so each thread's changes reach the shared row and it sees the others' from then on.
 Every ``P_MERGE`` windows a worker merges its copies of the ``P_HOT_NODES`` Huffman
 nodes nearest the root (every word's path starts there: they must not drift apart) and
-one of ``HOT_WORD_PARTS`` parts of its ``P_HOT`` most frequent words' rows, in turn; at
-the end of every block it merges everything.  One worker alone has no copies (both
+one of ``HOT_WORD_PARTS`` parts of its ``P_HOT`` most frequent words' rows, in turn.
+The driver merges everything (``merge_worker_copies``) once a worker has trained its
+last block, and after every block when something outside the workers reads the shared
+rows while they train (the syncs of an MPI run).  One worker alone has no copies (both
 counts 0) and trains exactly as before.
 
 The copies are extra rows of the same matrices (rows ``vocab_size ..``): worker k's copy
@@ -28,8 +30,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (HOT_WORD_PARTS, MERGE_ROUND, P_HOT, P_HOT_NODES, P_MERGE,
-                                 P_VOCAB, P_WORKER, P_WORKERS, SINCE_MERGE)
+from w2v_cli.kernels.abi import (HOT_WORD_PARTS, MERGE_ROUND, P_HOT, P_HOT_NODES, P_HS,
+                                 P_MERGE, P_NEGATIVE, P_VOCAB, P_WORKER, P_WORKERS,
+                                 SINCE_MERGE)
 from w2v_cli.kernels.rows import row_merge
 
 
@@ -77,10 +80,18 @@ def _merge(syn0, syn1, syn1neg, hs, negative, int_params, first, last):
 
 @njit(inline="always")
 def merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params):
-    """Merge all of this worker's copies (at the end of a block)."""
+    """Merge all of this worker's copies."""
     state[SINCE_MERGE] = 0
     if int_params[P_HOT] + int_params[P_HOT_NODES] != 0:
         _merge(syn0, syn1, syn1neg, hs, negative, int_params, 0, int_params[P_HOT])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def merge_worker_copies(syn0, syn1, syn1neg, int_params, state):
+    """Merge all of a worker's copies into the shared rows (called by the driver between
+    kernel calls: after the worker's last block, or after each block in an MPI run)."""
+    merge_hot_rows(syn0, syn1, syn1neg, int_params[P_HS], int_params[P_NEGATIVE], state,
+                   int_params)
 
 
 @njit(inline="always")
