@@ -132,13 +132,14 @@ def test_the_batched_kernel_copies_fewer_rows_unless_it_walks_huffman_paths():
 
 
 def test_a_caller_that_reads_the_shared_rows_gets_every_block_merged():
-    # the MPI backend's setting: before each block of a worker, that worker's copies
-    # equal their snapshots (merged after its previous block)
+    # the MPI backend's setting (and the classic kernel's): before each block of a
+    # worker, that worker's copies equal their snapshots (merged after its previous one)
     ids, counts = _corpus(seed=5, tokens=20000, vocab_size=40)
     vocab = Vocabulary([b"w%d" % i for i in range(len(counts))], np.array(counts, np.int64))
     config = TrainConfig(train="-", threads=2, size=8, window=2, iter=1, batch=1, cbow=0)
     backend = create_backend(config, vocab, ArrayIds([np.array(ids, np.int32)]))
     backend.block_ids = 512
+    assert not backend.merge_every_block        # one process, batched without -hs
     backend.merge_every_block = True
     hot, v = hot_rows(config, len(vocab)), len(vocab)
     checked = []
@@ -153,6 +154,18 @@ def test_a_caller_that_reads_the_shared_rows_gets_every_block_merged():
     backend.before_block = before_block
     backend.train()
     assert len(checked) > 20 and all(checked)
+
+
+def test_classic_runs_merge_after_every_block_batched_ones_at_the_end():
+    vocab = Vocabulary([b"w%d" % i for i in range(50)], np.ones(50, np.int64))
+    ids = ArrayIds([np.zeros(10, np.int32)])
+
+    def every_block(**flags):
+        config = TrainConfig(train="-", threads=2, size=8, **flags)
+        return create_backend(config, vocab, ids).merge_every_block
+    assert every_block() and every_block(cbow=0) and every_block(batch=1)   # CBOW: classic
+    assert every_block(batch=1, cbow=0, hs=1)
+    assert not every_block(batch=1, cbow=0)
 
 
 def test_merges_take_the_nodes_every_time_and_the_words_part_by_part():

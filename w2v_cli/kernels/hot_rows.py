@@ -14,8 +14,8 @@ Every ``P_MERGE`` windows a worker merges its copies of the ``P_HOT_NODES`` Huff
 nodes nearest the root (every word's path starts there: they must not drift apart) and
 one of ``HOT_WORD_PARTS`` parts of its ``P_HOT`` most frequent words' rows, in turn.
 The driver merges everything (``merge_worker_copies``) once a worker has trained its
-last block, and after every block when something outside the workers reads the shared
-rows while they train (the syncs of an MPI run).  One worker alone has no copies (both
+last block, and after every block too (``CpuBackend.merge_every_block``) except in a
+batched run without -hs on one process.  One worker alone has no copies (both
 counts 0) and trains exactly as before.
 
 The copies are extra rows of the same matrices (rows ``vocab_size ..``): worker k's copy
