@@ -120,16 +120,38 @@ def test_progress_reports_the_bytes_of_every_part(tmp_path):
     assert seen and max(seen) == len(data)
 
 
-@pytest.mark.parametrize("over", ["a part", "the merged table"])
-def test_counting_in_parts_gives_way_when_pruning_is_needed(tmp_path, over):
+@pytest.mark.parametrize("case", ["one pass prunes too", "only a part's share is passed"])
+def test_counting_in_parts_gives_way_when_a_part_passes_its_share(tmp_path, case):
+    # each of 4 parts may hold a quarter of the limit: together never more than one
+    # pass's table (the memory bound); past that, the run counts in one pass
     path = _corpus(tmp_path, LEE.read_bytes())
     corpus = CorpusFile(str(path))
+    distinct = len(count_words(corpus).table)
+    limit = 40 if case == "one pass prunes too" else distinct + 1
+    assert count_words(corpus, prune_limit=limit).pruned == (case == "one pass prunes too")
     largest_part = max(len(count_words(part).table)
                        for part in corpus_parts.split_corpus(corpus, 4))
-    limit = 40 if over == "a part" else largest_part
-    assert len(count_words(corpus).table) > limit     # one pass would prune too
+    assert largest_part > limit // 4
     assert count_in_parts(corpus, 4, keep_ids=True, on_progress=None,
                           prune_limit=limit) is None
+
+
+def test_the_parts_tables_never_hold_more_than_their_share(tmp_path, monkeypatch):
+    from w2v_cli import vocab
+    path = _corpus(tmp_path, LEE.read_bytes())
+    limits = []
+    original = vocab.count_words
+
+    def counting(*args, **kwargs):
+        counted = original(*args, **kwargs)
+        limits.append((kwargs["prune_limit"], len(counted.table)))
+        return counted
+
+    monkeypatch.setattr(corpus_parts, "count_words", counting)
+    assert count_in_parts(CorpusFile(str(path)), 4, keep_ids=False, on_progress=None,
+                          prune_limit=40_000) is not None
+    assert len(limits) == 4 and all(limit == 10_000 and size <= limit
+                                    for limit, size in limits)
 
 
 def test_a_many_thread_run_counts_in_parts_and_writes_the_one_thread_vocabulary(

@@ -12,8 +12,12 @@ Two users: the counting threads of one process (``count_in_parts``, a run with
 
 Pruning (more than 21 million distinct words) is the exception: the C tool prunes while
 reading the whole file in one order, so which rare words survive depends on where that
-happened.  ``count_in_parts`` gives up when a part or the merged table would need it, and
-the caller counts in one pass as the C tool does; MPI runs prune per part (see there).
+happened.  ``count_in_parts`` gives each part an equal share of the limit, so that all
+the parts' tables together never hold more entries than one pass's table may (the same
+memory bound); it gives up as soon as one part passes its share, and the caller counts
+in one pass as the C tool does.  (A part can pass its share of a corpus that one pass
+would not prune, with many words of its own; that only costs the time counted so far.)
+MPI runs prune per part instead (see ``distributed.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import BinaryIO, Callable, List, Optional
 import numpy as np
 
 from w2v_cli.corpus import TokenIdCache
-from w2v_cli.vocab import WordCounts, count_words
+from w2v_cli.vocab import TableFull, WordCounts, count_words
 
 SEPARATORS = b" \t\n"
 _SCAN_BYTES = 1 << 16
@@ -196,15 +200,17 @@ def count_in_parts(corpus, parts: int, keep_ids: bool, on_progress: Optional[Cal
     GIL), keeping each part's token ids when ``keep_ids``.
 
     ``on_progress(progress)`` is called after each block with an object whose ``tell()``
-    is the bytes read in all parts.  Returns None when pruning would be needed (the
-    caller then counts in one pass); the caches are then closed.
+    is the bytes read in all parts.  Returns None when a part passes its share of
+    ``prune_limit`` (the caller then counts in one pass); the caches are then closed.
     """
     pieces = split_corpus(corpus, parts)
     caches: List[Optional[TokenIdCache]] = [None] * parts
     counts: List[Optional[WordCounts]] = [None] * parts
     errors: List[BaseException] = []
     stop = threading.Event()
+    gave_way = threading.Event()
     progress = _SharedProgress(on_progress, parts)
+    share = max(1, prune_limit // parts)    # the parts' tables together: at most the limit
 
     def count(part: int) -> None:
         try:
@@ -212,9 +218,12 @@ def count_in_parts(corpus, parts: int, keep_ids: bool, on_progress: Optional[Cal
                 caches[part] = TokenIdCache()
             counts[part] = count_words(pieces[part], id_sink=caches[part],
                                        on_progress=progress.for_part(part, stop),
-                                       prune_limit=prune_limit)
+                                       prune_limit=share, prune=False)
         except _Stopped:
             pass
+        except TableFull:
+            gave_way.set()
+            stop.set()
         except BaseException as exc:      # raised again by the calling thread
             errors.append(exc)
             stop.set()
@@ -230,6 +239,8 @@ def count_in_parts(corpus, parts: int, keep_ids: bool, on_progress: Optional[Cal
                 thread.join(0.1)          # short waits: a signal is handled at once
         if errors:
             raise errors[0]
+        if gave_way.is_set():
+            raise _Stopped()
         merged = counts[0]
         entries = [np.arange(len(merged.table), dtype=np.int64)]
         for part in range(1, parts):

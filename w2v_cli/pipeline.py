@@ -190,8 +190,8 @@ def _count_vocabulary(config: TrainConfig, corpus, listed, wants_vectors: bool):
 
 def _count_in_parts(config: TrainConfig, corpus, parts: int, wants_vectors: bool):
     """The vocabulary counted in ``parts`` parts on as many threads, with the token ids
-    when ``wants_vectors``; None when it needs pruning (then it is counted in one pass,
-    as the original prunes)."""
+    when ``wants_vectors``; None when a part passes its share of the pruning limit (then
+    it is counted in one pass, as the original prunes)."""
     from w2v_cli.config import VOCAB_PRUNE_LIMIT
     from w2v_cli.corpus import ChainedIds
     from w2v_cli.corpus_parts import count_in_parts

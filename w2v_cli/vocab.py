@@ -101,8 +101,13 @@ class WordCounts:
         self.pruned = True
 
 
+class TableFull(Exception):
+    """The word table passed its limit in a count that must not prune."""
+
+
 def count_words(corpus: CorpusFile, id_sink=None, on_progress: Optional[Callable] = None,
-                prune_limit: int = config.VOCAB_PRUNE_LIMIT) -> WordCounts:
+                prune_limit: int = config.VOCAB_PRUNE_LIMIT,
+                prune: bool = True) -> WordCounts:
     """Count every token of the corpus (one pass); ``</s>`` is entry 0.
 
     Parameters
@@ -112,6 +117,9 @@ def count_words(corpus: CorpusFile, id_sink=None, on_progress: Optional[Callable
         pruning renumbers the table).
     on_progress : callable(stream), optional
         Called after each block read.
+    prune : bool
+        Prune as the C tool does when the table passes ``prune_limit`` (default); False
+        raises ``TableFull`` instead.
     """
     from w2v_cli.corpus import iter_token_batches
     from w2v_cli.wordtable import WordTable
@@ -125,10 +133,15 @@ def count_words(corpus: CorpusFile, id_sink=None, on_progress: Optional[Callable
             if len(entry_ids) < batch.count:
                 entry_ids = np.empty(batch.count, dtype=np.int32)
             ids = table.count(batch.pool, batch.offsets, batch.count,
-                              prune_limit=prune_limit, on_prune=counted.prune, out=entry_ids)
+                              prune_limit=prune_limit,
+                              on_prune=counted.prune if prune else _table_full, out=entry_ids)
             if id_sink is not None and not counted.pruned:
                 id_sink.append(ids)
     return counted
+
+
+def _table_full() -> None:
+    raise TableFull()
 
 
 def vocabulary_of(counted: WordCounts, min_count: int) -> LearnedVocabulary:
