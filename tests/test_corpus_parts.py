@@ -106,7 +106,8 @@ def test_threads_count_the_one_pass_vocabulary_and_token_ids(tmp_path, parts):
             np.testing.assert_array_equal(_all_ids(chained, first, last, block=500),
                                           ids[first:last])
     finally:
-        chained.close()
+        for cache in counted.caches:
+            cache.close()
 
 
 def test_progress_reports_the_bytes_of_every_part(tmp_path):

@@ -197,10 +197,6 @@ class ChainedIds:
                 pieces.append(cache.open_range(low - start, high - start))
         return ChainedIdPass(pieces)
 
-    def close(self) -> None:
-        for cache in self._caches:
-            cache.close()
-
 
 class ChainedIdPass:
     """Reads the pieces of a ``ChainedIds`` range in turn; a read fills the buffer across

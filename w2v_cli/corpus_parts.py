@@ -113,10 +113,11 @@ class CorpusPart:
 
 def split_corpus(corpus, parts: int) -> List[CorpusPart]:
     """``corpus`` (a ``sources.CorpusFile`` without compression) as ``parts`` parts."""
+    size = corpus.size
     with corpus.open() as handle:
-        bounds = [part_bounds(handle, corpus.size, k, parts) for k in range(parts)]
-    return [CorpusPart(corpus.open, corpus.display_name, first, last)
-            for first, last in bounds]
+        cuts = [cut_point(handle, size * k // parts, size) for k in range(parts + 1)]
+    return [CorpusPart(corpus.open, corpus.display_name, first, max(first, last))
+            for first, last in zip(cuts, cuts[1:])]
 
 
 # --- the tables of several parts ----------------------------------------------------
@@ -176,7 +177,7 @@ class _SharedProgress:
         self._done = [0] * parts
         self._lock = threading.Lock()
 
-    def tell(self, _stream=None) -> int:
+    def tell(self) -> int:
         return sum(self._done)
 
     def for_part(self, part: int, stop: threading.Event) -> Callable:
@@ -245,8 +246,9 @@ def count_in_parts(corpus, parts: int, keep_ids: bool, on_progress: Optional[Cal
         entries = [np.arange(len(merged.table), dtype=np.int64)]
         for part in range(1, parts):
             entries.append(merge_counts(merged, table_payload(counts[part]), prune_limit))
-        if any(c.pruned for c in counts):
-            raise _Stopped()
+        # the shares add up to at most the limit, so the merged table never needs pruning
+        # (which would renumber it and make the cached ids stale)
+        assert not merged.pruned
         return PartsCount(merged, [c for c in caches if c is not None], entries)
     except _Stopped:
         _close(caches)

@@ -242,7 +242,6 @@ class CpuBackend(Backend):
     worker_niceness = 0
     block_ids = ID_BLOCK
     before_block = None
-    merge_every_block = False
 
     def __init__(self, config: TrainConfig, vocab: Vocabulary, tables: TrainingTables,
                  ids: TokenIds, extra_progress_slots: int = 0, first_stream: int = 0) -> None:

@@ -89,7 +89,7 @@ def merge_hot_rows(syn0, syn1, syn1neg, hs, negative, state, int_params):
 @njit(cache=True, nogil=True, error_model="numpy")
 def merge_worker_copies(syn0, syn1, syn1neg, int_params, state):
     """Merge all of a worker's copies into the shared rows (called by the driver between
-    kernel calls: after the worker's last block, or after each block in an MPI run)."""
+    kernel calls: see the module notes)."""
     merge_hot_rows(syn0, syn1, syn1neg, int_params[P_HS], int_params[P_NEGATIVE], state,
                    int_params)
 
