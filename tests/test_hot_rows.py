@@ -11,7 +11,7 @@ from tests.test_training_kernel import _corpus
 from tests.helpers import ArrayIds
 from w2v_cli import native
 from w2v_cli.backends import create_backend
-from w2v_cli.backends.cpu import hot_rows
+from w2v_cli.backends.cpu import HOT_COPIES_BYTES, hot_rows
 from w2v_cli.config import TrainConfig
 
 from w2v_cli.kernels import abi
@@ -123,12 +123,17 @@ def test_several_workers_train_on_copies_and_write_only_the_model():
     assert hot_rows(one, len(vocab)) == 0
 
 
-def test_the_batched_kernel_copies_fewer_rows_unless_it_walks_huffman_paths():
-    def rows(**flags):
-        return hot_rows(TrainConfig(train="-", threads=2, **flags), 100_000)
+def test_the_batched_kernel_copies_every_row_unless_it_walks_huffman_paths():
+    def rows(vocab_size=100_000, threads=2, **flags):
+        return hot_rows(TrainConfig(train="-", threads=threads, **flags), vocab_size)
     assert rows() == rows(cbow=0) == rows(batch=1, cbow=0, hs=1) == abi.HOT_ROWS
-    assert rows(batch=1, cbow=0) == abi.BATCHED_HOT_ROWS < abi.HOT_ROWS
     assert rows(batch=1) == abi.HOT_ROWS         # CBOW: the classic kernel trains it
+    assert rows(30_000, batch=1, cbow=0) == 30_000 - 1 > abi.HOT_ROWS  # all but the rarest
+    # as many as the memory bound allows: per row, a copy and a snapshot per thread of
+    # syn0 and syn1neg, 112 floats each at size 100
+    per_row = 2 * 2 * 2 * 112 * 4
+    assert rows(batch=1, cbow=0) == HOT_COPIES_BYTES // per_row < 100_000 - 1
+    assert rows(batch=1, cbow=0, threads=8) == HOT_COPIES_BYTES // (4 * per_row)
 
 
 def test_a_caller_that_reads_the_shared_rows_gets_every_block_merged():

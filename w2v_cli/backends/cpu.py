@@ -142,12 +142,14 @@ def _batched_rows_only(config: TrainConfig) -> bool:
 
 
 def hot_rows(config: TrainConfig, vocab_size: int) -> int:
-    """How many of the most used rows each worker copies (0 for one worker)."""
+    """How many of the most used rows each worker copies (0 for one worker): the
+    classic kernel's 8,192, the batched kernel's every word (``abi``), within
+    ``HOT_COPIES_BYTES``."""
     if config.threads == 1:
         return 0
     matrices = 1 + (1 if config.hs else 0) + (1 if config.negative > 0 else 0)
     per_row = 2 * config.threads * matrices * padded_width(config.size) * 4
-    most = abi.BATCHED_HOT_ROWS if _batched_rows_only(config) else abi.HOT_ROWS
+    most = vocab_size if _batched_rows_only(config) else abi.HOT_ROWS
     return max(0, min(most, vocab_size - 1, HOT_COPIES_BYTES // per_row))
 
 

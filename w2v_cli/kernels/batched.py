@@ -14,11 +14,13 @@ with every product taken from the rows as they were when the window started.  Ea
 output row is read and written once per window instead of once per pair, which is what
 makes it fast: the rows stay in registers and the first-level cache for the whole
 window, and two threads rarely fight over the cache lines of frequent words' rows.
-With several workers each still trains on private copies of the hot rows
-(``hot_rows.py``), merged less often than the classic kernel's (``abi``): writing the
-shared rows directly was faster still (two threads 2.0x one in the training loop, 1.7x
-with the copies) but scored 0.48 points lower on wiki8 (6 seeds), likely because a
-window's summed change to a frequent row is lost when both threads write it at once.
+With several workers each trains on private copies of every word's rows
+(``hot_rows.py``; as many as a memory bound allows), merged part by part as it goes,
+less often than the classic kernel's (``abi``).  Writing the shared rows directly
+scored 0.48 points lower on wiki8 (6 seeds), likely because a window's summed change to
+a frequent row is lost when both threads write it at once; copying only the most
+frequent rows left the threads meeting on the others' cache lines, which on this
+project's machine cost two threads up to a tenth of their speed.
 
 Negatives are drawn with the same unigram^0.75 table; one that equals the centre word is
 skipped, and one drawn twice in a window counts twice (its gradient is doubled).  The
