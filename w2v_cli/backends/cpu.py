@@ -87,7 +87,8 @@ class _Worker:
     scratch); attribute names are the kernel arguments' (``abi.WORKER_ARGS``)."""
 
     def __init__(self, index: int, config: TrainConfig, planned: int, scratch,
-                 stream: int, vocab_size: int = 0, hot: int = 0, hot_nodes: int = 0) -> None:
+                 stream: int, vocab_size: int = 0, hot: int = 0, hot_nodes: int = 0,
+                 copies: int = 0) -> None:
         rows, ids, values = scratch
         self.index = index
         self.state = _private_array(abi.STATE_SLOTS, np.int64)
@@ -107,9 +108,13 @@ class _Worker:
         self.int_params[abi.P_PLANNED] = planned
         self.int_params[abi.P_SIZE] = config.size
         self.int_params[abi.P_VOCAB] = vocab_size
-        self.int_params[abi.P_HOT] = hot
-        self.int_params[abi.P_HOT_NODES] = hot_nodes
-        self.int_params[abi.P_WORKERS] = config.threads
+        # The workers with copies are the last ``copies``: with one fewer than there are
+        # workers, worker 0 trains the shared rows themselves (kernels/hot_rows.py).
+        copy = index - (config.threads - copies)
+        self.int_params[abi.P_HOT] = hot if copy >= 0 else 0
+        self.int_params[abi.P_HOT_NODES] = hot_nodes if copy >= 0 else 0
+        self.int_params[abi.P_COPIES] = copies
+        self.int_params[abi.P_COPY] = max(copy, 0)
         merge = (abi.BATCHED_HOT_MERGE_WINDOWS if _batched_rows_only(config)
                  else abi.HOT_MERGE_WINDOWS)
         self.int_params[abi.P_MERGE] = merge
@@ -141,29 +146,48 @@ def _batched_rows_only(config: TrainConfig) -> bool:
     return trains_batched(config) and not config.hs
 
 
-def hot_rows(config: TrainConfig, vocab_size: int) -> int:
-    """How many of the most used rows each worker copies (0 for one worker): the
-    classic kernel's 8,192, the batched kernel's every word (``abi``), within
-    ``HOT_COPIES_BYTES``."""
+def copying_workers(config: TrainConfig) -> int:
+    """How many workers keep copies of the hot rows: none of one alone, all but the
+    first when the batched kernel copies every word's rows, else all."""
     if config.threads == 1:
         return 0
+    return config.threads - 1 if _batched_rows_only(config) else config.threads
+
+
+def hot_rows(config: TrainConfig, vocab_size: int) -> int:
+    """How many of the most used rows each worker with copies copies (0 for one
+    worker): the classic kernel's 8,192, the batched kernel's every word (``abi``),
+    within ``HOT_COPIES_BYTES``."""
+    copies = copying_workers(config)
+    if copies == 0:
+        return 0
     matrices = 1 + (1 if config.hs else 0) + (1 if config.negative > 0 else 0)
-    per_row = 2 * config.threads * matrices * padded_width(config.size) * 4
+    per_row = 2 * copies * matrices * padded_width(config.size) * 4
     most = vocab_size if _batched_rows_only(config) else abi.HOT_ROWS
     return max(0, min(most, vocab_size - 1, HOT_COPIES_BYTES // per_row))
 
 
-def _start_copies(matrix: np.ndarray, vocab_size: int, hot: int, workers: int,
+def _start_copies(matrix: np.ndarray, vocab_size: int, hot: int, copies: int, place: int,
                   nodes: bool) -> None:
-    """Fill every worker's copy and snapshot of the hot rows from the shared rows (the
-    layout of ``kernels/hot_rows.py``): the most frequent words' rows, or for the Huffman
-    nodes (``nodes``) those nearest the root."""
-    if hot == 0 or matrix.shape[0] < vocab_size + 2 * workers * hot:
+    """Fill the copy and the snapshot of the hot rows in ``place`` from the shared rows
+    (the layout of ``kernels/hot_rows.py``): the most frequent words' rows, or for the
+    Huffman nodes (``nodes``) those nearest the root.
+
+    Each worker fills its own as it starts: the first touch of that memory costs more
+    than the copying (tens of milliseconds for the batched kernel's copies of every
+    row), and a worker without copies trains meanwhile.  The snapshot is taken from the
+    copy, not from the shared rows, which other workers may be changing by then: copy
+    and snapshot must be equal, or those changes would be added again at the next merge.
+    """
+    if hot == 0 or matrix.shape[0] < vocab_size + 2 * copies * hot:
         return                          # no copies, or a placeholder matrix
-    shared = (matrix[vocab_size - 2 - np.arange(hot)] if nodes else matrix[:hot])
-    for k in range(2 * workers):        # copies of workers 0..n-1, then their snapshots
-        start = vocab_size + k * hot
-        matrix[start:start + hot] = shared
+    copy = vocab_size + place * hot
+    snapshot = vocab_size + (copies + place) * hot
+    if nodes:
+        matrix[copy:copy + hot] = matrix[vocab_size - 2 - np.arange(hot)]
+    else:
+        matrix[copy:copy + hot] = matrix[:hot]
+    matrix[snapshot:snapshot + hot] = matrix[copy:copy + hot]
 
 
 def trained_work(workers) -> dict:
@@ -251,14 +275,11 @@ class CpuBackend(Backend):
         self.tables = tables
         self.ids = ids
         self.threads = config.threads
-        # Several workers each train on private copies of the most used rows (a copy and
-        # a snapshot per worker, merged back often: kernels/hot_rows.py).
-        hot = hot_rows(config, len(vocab))
+        # Several workers train on private copies of the most used rows (a copy and a
+        # snapshot per worker with copies, merged back often: kernels/hot_rows.py).
+        hot, copies = hot_rows(config, len(vocab)), copying_workers(config)
         hot_nodes = min(abi.HOT_NODES, hot) if config.hs else 0
-        self.weights = init_weights(config, len(vocab), 2 * self.threads * hot)
-        _start_copies(self.weights.syn0, len(vocab), hot, self.threads, nodes=False)
-        _start_copies(self.weights.syn1neg, len(vocab), hot, self.threads, nodes=False)
-        _start_copies(self.weights.syn1, len(vocab), hot_nodes, self.threads, nodes=True)
+        self.weights = init_weights(config, len(vocab), 2 * copies * hot)
         starting_alpha = np.float32(config.starting_alpha)
         self.float_params = np.array(  # (start, floor) as the C code compares them, in double
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
@@ -267,7 +288,7 @@ class CpuBackend(Backend):
         batched = trains_batched(config)
         scratch = _scratch_sizes(config, batched)
         self.workers = [_Worker(k, config, self.progress.planned_words, scratch,
-                                first_stream + k, len(vocab), hot, hot_nodes)
+                                first_stream + k, len(vocab), hot, hot_nodes, copies)
                         for k in range(self.threads)]
         run = native.kernels()
         if batched:
@@ -296,6 +317,7 @@ class CpuBackend(Backend):
         try:
             if self.worker_niceness:
                 _lower_priority(self.worker_niceness)
+            self._start_copies(worker)
             while not self._stop.is_set():
                 item = self._schedule.next()
                 if item is None:
@@ -332,6 +354,14 @@ class CpuBackend(Backend):
                                    shared_alpha=self.progress.alpha))
         if self.merge_every_block:
             self._merge_copies(worker)
+
+    def _start_copies(self, worker: _Worker) -> None:
+        params, weights = worker.int_params, self.weights
+        for matrix, hot, nodes in ((weights.syn0, params[abi.P_HOT], False),
+                                   (weights.syn1neg, params[abi.P_HOT], False),
+                                   (weights.syn1, params[abi.P_HOT_NODES], True)):
+            _start_copies(matrix, weights.vocab_size, int(hot), int(params[abi.P_COPIES]),
+                          int(params[abi.P_COPY]), nodes)
 
     def _merge_copies(self, worker: _Worker) -> None:
         if worker.int_params[abi.P_HOT] + worker.int_params[abi.P_HOT_NODES]:

@@ -47,8 +47,10 @@ STATE_SLOTS = 12
 
 # Slots of the integer parameter array.
 (P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED, P_SIZE, P_VOCAB, P_HOT,
- P_HOT_NODES, P_WORKERS, P_MERGE) = range(13)
-INT_PARAMS = 13
+ P_HOT_NODES, P_COPIES, P_MERGE, P_COPY) = range(14)
+INT_PARAMS = 14
+# P_COPIES: how many workers keep copies of the hot rows; P_COPY: which of them this
+# worker's are (its place in their layout, ``hot_rows.py``).
 
 # With several workers each keeps private copies of the most used rows (``hot_rows.py``):
 # of at most this many words' rows and this many Huffman nodes; every this many windows

@@ -16,13 +16,17 @@ one of ``HOT_WORD_PARTS`` parts of its ``P_HOT`` most frequent words' rows, in t
 The driver merges everything (``merge_worker_copies``) once a worker has trained its
 last block, and after every block too (``CpuBackend.merge_every_block``) except in a
 batched run without -hs on one process.  One worker alone has no copies (both
-counts 0) and trains exactly as before.
+counts 0) and trains exactly as before.  In a batched run without -hs, whose workers
+copy every word's rows, the first worker has none either: it trains the shared rows,
+which the others' merges touch only a part at a time, and the copies take a worker's
+less memory.
 
-The copies are extra rows of the same matrices (rows ``vocab_size ..``): worker k's copy
-of hot row t is row ``vocab_size + k * hot + t``, its snapshot row ``vocab_size +
-(workers + k) * hot + t``, with ``hot`` the count of that matrix.  Hot row t is word t
-of syn0 and syn1neg (the vocabulary is sorted by frequency) and node
-``vocab_size - 2 - t`` of syn1 (the root is node V - 2).
+The copies are extra rows of the same matrices (rows ``vocab_size ..``): with ``P_COPIES``
+workers keeping copies, the copy of hot row t of the one in place ``P_COPY`` = k is row
+``vocab_size + k * hot + t``, its snapshot row ``vocab_size + (P_COPIES + k) * hot + t``,
+with ``hot`` the count of that matrix.  Hot row t is word t of syn0 and syn1neg (the
+vocabulary is sorted by frequency) and node ``vocab_size - 2 - t`` of syn1 (the root is
+node V - 2).
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (HOT_WORD_PARTS, MERGE_ROUND, P_HOT, P_HOT_NODES, P_HS,
-                                 P_MERGE, P_NEGATIVE, P_VOCAB, P_WORKER, P_WORKERS,
+from w2v_cli.kernels.abi import (HOT_WORD_PARTS, MERGE_ROUND, P_COPIES, P_COPY, P_HOT,
+                                 P_HOT_NODES, P_HS, P_MERGE, P_NEGATIVE, P_VOCAB,
                                  SINCE_MERGE)
 from w2v_cli.kernels.rows import row_merge
 
@@ -41,7 +45,7 @@ def word_row(word, int_params):
     """The row a worker reads and writes for ``word`` in syn0 or syn1neg."""
     hot = int_params[P_HOT]
     if word < hot:
-        return int_params[P_VOCAB] + int_params[P_WORKER] * hot + word
+        return int_params[P_VOCAB] + int_params[P_COPY] * hot + word
     return np.int64(word)
 
 
@@ -51,7 +55,7 @@ def node_row(node, int_params):
     hot = int_params[P_HOT_NODES]
     top = int_params[P_VOCAB] - 2 - node
     if top < hot:
-        return int_params[P_VOCAB] + int_params[P_WORKER] * hot + top
+        return int_params[P_VOCAB] + int_params[P_COPY] * hot + top
     return np.int64(node)
 
 
@@ -59,8 +63,8 @@ def node_row(node, int_params):
 def _merge_rows(matrix, hot, first, last, nodes, int_params):
     """Merge this worker's copies of hot rows ``first .. last-1`` of ``matrix``."""
     vocab_size = int_params[P_VOCAB]
-    copies = vocab_size + int_params[P_WORKER] * hot
-    snapshots = vocab_size + (int_params[P_WORKERS] + int_params[P_WORKER]) * hot
+    copies = vocab_size + int_params[P_COPY] * hot
+    snapshots = vocab_size + (int_params[P_COPIES] + int_params[P_COPY]) * hot
     for t in range(first, last):
         shared = vocab_size - 2 - t if nodes else t
         if shared >= 0:
