@@ -8,10 +8,10 @@ threads share the weights without locks, so runs differ even with one seed):
 
 * skip-gram: 7.36-8.71%, mean 8.00%, standard deviation 0.44.  Bar: the C tool's 7.3%
   less 0.3 points of run-to-run noise, 7.0% for one run, 2.3 sd below the mean.
-* skip-gram, -batch 1: 7.36-8.18%, mean 7.86%, sd 0.28 (its threads copying every
-  word's rows, merged as they go and at the end; 7.17-8.12%, mean 7.81%, sd 0.36 with
-  2,048 copied rows).  Same bar, 7.0% (3.1 sd below the mean; 2.2 sd below the lower
-  mean of the 2,048-row runs: about one failure in 70 runs).
+* skip-gram, -batch 1: 7.57-8.44%, mean 8.03%, sd 0.28 (its threads but the first
+  copying every word's rows, merged as they go and at the end; 7.17-8.12%, mean 7.81%,
+  sd 0.36 with every thread copying 2,048 rows).  Same bar, 7.0% (3.7 sd below the
+  mean; 2.2 sd below the lower mean of the 2,048-row runs: about one failure in 70).
 * CBOW: 6.91-8.05%, mean 7.27%, sd 0.38.  That is 0.4 points below the 7.66% measured
   the same way before the worker threads kept private copies of the hot rows
   (README, "How it works"), which on wiki8 cost CBOW 0.2 points.  The bar is set from
