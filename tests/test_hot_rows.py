@@ -160,9 +160,10 @@ def test_in_batched_runs_the_first_worker_trains_the_shared_rows():
 def test_a_caller_that_reads_the_shared_rows_gets_every_block_merged():
     # the MPI backend's setting (and the classic kernel's): before each block of a
     # worker, that worker's copies equal their snapshots (merged after its previous one)
-    ids, counts = _corpus(seed=5, tokens=20000, vocab_size=40)
+    # (enough blocks that worker 1, which fills its copies first, gets many of them)
+    ids, counts = _corpus(seed=5, tokens=200_000, vocab_size=40)
     vocab = Vocabulary([b"w%d" % i for i in range(len(counts))], np.array(counts, np.int64))
-    config = TrainConfig(train="-", threads=2, size=8, window=2, iter=3, batch=1, cbow=0)
+    config = TrainConfig(train="-", threads=2, size=8, window=2, iter=1, batch=1, cbow=0)
     backend = create_backend(config, vocab, ArrayIds([np.array(ids, np.int32)]))
     backend.block_ids = 512
     assert not backend.merge_every_block        # one process, batched without -hs

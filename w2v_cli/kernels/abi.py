@@ -59,11 +59,11 @@ HOT_ROWS = 8192
 HOT_NODES = 256
 HOT_MERGE_WINDOWS = 256
 HOT_WORD_PARTS = 32
-# The batched kernel (-batch 1) without -hs copies every word's rows (as many as
-# ``backends.cpu.HOT_COPIES_BYTES`` allows) and merges every this many windows: at 256
-# the merges held two threads to 1.4x one (1.7x at 2048).  Its merges cost little; what
-# slows its threads is meeting on rows past the copied ones, so it copies them all
-# (README, "Batched training").
+# The batched kernel (-batch 1) without -hs copies every word's rows on every worker but
+# the first (as many as ``backends.cpu.HOT_COPIES_BYTES`` allows) and merges every this
+# many windows: at 256 the merges held two threads to 1.4x one (1.7x at 2048).  Its
+# merges cost little; what slowed its threads was meeting on rows past the copied ones,
+# so it copies them all (README, "How it works").
 BATCHED_HOT_MERGE_WINDOWS = 2048
 # Slots of the float64 parameter array.
 P_START_ALPHA, P_MIN_ALPHA = range(2)

@@ -14,9 +14,10 @@ with every product taken from the rows as they were when the window started.  Ea
 output row is read and written once per window instead of once per pair, which is what
 makes it fast: the rows stay in registers and the first-level cache for the whole
 window, and two threads rarely fight over the cache lines of frequent words' rows.
-With several workers each trains on private copies of every word's rows
-(``hot_rows.py``; as many as a memory bound allows), merged part by part as it goes,
-less often than the classic kernel's (``abi``).  Writing the shared rows directly
+With several workers, every worker but the first trains on private copies of every
+word's rows (``hot_rows.py``; as many as a memory bound allows), merged part by part as
+it goes, less often than the classic kernel's (``abi``); the first trains the shared
+rows.  Writing the shared rows directly
 scored 0.48 points lower on wiki8 (6 seeds), likely because a window's summed change to
 a frequent row is lost when both threads write it at once; copying only the most
 frequent rows left the threads meeting on the others' cache lines, which on this

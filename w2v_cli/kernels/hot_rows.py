@@ -18,8 +18,8 @@ last block, and after every block too (``CpuBackend.merge_every_block``) except 
 batched run without -hs on one process.  One worker alone has no copies (both
 counts 0) and trains exactly as before.  In a batched run without -hs, whose workers
 copy every word's rows, the first worker has none either: it trains the shared rows,
-which the others' merges touch only a part at a time, and the copies take a worker's
-less memory.
+which the others' merges touch only a part at a time, and the copies need one worker's
+share less memory.
 
 The copies are extra rows of the same matrices (rows ``vocab_size ..``): with ``P_COPIES``
 workers keeping copies, the copy of hot row t of the one in place ``P_COPY`` = k is row
