@@ -19,10 +19,10 @@ _LEE = GOLDEN / "corpus" / "lee.txt"
 
 
 def test_schedule_memory_does_not_grow_with_the_passes():
-    from w2v_cli.backends.cpu import _Schedule
+    from w2v_cli.backends.workers import Schedule
     tracemalloc.start()
     try:
-        schedule = _Schedule(length=10 ** 9, threads=4, passes=10 ** 15)
+        schedule = Schedule(length=10 ** 9, threads=4, passes=10 ** 15)
         first = [schedule.next() for _ in range(64)]
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -32,12 +32,12 @@ def test_schedule_memory_does_not_grow_with_the_passes():
 
 
 def test_schedule_hands_out_exactly_the_requested_passes():
-    from w2v_cli.backends.cpu import _Schedule
-    schedule = _Schedule(length=100, threads=3, passes=2)
+    from w2v_cli.backends.workers import Schedule
+    schedule = Schedule(length=100, threads=3, passes=2)
     items = []
     while (item := schedule.next()) is not None:
         items.append(item)
-    assert len(items) == 2 * 3 * _Schedule.CHUNKS_PER_THREAD
+    assert len(items) == 2 * 3 * Schedule.CHUNKS_PER_THREAD
     assert schedule.next() is None
 
 

@@ -137,8 +137,8 @@ def test_every_pass_counts_every_word():
 
 
 def test_schedule_covers_every_token_once_per_pass_and_spreads_the_workers():
-    from w2v_cli.backends.cpu import _Schedule
-    schedule = _Schedule(length=1000, threads=2, passes=3)
+    from w2v_cli.backends.workers import Schedule
+    schedule = Schedule(length=1000, threads=2, passes=3)
     items = []
     while (item := schedule.next()) is not None:
         items.append(item)
@@ -150,5 +150,5 @@ def test_schedule_covers_every_token_once_per_pass_and_spreads_the_workers():
         assert [r for r in ranges if r[2]] == [ranges[-1]]                 # one corpus end
     # The first two ranges handed out start half the corpus apart.
     assert items[0][0] == 0 and items[1][0] == 500
-    single = _Schedule(length=1000, threads=1, passes=2)
+    single = Schedule(length=1000, threads=1, passes=2)
     assert [single.next(), single.next(), single.next()] == [(0, 1000, True)] * 2 + [None]

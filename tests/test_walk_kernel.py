@@ -8,7 +8,7 @@ import pytest
 from tests import reference
 from tests.test_training_kernel import _corpus
 from w2v_cli import native
-from w2v_cli.backends.cpu import _Worker
+from w2v_cli.backends.workers import Worker
 from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
 from w2v_cli.kernels import abi
 from w2v_cli.tables import TrainingTables
@@ -21,7 +21,7 @@ def walk_ours(ids, counts, blocks, config):
                        counts=np.array(counts, dtype=np.int64))
     tables = TrainingTables(config, vocab)
     planned = config.iter * sum(counts) + 1
-    worker = _Worker(0, config, planned, (1, 1, 1), 0)
+    worker = Worker(0, config, planned)
     alpha = np.float32(config.starting_alpha)
     float_params = np.array([alpha, np.float64(alpha) * MIN_ALPHA_FRACTION])
     progress = np.zeros(1, dtype=np.int64)

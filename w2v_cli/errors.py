@@ -44,3 +44,8 @@ class KernelError(W2VError):
 def interrupted_message(signum: int) -> str:
     """What a run stopped by SIGINT or SIGTERM says (exit code 128 + ``signum``)."""
     return f"interrupted by {signal.Signals(signum).name}"
+
+
+class TrainingDiverged(W2VError):
+    """Training blew up: some vectors are no longer finite or absurdly long
+    (``divergence.py``); nothing is written."""

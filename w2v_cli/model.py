@@ -29,9 +29,8 @@ class Weights:
 
     ``syn0`` holds the word vectors that are written out (``input_vectors()``); ``syn1``
     (hierarchical softmax) and ``syn1neg`` (negative sampling) are the output layers, or
-    float32[1, 1] placeholders when unused.  All are float32[rows, stride], stride >= size;
-    the first ``vocab_size`` rows are the model, any further rows are the workers' private
-    copies of the most used ones (``kernels/hot_rows.py``).
+    float32[1, 1] placeholders when unused.  All are float32[vocab_size, stride] with
+    stride >= size.
     """
 
     syn0: np.ndarray
@@ -64,14 +63,12 @@ def row_matrix(rows: int, size: int) -> np.ndarray:
     return aligned_zeros(rows * stride * 4, LINE_BYTES).view(np.float32).reshape(rows, stride)
 
 
-def init_weights(config: TrainConfig, vocab_size: int, extra_rows: int = 0) -> Weights:
-    """Random input vectors (seeded like the C tool) and zeroed output layers, each with
-    ``extra_rows`` zeroed rows after the model's."""
+def init_weights(config: TrainConfig, vocab_size: int) -> Weights:
+    """Random input vectors (seeded like the C tool) and zeroed output layers."""
     size = config.size
     dummy = np.zeros((1, 1), dtype=np.float32)
-    rows = vocab_size + extra_rows
-    syn0 = row_matrix(rows, size)
-    native.kernels().init_input_vectors(syn0[:vocab_size], config.seed, size)
-    syn1 = row_matrix(rows, size) if config.hs else dummy
-    syn1neg = row_matrix(rows, size) if config.negative > 0 else dummy
+    syn0 = row_matrix(vocab_size, size)
+    native.kernels().init_input_vectors(syn0, config.seed, size)
+    syn1 = row_matrix(vocab_size, size) if config.hs else dummy
+    syn1neg = row_matrix(vocab_size, size) if config.negative > 0 else dummy
     return Weights(syn0, syn1, syn1neg, size, vocab_size)

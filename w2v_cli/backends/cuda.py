@@ -33,8 +33,8 @@ import numpy as np
 
 from w2v_cli import native
 from w2v_cli.backends import Backend, OnTick, Progress, TokenIds
-# The walkers are CPU workers without training scratch, handed work as CPU workers are.
-from w2v_cli.backends.cpu import _Schedule, _Worker, trained_work
+# The walkers are workers without training scratch, handed work as CPU workers are.
+from w2v_cli.backends.workers import Schedule, Worker, trained_work
 from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
 from w2v_cli.corpus import ID_BLOCK
 from w2v_cli.gpu.layout import SEGMENT
@@ -113,10 +113,10 @@ class CudaBackend(Backend):
         starting_alpha = np.float32(config.starting_alpha)
         self.float_params = np.array(
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
-        self.workers = [_Worker(k, config, self.progress.planned_words, (1, 1, 1), k)
+        self.workers = [Worker(k, config, self.progress.planned_words)
                         for k in range(self.walkers)]
         self._walk_kernel = native.kernels().walk_block
-        self._schedule = _Schedule(ids.length, self.walkers, config.iter)
+        self._schedule = Schedule(ids.length, self.walkers, config.iter)
         self.kernel = kernels.train_cbow if config.cbow else kernels.train_skipgram
         self.key = kernels.run_key(config.seed)
         self.syn0 = cuda.to_device(self.weights.syn0)
@@ -137,7 +137,7 @@ class CudaBackend(Backend):
         self._slots[0].stream.synchronize()
 
     # --- walkers -------------------------------------------------------------------------
-    def _walk(self, worker: _Worker) -> None:
+    def _walk(self, worker: Worker) -> None:
         """One walker: walk the ranges the schedule hands out, filling slots."""
         buffer = np.empty(self.READ_BLOCK, dtype=np.int32)
         empty = np.zeros(1, dtype=np.int32)
@@ -161,10 +161,7 @@ class CudaBackend(Backend):
                     break
                 slot = self._fill(worker, slot, empty, 0,
                                   abi.DISCARD if ends_corpus else abi.FLUSH)
-                if self.walkers == 1:
-                    worker.end_pass(self.progress.words_done)
-                else:
-                    worker.flush_count(self.progress.words_done)
+                worker.end_range(self.progress.words_done, alone=self.walkers == 1)
             if slot is not None and slot.count and not self._stop.is_set():
                 self._ready.put(slot)
         except _Stopped:
@@ -175,7 +172,7 @@ class CudaBackend(Backend):
         finally:
             self._ready.put(_DONE)
 
-    def _fill(self, worker: _Worker, slot: Optional[_Slot], ids: np.ndarray, n: int,
+    def _fill(self, worker: Worker, slot: Optional[_Slot], ids: np.ndarray, n: int,
               mode: int) -> _Slot:
         """Walk ``ids[:n]`` into slots and return the one being filled.
 
@@ -201,7 +198,7 @@ class CudaBackend(Backend):
             self._ready.put(slot)
             slot = None
 
-    def _walk_into(self, slot: _Slot, worker: _Worker, ids: np.ndarray, mode: int) -> None:
+    def _walk_into(self, slot: _Slot, worker: Worker, ids: np.ndarray, mode: int) -> None:
         self._walk_kernel(*abi.arguments(
             abi.WALK_BLOCK, self.tables, worker, ids=ids, n_ids=len(ids), end_mode=mode,
             float_params=self.float_params, progress=self.progress.words_done,

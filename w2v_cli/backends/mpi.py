@@ -137,14 +137,12 @@ class MpiBackend(Backend):
         self.group = cluster_module.current()
         self.config = config
         threads = self.group.agree(config.threads)      # processes may differ in cores
-        self.local = CpuBackend(config, vocab, tables, ids, extra_progress_slots=1,
-                                first_stream=sum(threads[:self.group.rank]))
-        self.local.tick_seconds = TICK_SECONDS
-        self.local.worker_niceness = WORKER_NICENESS
         self.pace = sync_pace(config)
-        self.local.block_ids = self.pace.block_ids
-        self.local.before_block = self._wait_for_sync
-        self.local.merge_every_block = True     # the syncs read the shared rows
+        self.local = CpuBackend(config, vocab, tables, ids, extra_progress_slots=1,
+                                first_stream=sum(threads[:self.group.rank]),
+                                tick_seconds=TICK_SECONDS, worker_niceness=WORKER_NICENESS,
+                                block_ids=self.pace.block_ids,
+                                before_block=self._wait_for_sync, checks_each_pass=False)
         self._synced = threading.Condition()
         self._syncs_done = 0
         self._blocks_since_sync: dict = {}    # worker -> (sync seen, blocks since)

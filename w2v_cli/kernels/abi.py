@@ -41,30 +41,13 @@ FINISHING = 6           # 1: the block ended inside a sentence that is trained, 
 ADVANCE = 7             # 1: the centre position was trained; move on before the next one
 WINDOWS = 8             # windows trained (centres with at least one context), all passes
 PAIRS = 9               # (context, centre) pairs in them, all passes
-SINCE_MERGE = 10        # windows trained since the hot rows were last merged
-MERGE_ROUND = 11        # merges done (which part of the hot words is merged next)
-STATE_SLOTS = 12
+STATE_SLOTS = 10
 
 # Slots of the integer parameter array.
-(P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED, P_SIZE, P_VOCAB, P_HOT,
- P_HOT_NODES, P_COPIES, P_MERGE, P_COPY) = range(14)
-INT_PARAMS = 14
-# P_COPIES: how many workers keep copies of the hot rows; P_COPY: which of them this
-# worker's are (its place in their layout, ``hot_rows.py``).
+(P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED, P_SIZE,
+ P_VOCAB) = range(9)
+INT_PARAMS = 9
 
-# With several workers each keeps private copies of the most used rows (``hot_rows.py``):
-# of at most this many words' rows and this many Huffman nodes; every this many windows
-# it merges the nodes and one of this many parts of the words back.
-HOT_ROWS = 8192
-HOT_NODES = 256
-HOT_MERGE_WINDOWS = 256
-HOT_WORD_PARTS = 32
-# The batched kernel (-batch 1) without -hs copies every word's rows on every worker but
-# the first (as many as ``backends.cpu.HOT_COPIES_BYTES`` allows) and merges every this
-# many windows: at 256 the merges held two threads to 1.4x one (1.7x at 2048).  Its
-# merges cost little; what slowed its threads was meeting on rows past the copied ones,
-# so it copies them all (README, "How it works").
-BATCHED_HOT_MERGE_WINDOWS = 2048
 # Slots of the float64 parameter array.
 P_START_ALPHA, P_MIN_ALPHA = range(2)
 FLOAT_PARAMS = 2
@@ -161,10 +144,6 @@ WALK_BLOCK = Kernel("walk", "walk_block", BLOCK_ARGS + _args(
     "sentence:i32[:] progress:i64[:] shared_alpha:f32[:] "
     "centres:i32[:] reach:i32[:] rates:f32[:] emitted:i64[:]"), "i64")
 
-# A worker's copies of the hot rows merged into the shared rows (``kernels/hot_rows.py``).
-MERGE_COPIES = Kernel("hot_rows", "merge_worker_copies",
-                      MODEL_ARGS + _args("int_params:i64[:] state:i64[:]"))
-
 KERNELS: Tuple[Kernel, ...] = (
     _k("tokenize", "tokenize_block",
        "block:u8[:] n:i64 carry:u8[:] carry_state:i64[:] pool:u8[:] offsets:i64[:]", "i64"),
@@ -183,7 +162,6 @@ KERNELS: Tuple[Kernel, ...] = (
     TRAIN_CLASSIC_FAST,
     TRAIN_CLASSIC_EXACT,
     TRAIN_BATCHED,
-    MERGE_COPIES,
     WALK_BLOCK,
     _k("draws", "init_input_vectors", "syn0:f32[:,:] seed:u64 size:i64"),
     _k("tables", "unigram_last_slots", "cumulative:f64[:] last:i32[:]"),

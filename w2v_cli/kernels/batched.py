@@ -13,15 +13,8 @@ window and shared by all its context words, so the window becomes
 with every product taken from the rows as they were when the window started.  Each
 output row is read and written once per window instead of once per pair, which is what
 makes it fast: the rows stay in registers and the first-level cache for the whole
-window, and two threads rarely fight over the cache lines of frequent words' rows.
-With several workers, every worker but the first trains on private copies of every
-word's rows (``hot_rows.py``; as many as a memory bound allows), merged part by part as
-it goes, less often than the classic kernel's (``abi``); the first trains the shared
-rows.  Writing the shared rows directly
-scored 0.48 points lower on wiki8 (6 seeds), likely because a window's summed change to
-a frequent row is lost when both threads write it at once; copying only the most
-frequent rows left the threads meeting on the others' cache lines, which on this
-project's machine cost two threads up to a tenth of their speed.
+window, and workers sharing the rows (``backends/cpu.py``) fight over the cache lines of
+frequent words' rows once per window instead of once per pair.
 
 Negatives are drawn with the same unigram^0.75 table; one that equals the centre word is
 skipped, and one drawn twice in a window counts twice (its gradient is doubled).  The
@@ -44,7 +37,6 @@ from numba import njit
 from w2v_cli.kernels.abi import CONSUMED, P_HS, P_NEGATIVE, P_SIZE, P_VOCAB, P_WINDOW
 from w2v_cli.kernels.classic import hierarchical_softmax
 from w2v_cli.kernels.draws import next_random, unigram_target
-from w2v_cli.kernels.hot_rows import count_window, word_row
 from w2v_cli.kernels.logistic import negative_sampling_gradient
 from w2v_cli.kernels.rows import (prefetch_row, row_add, row_combine, row_dots,
                                   row_set_combination)
@@ -64,7 +56,7 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1
     first-level caches, and are fetched while the centre word's row is trained.
     """
     vocab_size = int_params[P_VOCAB]
-    outs[0] = word_row(word, int_params)
+    outs[0] = word
     weights[0] = F32(1)
     m = 1
     for d in range(negative):
@@ -72,7 +64,6 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1
         target = unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size)
         if target == word:
             continue                     # skipped, not redrawn, as in the original
-        target = word_row(target, int_params)
         seen = False
         for e in range(1, m):
             if outs[e] == target:
@@ -118,7 +109,7 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
     n = 0
     for c in range(first, last):
         if c != position:
-            contexts[n] = word_row(sentence[c], int_params)
+            contexts[n] = sentence[c]
             n += 1
     if n == 0:
         return r
@@ -135,8 +126,7 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
         if hs != 0:
             path_error[:] = F32(0)
             hierarchical_softmax(syn0[contexts[j]], path_error, word, syn1, code_offsets,
-                                 codes, points, exp_table, alpha, int_params[P_SIZE],
-                                 int_params)
+                                 codes, points, exp_table, alpha, int_params[P_SIZE])
             row_add(syn0[contexts[j]], path_error)
         if m > 0:
             row_combine(syn0[contexts[j]], syn1neg, outs, 0, m, grads, j, grad_stride)
@@ -180,7 +170,6 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
                                  points, last_slot, bucket_word, bucket_shift, exp_table,
                                  shared_alpha[0], contexts, outs, weights, grads,
                                  grad_stride, output_deltas, path_error, int_params)
-        count_window(syn0, syn1, syn1neg, hs, negative, state, int_params)
     return state[CONSUMED]
 
 

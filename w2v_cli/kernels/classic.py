@@ -25,7 +25,6 @@ from numba import njit
 from w2v_cli.kernels.abi import (CONSUMED, P_CBOW, P_HS, P_NEGATIVE, P_SIZE, P_VOCAB,
                                  P_WINDOW)
 from w2v_cli.kernels.draws import next_random, unigram_target
-from w2v_cli.kernels.hot_rows import count_window, node_row, word_row
 from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index
 from w2v_cli.kernels.rows import prefetch_row
 from w2v_cli.kernels.sentences import next_window, start_block
@@ -36,16 +35,16 @@ F32 = np.float32
 
 @njit(inline="always")
 def hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_table,
-                         alpha, size, int_params):
+                         alpha, size):
     """Walk ``word``'s Huffman path from the root, updating inner nodes and ``neu1e``."""
     first = code_offsets[word]
     last = code_offsets[word + 1]
     for d in range(first, min(first + 2, last)):
-        prefetch_row(syn1, node_row(points[d], int_params), size)
+        prefetch_row(syn1, points[d], size)
     for d in range(first, last):
         if d + 2 < last:
-            prefetch_row(syn1, node_row(points[d + 2], int_params), size)   # two ahead
-        node = node_row(points[d], int_params)
+            prefetch_row(syn1, points[d + 2], size)   # two ahead
+        node = points[d]
         f = F32(0)
         for k in range(size):
             f += h[k] * syn1[node, k]
@@ -61,27 +60,25 @@ def hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_
 
 @njit(inline="always")
 def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_word,
-                      bucket_shift, vocab_size, exp_table, alpha, size, int_params):
+                      bucket_shift, vocab_size, exp_table, alpha, size):
     """One positive and ``negative`` drawn targets; returns the advanced random state."""
     # Replay the draws once to prefetch every target row; the loop below draws them again
     # from the same state, so the random stream is used exactly as before.
-    prefetch_row(syn1neg, word_row(word, int_params), size)
+    prefetch_row(syn1neg, word, size)
     ahead = r
     for d in range(negative):
         ahead = next_random(ahead)
-        prefetch_row(syn1neg, word_row(unigram_target(ahead, last_slot, bucket_word,
-                                                      bucket_shift, vocab_size), int_params),
-                     size)
+        prefetch_row(syn1neg, unigram_target(ahead, last_slot, bucket_word, bucket_shift,
+                                             vocab_size), size)
     for d in range(negative + 1):
         if d == 0:
-            target = word_row(word, int_params)
+            target = word
             label = F32(1)
         else:
             r = next_random(r)
             target = unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size)
             if target == word:
                 continue                 # skipped, not redrawn
-            target = word_row(target, int_params)
             label = F32(0)
         f = F32(0)
         for k in range(size):
@@ -110,12 +107,12 @@ def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, ne
         neu1e[k] = F32(0)
     for c in range(first, last):
         if c != position:
-            prefetch_row(syn0, word_row(sentence[c], int_params), size)  # summed, updated
+            prefetch_row(syn0, sentence[c], size)  # summed, then updated
     cw = 0
     for c in range(first, last):
         if c == position:
             continue
-        context = word_row(sentence[c], int_params)
+        context = sentence[c]
         for k in range(size):
             neu1[k] += syn0[context, k]
         cw += 1
@@ -126,15 +123,14 @@ def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, ne
         neu1[k] /= inv
     if hs != 0:
         hierarchical_softmax(neu1, neu1e, word, syn1, code_offsets, codes, points,
-                             exp_table, alpha, size, int_params)
+                             exp_table, alpha, size)
     if negative > 0:
         r = negative_sampling(neu1, neu1e, word, syn1neg, negative, r, last_slot,
-                              bucket_word, bucket_shift, vocab_size, exp_table, alpha, size,
-                              int_params)
+                              bucket_word, bucket_shift, vocab_size, exp_table, alpha, size)
     for c in range(first, last):
         if c == position:
             continue
-        context = word_row(sentence[c], int_params)
+        context = sentence[c]
         for k in range(size):
             syn0[context, k] += neu1e[k]
     return r
@@ -151,18 +147,18 @@ def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs
             continue
         following = c + 1 if c + 1 != position else c + 2
         if following < last:
-            prefetch_row(syn0, word_row(sentence[following], int_params), size)  # next pair
-        context = word_row(sentence[c], int_params)
+            prefetch_row(syn0, sentence[following], size)  # next pair
+        context = sentence[c]
         for k in range(size):
             neu1e[k] = F32(0)
         h = syn0[context]
         if hs != 0:
             hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points,
-                                 exp_table, alpha, size, int_params)
+                                 exp_table, alpha, size)
         if negative > 0:
             r = negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot,
                                   bucket_word, bucket_shift, vocab_size, exp_table, alpha,
-                                  size, int_params)
+                                  size)
         for k in range(size):
             syn0[context, k] += neu1e[k]
     return r
@@ -218,7 +214,6 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
                                    syn1neg, hs, negative, rng[0], code_offsets, codes,
                                    points, last_slot, bucket_word, bucket_shift, exp_table,
                                    alpha, size, neu1e, int_params)
-        count_window(syn0, syn1, syn1neg, hs, negative, state, int_params)
     return state[CONSUMED]
 
 

@@ -9,9 +9,8 @@ vector part.  Padding lanes hold zeros in every matrix (they start at zero and o
 receive products with zeros), so they do not change any result.
 
 The batched kernel uses these (``row_dots``, ``row_combine``, ``row_set_combination``,
-``row_add``) and so do the workers' private copies of the hot rows (``row_merge``); the
-classic kernels keep their scalar loops, whose order of float32 operations ``-exact 1``
-must preserve.
+``row_add``); the classic kernels keep their scalar loops, whose order of float32
+operations ``-exact 1`` must preserve.
 
 ``prefetch_row`` asks for the cache lines of a row about to be written: training threads
 share the weights (Hogwild), so the row a thread is about to update often sits, modified,
@@ -316,26 +315,6 @@ def row_set_combination(typingctx, y, matrix, indices, first, count, coefficient
     """``row_combine`` that overwrites ``y`` with the sum instead of adding to it."""
     signature = types.void(y, matrix, indices, first, count, coefficients, offset, stride)
     return signature, _combination(accumulate=False)
-
-
-@intrinsic
-def row_merge(typingctx, shared, copy, snapshot):
-    """shared += copy - snapshot, then copy = snapshot = shared (``hot_rows.py``)."""
-    signature = types.void(shared, copy, snapshot)
-
-    def codegen(context, builder, sig, args):
-        ss, count = _vectors(context, builder, sig.args[0], args[0])
-        cs, _ = _vectors(context, builder, sig.args[1], args[1])
-        ps, _ = _vectors(context, builder, sig.args[2], args[2])
-        with cgutils.for_range(builder, count) as loop:
-            i = loop.index
-            merged = builder.fadd(_load(builder, ss, i),
-                                  builder.fsub(_load(builder, cs, i), _load(builder, ps, i)))
-            for row in (ss, cs, ps):
-                _store(builder, merged, row, i)
-        return context.get_dummy_value()
-
-    return signature, codegen
 
 
 @intrinsic
