@@ -56,7 +56,7 @@ class TrainingProgress:
         elapsed = max(1e-9, time.time() - progress.started)
         rate = done / elapsed / progress.threads
         self._bar.set_postfix_str(
-            f"alpha={float(progress.alpha[0]):.6f} words/sec/thread={rate / 1000:.1f}k",
+            f"alpha={progress.learning_rate():.6f} words/sec/thread={rate / 1000:.1f}k",
             refresh=False)
         if done > self._bar.n:
             self._bar.update(done - self._bar.n)

@@ -59,20 +59,25 @@ class Progress:
     alpha: np.ndarray           # float32[1]: the current learning rate
     threads: int
     started: float
+    alpha_scale: float = 1.0    # ``alpha`` is the run's learning rate times this
 
     @classmethod
     def start(cls, config: TrainConfig, train_words: int, workers: int,
-              extra_slots: int = 0) -> "Progress":
+              extra_slots: int = 0, alpha_scale: float = 1.0) -> "Progress":
         """``extra_slots`` follow the workers' own: words done elsewhere (by the other
         processes of an MPI run), which the kernels add in when they set the learning
         rate, since they sum the whole array."""
         return cls(planned_words=config.iter * train_words + 1,
                    words_done=np.zeros(workers + extra_slots, dtype=np.int64),
-                   alpha=np.array([config.starting_alpha], dtype=np.float32),
-                   threads=workers, started=time.time())
+                   alpha=np.array([config.starting_alpha * alpha_scale], dtype=np.float32),
+                   threads=workers, started=time.time(), alpha_scale=alpha_scale)
 
     def done(self) -> int:
         return int(self.words_done.sum())
+
+    def learning_rate(self) -> float:
+        """The run's current learning rate, as the user set it up (without the scale)."""
+        return float(self.alpha[0]) / self.alpha_scale
 
 
 OnTick = Optional[Callable[[Progress], None]]

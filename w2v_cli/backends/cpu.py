@@ -108,6 +108,9 @@ class CpuBackend(Backend):
     checks_each_pass : bool
         Check the model for divergence at the end of every pass (a caller that checks
         it at its own times turns this off).
+    learning_rate_scale : float
+        The workers train at this multiple of the run's learning rate (the progress
+        display still shows the run's own).
     """
 
     name = "cpu"
@@ -117,7 +120,7 @@ class CpuBackend(Backend):
                  tick_seconds: float = POLL_SECONDS, worker_niceness: int = 0,
                  block_ids: int = ID_BLOCK,
                  before_block: Optional[Callable[[threading.Event], None]] = None,
-                 checks_each_pass: bool = True) -> None:
+                 checks_each_pass: bool = True, learning_rate_scale: float = 1.0) -> None:
         self.config = config
         self.tables = tables
         self.ids = ids
@@ -128,11 +131,11 @@ class CpuBackend(Backend):
         self.block_ids = block_ids
         self.before_block = before_block
         self.weights = init_weights(config, len(vocab))
-        starting_alpha = np.float32(config.starting_alpha)
+        starting_alpha = np.float32(config.starting_alpha * learning_rate_scale)
         self.float_params = np.array(  # (start, floor) as the C code compares them, in double
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
         self.progress = Progress.start(config, vocab.train_words, self.threads,
-                                       extra_progress_slots)
+                                       extra_progress_slots, learning_rate_scale)
         self._pass_words = vocab.train_words
         self._passes_checked = 0 if checks_each_pass else config.iter
         batched = trains_batched(config)
@@ -168,6 +171,7 @@ class CpuBackend(Backend):
             while not self._stop.is_set():
                 item = self._schedule.next()
                 if item is None:
+                    worker.finish(self.progress.words_done)
                     return
                 first, last, ends_corpus = item
                 reader = self.ids.open_range(first, last)

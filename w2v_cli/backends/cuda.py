@@ -146,6 +146,7 @@ class CudaBackend(Backend):
             while not self._stop.is_set():
                 item = self._schedule.next()
                 if item is None:
+                    worker.finish(self.progress.words_done)
                     break
                 first, last, ends_corpus = item
                 reader = self.ids.open_range(first, last)

@@ -2,48 +2,74 @@
 
 Data parallel, as Intel's pWord2Vec runs on a cluster: every process trains its own
 share of the corpus (``distributed.py``) with the CPU backend's ``-threads`` workers on
-its own copy of the model, and every few milliseconds the main thread adds up the
-copies' changes with ``MPI_Allreduce`` while the workers go on training (``SyncPace``).
+its own copy of the model, and every few milliseconds the main thread combines the
+copies with an allreduce while the workers go on training (``SyncPace``).
 
 What is synced.  The vocabulary is sorted by frequency, so the rows of frequent words
 come first, and those change the most between two syncs.  Sync number k (k = 1, 2, ...)
 covers the first ``min(2^tz(k) x 1024, V)`` rows, tz(k) being the number of trailing
 zero bits of k: 1024 rows at every odd sync, 2048 at every second, 4096 at every fourth
 ..., the whole vocabulary once every ``V / 1024`` syncs or so (rounded up to a power of
-two).  Frequent words are shared within a few hundredths of a second; a rare word's rows, which
-few updates touch, are shared exponentially less often.  This applies to the input
-vectors and the negative-sampling output vectors (rows in vocabulary order) and to the
-hierarchical-softmax inner nodes (whose busiest rows, those near the root, are the last
-ones: the last rows are synced instead of the first).  When every process has finished
-its share, a last sync covers every row, so all processes hold the same final model;
-rank 0 writes it.
+two).  This applies to the input vectors and the negative-sampling output vectors
+(rows in vocabulary order) and to the hierarchical-softmax inner nodes (whose busiest
+rows, those near the root, are the last ones: the last rows are synced instead of the
+first).  When every process has finished its share, a last sync covers every row, so
+all processes hold the same final model; rank 0 writes it.
 
-Sharing updates, not averaging models.  Every process keeps, beside its model, the
-rows as they were agreed at their last sync (``base``, the same in every process).  A
-sync reduces every process's change since then (``delta = rows - base``) to their sum
-and applies it everywhere: the new agreed rows are ``base + sum(delta)``, and each
-process adds the others' deltas to its live rows, which keeps what its workers wrote
-meanwhile (they go on training during the sync).  This applies every update of every
-process once, as threads sharing one model do, only up to a sync late.  Averaging the
-models instead (pWord2Vec's way) divides every update by the number of processes, and a
-rare word trained by one process is pulled halfway back to its starting point at each
-sync (in a run on text8-head with 2 processes, averaging scored 4.5% on the analogy
-test, one process 7.6%).  The price is one more copy of the synced matrices in memory.
+How the copies are combined.  Each process trains with the learning rate multiplied by
+``k = max(1, N / 2)`` (``learning_rate_scale``), and a sync adds up the N processes'
+changes to a row since it was last agreed and divides the sum by k:
+
+* a row that changes little between two syncs (most rows: each process updates it a
+  few times) changes k times as much at k times the learning rate, so the result is the
+  plain sum of the changes made at the user's rate: every update counts once, as with
+  threads sharing one model;
+* the busiest rows (the most frequent words' output vectors take thousands of updates
+  between two syncs) are driven by every process to nearly the same point within one
+  interval; the N changes are then nearly equal, and their sum divided by k moves the
+  row N / k <= 2 times as far as one of them.  Twice as far is the most such a row
+  can take without its oscillation growing: summing the changes outright (k = 1), the
+  earlier design, trained well with 2 processes and diverged from 3 on, the busiest
+  rows growing at every sync.
+
+Averaging the copies instead (pWord2Vec's way), or averaging each row over the processes
+that changed it, leaves the frequent words' rows N times behind, and cost several
+points of analogy accuracy at 4 processes; so did a fixed split between averaged busy
+rows and summed others, wherever the split was put.  docs/mpi.md has the measurements.
+
+What each process keeps.  Beside its model, the agreed value of the rows that every
+process changes between two syncs (the busiest ``HEAD_ROWS`` of each matrix, the ones
+synced most often, and more within ``HEAD_BYTES``): a sync sends ``live - agreed`` for
+those.  For the other rows it
+keeps only a fingerprint (``fingerprints``) of each row as last agreed, which tells
+whether this process has changed the row since; a sync sends the rows this process
+changed and, apart, those it did not (still the agreed value), with a count of the
+processes that changed each: from those sums the agreed value and the sum of the changes
+follow, without a copy of the rows.  A row that every process changed gets the average
+of their copies instead (its agreed value is nowhere left): half the sum of the changes
+made at the user's rate, since k = N / 2; only the rarest words' rows of a large
+vocabulary are handled so.
 
 Learning rate.  The kernels compute it from the sum of the ``progress`` array; one extra
 slot after the workers' own holds the words done by the other processes as of the last
 sync, so every process follows the schedule of the run as a whole, as one process
-would.
+would (the progress bar shows the user's rate, without the factor k).
 
 Bounded drift.  The copies must not drift far apart between syncs, whatever happens to
 the syncs (a loaded machine can delay one by a second).  So a worker trains at most
-``BLOCKS_PER_SYNC`` blocks of the pace's ``block_ids`` token ids between two syncs:
+the pace's ``blocks_per_sync`` blocks of ``block_ids`` token ids between two syncs:
 before a block it waits, if need be, until a sync has come.  What the copies can stand
-is a number of words trained between syncs, not a time, and CBOW trains 3 to 4 times as
-many words per second as skip-gram, so it syncs more often, in smaller blocks.
+is a number of words trained between syncs, not a time: CBOW can stand fewer than
+skip-gram (``SyncPace``).
+
+Divergence.  Every sync checks the rows it agreed on (``divergence.py``): every process
+holds the same agreed rows, so all of them find a divergence at the same sync and the
+run ends alike everywhere, with one line and no output.
 
 Every sync starts with ``cluster.agree`` (each process's words done, whether it has
 finished, whether it failed), so a failure anywhere stops every process at its next sync.
+Waiting for the others never holds a core (``cluster.allreduce_sum``): more processes
+than cores run about as fast as their work allows.
 """
 
 from __future__ import annotations
@@ -51,7 +77,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import List, Tuple
+from typing import List, Optional
 
 import numpy as np
 
@@ -59,6 +85,8 @@ from w2v_cli import cluster as cluster_module
 from w2v_cli.backends import Backend, OnTick, TokenIds
 from w2v_cli.backends.cpu import CpuBackend
 from w2v_cli.config import TrainConfig
+from w2v_cli.divergence import diverged_message, row_lengths
+from w2v_cli.errors import TrainingDiverged
 from w2v_cli.model import Weights
 from w2v_cli.tables import TrainingTables
 from w2v_cli.vocab import Vocabulary
@@ -66,29 +94,37 @@ from w2v_cli.vocab import Vocabulary
 
 @dataclasses.dataclass(frozen=True)
 class SyncPace:
-    """How often the processes sync, and the blocks their workers train in between."""
+    """How often the processes sync, and what each worker trains in between."""
 
-    seconds: float
+    seconds: float          # a sync at least this often
     block_ids: int          # token ids per kernel call
+    blocks_per_sync: int    # blocks a worker may train between two syncs, at most
 
 
-# pWord2Vec syncs every 0.1 s; here, with 2 processes on text8-head, that cost about a
-# point of analogy accuracy against one process: the copies drift apart between syncs.
-# Measured with scripts/mpi_accuracy.py (2 x 1 against 1 x 2 threads, seeds 1-3 or 1-6):
-# skip-gram holds at 0.02 s with blocks of 65,536 ids (text8-head +0.01 points, wiki8
-# +0.01); CBOW lost 0.75 (text8-head) and 0.39 (wiki8) at that pace, 0.21 at 0.005 s
-# with blocks of 16,384 ids, which bound the words trained between syncs the most.  The
-# main thread looks at the clock every TICK_SECONDS, so CBOW's pace means a sync at every
-# look (167 syncs in about 2.2 s of training on text8-head).
-SKIPGRAM_PACE = SyncPace(seconds=0.02, block_ids=1 << 16)
-CBOW_PACE = SyncPace(seconds=0.005, block_ids=1 << 14)
+# The copies must not drift far apart between two syncs: how far they may is set in
+# words trained, which bounds the drift whatever the machine's speed or load, with a
+# time pace beside it.  Skip-gram holds with a worker's 2 blocks of 65,536 ids; CBOW,
+# whose frequent words' input rows take a change at every window around them, needs
+# intervals of 8,192 ids per worker and pays for it in syncs (docs/mpi.md).
+SKIPGRAM_PACE = SyncPace(seconds=0.02, block_ids=1 << 16, blocks_per_sync=2)
+CBOW_PACE = SyncPace(seconds=0.005, block_ids=1 << 13, blocks_per_sync=1)
 TICK_SECONDS = 0.01     # the main thread looks at the clock (and the others' progress)
 DISPLAY_SECONDS = 0.2
 FIRST_SYNC_ROWS = 1024  # rows synced at every sync (the most frequent words)
+# Rows whose agreed value each process keeps: at least those synced at every 8th sync or
+# more often, which every process changes between two syncs, and as many more as fit in
+# HEAD_BYTES (all of them in a model of up to 64 MB, e.g. 80,000 words at -size 100).
+HEAD_ROWS = 8 * FIRST_SYNC_ROWS
+HEAD_BYTES = 64 << 20
 CHUNK_ROWS = 8192       # rows reduced per MPI call: bounds the buffers' memory
 # The workers yield to the main thread, whose syncs keep every process waiting.
 WORKER_NICENESS = 5
-BLOCKS_PER_SYNC = 2     # blocks a worker may train between two syncs, at most
+
+
+def learning_rate_scale(processes: int) -> float:
+    """k: each process trains at k times the learning rate and a sync divides the sum
+    of the changes by k (see the module notes)."""
+    return max(1.0, processes / 2)
 
 
 def sync_pace(config: TrainConfig) -> SyncPace:
@@ -123,6 +159,62 @@ class SyncStats:
                 f"{self.seconds:.2f} s in syncs")
 
 
+def fingerprints(rows: np.ndarray) -> np.ndarray:
+    """float64[n]: each row's sum.  Equal rows have equal sums, and an update changes a
+    row's sum (in practice always: it adds a multiple of another row to it), so keeping
+    this instead of a copy of the agreed rows tells which rows a process changed."""
+    return rows.sum(axis=1, dtype=np.float64)
+
+
+def combined_tail_rows(changed_sum: np.ndarray, unchanged_sum: np.ndarray,
+                       changers: np.ndarray, processes: int, scale: float) -> np.ndarray:
+    """The new agreed value of tail rows that ``changers`` (float32[n], >= 1) of the
+    ``processes`` changed, from the sum of the changed copies and the sum of the others
+    (each the agreed value): agreed + (sum of the changes) / scale, or the average of
+    the copies where every process changed the row.  float32[n, size]."""
+    changers = changers[:, None].astype(np.float64)
+    everyone = changers >= processes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        before = unchanged_sum / np.maximum(processes - changers, 1)
+        new = np.where(everyone, changed_sum / processes,
+                       before + (changed_sum - changers * before) / scale)
+    return new.astype(np.float32)
+
+
+@dataclasses.dataclass
+class _Synced:
+    """One matrix the syncs share: its first ``rows`` rows, the busiest first (word rows)
+    or last (Huffman nodes, the root last).  ``agreed`` holds the agreed value of the
+    ``head`` busiest rows, ``fingerprint`` that of the others (``fingerprints``), both
+    indexed from the busy end: position i is row i, or row ``rows - 1 - i``."""
+
+    name: str
+    live: np.ndarray
+    rows: int
+    size: int
+    head_rows: int
+    busiest_last: bool = False
+    of_words: bool = True
+
+    def __post_init__(self) -> None:
+        self.head = min(self.rows, self.head_rows)
+        self.agreed = self.busy(0, self.head).copy()
+        self.fingerprint = fingerprints(self.busy(self.head, self.rows))
+
+    def busy(self, low: int, high: int) -> np.ndarray:
+        """The ``live[:, :size]`` rows at positions ``low .. high-1`` from the busy end
+        (a view, in position order: reversed for Huffman nodes)."""
+        if not self.busiest_last:
+            return self.live[low:high, :self.size]
+        start = self.rows - 1 - low
+        stop = self.rows - 1 - high
+        return self.live[start:stop if stop >= 0 else None:-1, :self.size]
+
+    def row_numbers(self, low: int, high: int) -> np.ndarray:
+        positions = np.arange(low, high)
+        return self.rows - 1 - positions if self.busiest_last else positions
+
+
 class MpiBackend(Backend):
     """One process's part of an MPI run: the CPU backend's workers on this process's
     share, and the syncs (see the module notes)."""
@@ -138,11 +230,13 @@ class MpiBackend(Backend):
         self.config = config
         threads = self.group.agree(config.threads)      # processes may differ in cores
         self.pace = sync_pace(config)
+        self.scale = learning_rate_scale(self.group.size)
         self.local = CpuBackend(config, vocab, tables, ids, extra_progress_slots=1,
                                 first_stream=sum(threads[:self.group.rank]),
                                 tick_seconds=TICK_SECONDS, worker_niceness=WORKER_NICENESS,
                                 block_ids=self.pace.block_ids,
-                                before_block=self._wait_for_sync, checks_each_pass=False)
+                                before_block=self._wait_for_sync, checks_each_pass=False,
+                                learning_rate_scale=self.scale)
         self._synced = threading.Condition()
         self._syncs_done = 0
         self._blocks_since_sync: dict = {}    # worker -> (sync seen, blocks since)
@@ -152,20 +246,29 @@ class MpiBackend(Backend):
         self._sync_number = 0
         self._next_sync = 0.0
         self._others_words, self._others_time, self._others_rate = 0, 0.0, 0.0
+        self.words = vocab.words
+        self._diverged: Optional[str] = None
         weights = self.local.weights
         size = config.size
-        # (live rows, agreed rows, rows in use, busiest rows last?)
-        self._matrices: List[Tuple[np.ndarray, np.ndarray, int, bool]] = []
-        synced = [(weights.syn0, len(vocab), False)]
+        matrices = 1 + (config.negative > 0) + bool(config.hs)
+        head = max(HEAD_ROWS, HEAD_BYTES // (matrices * size * 4))
+        self._matrices = [_Synced("word vectors", weights.syn0, len(vocab), size, head)]
         if config.negative > 0:
-            synced.append((weights.syn1neg, len(vocab), False))
+            self._matrices.append(_Synced("output vectors", weights.syn1neg, len(vocab),
+                                          size, head))
         if config.hs:                   # inner nodes 0 .. V-2, the root last
-            synced.append((weights.syn1, max(1, len(vocab) - 1), True))
-        for live, rows, from_end in synced:
-            self._matrices.append((live, live[:rows, :size].copy(), rows, from_end))
-        capacity = min(CHUNK_ROWS, sum(rows for _, _, rows, _ in self._matrices))
-        self._delta = np.empty((capacity, size), dtype=np.float32)
-        self._sum = np.empty_like(self._delta)
+            self._matrices.append(_Synced("Huffman node vectors", weights.syn1,
+                                          max(1, len(vocab) - 1), size, head,
+                                          busiest_last=True, of_words=False))
+        capacity = min(CHUNK_ROWS, sum(synced.rows for synced in self._matrices))
+        # A chunk's rows as read; the allreduce's buffers: for head rows the changes, for
+        # the others the rows this process changed, those it did not, and a 1 where it
+        # changed the row (summed: how many processes did).
+        self._read = np.empty((capacity, size), dtype=np.float32)
+        self._head_send = np.empty((capacity, size), dtype=np.float32)
+        self._head_sum = np.empty_like(self._head_send)
+        self._tail_send = np.empty((capacity, 2 * size + 1), dtype=np.float32)
+        self._tail_sum = np.empty_like(self._tail_send)
 
     # --- syncs -----------------------------------------------------------------------
     def _sync(self, finished: bool) -> bool:
@@ -188,58 +291,131 @@ class MpiBackend(Backend):
         with self.group.exchange():
             self.stats.reduced_bytes += self._share_updates(self._sync_number)
         self.stats.syncs += 1
+        self._stop_if_diverged()
         with self._synced:
             self._syncs_done += 1
             self._synced.notify_all()
         self.stats.seconds += time.perf_counter() - started
         return False
 
+    def _stop_if_diverged(self) -> None:
+        """Every process holds the same agreed rows, so each finds the same divergence
+        at the same sync, and the run ends alike everywhere (``cluster.conclude``)."""
+        if self._diverged is not None:
+            raise TrainingDiverged(self._diverged)
+
     def _wait_for_sync(self, stop: threading.Event) -> None:
-        """Before a worker's block: wait for a sync once it has trained
-        ``BLOCKS_PER_SYNC`` blocks since the last one."""
+        """Before a worker's block: wait for a sync once it has trained the pace's
+        ``blocks_per_sync`` blocks since the last one."""
         worker = threading.get_ident()
         with self._synced:
             seen, blocks = self._blocks_since_sync.get(worker, (self._syncs_done, 0))
             if seen != self._syncs_done:
                 seen, blocks = self._syncs_done, 0
-            while blocks >= BLOCKS_PER_SYNC and not stop.is_set():
+            while blocks >= self.pace.blocks_per_sync and not stop.is_set():
                 self._synced.wait(0.05)
                 if self._syncs_done != seen:
                     seen, blocks = self._syncs_done, 0
             self._blocks_since_sync[worker] = (seen, blocks + 1)
 
     def _share_updates(self, sync_number: int = 0) -> int:
-        """Exchange the deltas of the rows sync ``sync_number`` covers (0: every row);
-        returns the payload in bytes.  The rows of all matrices go into one buffer, so
-        a small sync is one ``MPI_Allreduce``."""
-        pending, filled, payload = [], 0, 0
-        for live, base, rows, from_end in self._matrices:
-            count = rows if sync_number == 0 else rows_for_sync(sync_number, rows)
-            low, high = (rows - count, rows) if from_end else (0, count)
-            while low < high:
-                take = min(high - low, len(self._delta) - filled)
-                pending.append((live, base, low, low + take, filled))
-                filled += take
-                low += take
-                if filled == len(self._delta):
-                    payload += self._reduce(pending, filled)
-                    pending, filled = [], 0
-        if filled:
-            payload += self._reduce(pending, filled)
+        """Combine the rows sync ``sync_number`` covers (0: every row); returns the
+        payload in bytes.  The head rows of all matrices go into one buffer and the tail
+        rows into another, so a sync is one allreduce, two when it covers tail rows."""
+        head: list = []
+        tail: list = []
+        payload = 0
+        for synced in self._matrices:
+            count = (synced.rows if sync_number == 0
+                     else rows_for_sync(sync_number, synced.rows))
+            for low, high, pieces in ((0, min(count, synced.head), head),
+                                      (synced.head, count, tail)):
+                for first in range(low, high, CHUNK_ROWS):
+                    pieces.append((synced, first, min(high, first + CHUNK_ROWS)))
+        for pieces, reduce in ((head, self._reduce_head), (tail, self._reduce_tail)):
+            batch, filled = [], 0
+            for synced, low, high in pieces:
+                while low < high:
+                    take = min(high - low, len(self._read) - filled)
+                    batch.append((synced, low, low + take, filled))
+                    filled += take
+                    low += take
+                    if filled == len(self._read):
+                        payload += reduce(batch, filled)
+                        batch, filled = [], 0
+            if filled:
+                payload += reduce(batch, filled)
         return payload
 
-    def _reduce(self, pieces, filled: int) -> int:
-        size = self.config.size
-        delta, total = self._delta[:filled], self._sum[:filled]
-        for live, base, low, high, at in pieces:
-            np.subtract(live[low:high, :size], base[low:high], out=delta[at:at + high - low])
-        self.group.comm.Allreduce(delta, total, op=self.MPI.SUM)
-        for live, base, low, high, at in pieces:
-            summed = total[at:at + high - low]
-            base[low:high] += summed                     # the new agreed rows
-            summed -= delta[at:at + high - low]          # the other processes' changes
-            live[low:high, :size] += summed              # on top of this process's
-        return delta.nbytes
+    def _reduce_head(self, batch, filled: int) -> int:
+        """Head rows: agreed += (sum of the changes since the last agreement) / k."""
+        read, send, total = self._read[:filled], self._head_send[:filled], self._head_sum[:filled]
+        for synced, low, high, at in batch:
+            rows = slice(at, at + high - low)
+            np.copyto(read[rows], synced.busy(low, high))
+            np.subtract(read[rows], synced.agreed[low:high], out=send[rows])
+        self.group.allreduce_sum(send, total)
+        total /= np.float32(self.scale)
+        for synced, low, high, at in batch:
+            rows = slice(at, at + high - low)
+            agreed = synced.agreed[low:high]
+            agreed += total[rows]
+            # what was written during the exchange stays: live += new agreed - as read
+            live = synced.busy(low, high)
+            live += agreed - read[rows]
+            self._check(synced, agreed, synced.row_numbers(low, high))
+        return send.nbytes
+
+    def _reduce_tail(self, batch, filled: int) -> int:
+        """Tail rows: from the sums of the changed rows (T), of the unchanged ones (U,
+        each the agreed value) and the count c of processes that changed each row, the
+        agreed value U / (N - c) and the new one: agreed + (T - c agreed) / k; a row
+        every process changed gets T / N (see the module notes)."""
+        size, processes = self.config.size, self.group.size
+        read, send, total = self._read[:filled], self._tail_send[:filled], self._tail_sum[:filled]
+        for synced, low, high, at in batch:
+            rows = slice(at, at + high - low)
+            np.copyto(read[rows], synced.busy(low, high))
+            changed = fingerprints(read[rows]) != synced.fingerprint[low - synced.head:
+                                                                    high - synced.head]
+            np.multiply(read[rows], changed[:, None], out=send[rows, :size])
+            np.multiply(read[rows], ~changed[:, None], out=send[rows, size:2 * size])
+            send[rows, 2 * size] = changed
+        self.group.allreduce_sum(send, total)
+        for synced, low, high, at in batch:
+            rows = slice(at, at + high - low)
+            changers = total[rows, 2 * size]
+            moved = changers > 0
+            if not moved.any():
+                continue
+            new = combined_tail_rows(total[rows, :size][moved],
+                                     total[rows, size:2 * size][moved], changers[moved],
+                                     processes, self.scale)
+            live = synced.busy(low, high)
+            here = live[moved]
+            as_read = read[rows][moved]
+            quiet = (here == as_read).all(axis=1)
+            # Rows nobody wrote during the exchange take the new value exactly (their
+            # fingerprint then matches it); the others keep what was written meanwhile.
+            here += new - as_read
+            here[quiet] = new[quiet]
+            live[moved] = here
+            positions = np.flatnonzero(moved) + low
+            synced.fingerprint[positions - synced.head] = fingerprints(new)
+            self._check(synced, new, synced.row_numbers(low, high)[moved])
+        return send.nbytes
+
+    def _check(self, synced: "_Synced", agreed: np.ndarray, rows: np.ndarray) -> None:
+        """Remember the first divergence an exchange shows (raised once it is over: an
+        error inside an exchange would end the job without a word to the others)."""
+        if self._diverged is not None:
+            return
+        lengths = row_lengths(agreed, 0, len(agreed), self.config.size)
+        if lengths.bad_rows:
+            where = dataclasses.replace(lengths, longest_row=int(rows[lengths.longest_row]))
+            self._diverged = diverged_message(
+                synced.name, where, self.words if synced.of_words else None,
+                f"at sync {self._sync_number}", self.config.starting_alpha)
 
     # --- the run ---------------------------------------------------------------------
     def train(self, on_tick: OnTick = None) -> Weights:
@@ -268,6 +444,7 @@ class MpiBackend(Backend):
         with self.group.exchange():
             self.stats.final_bytes = self._share_updates()
         self.stats.seconds += time.perf_counter() - started
+        self._stop_if_diverged()
         if on_tick is not None:
             on_tick(self.progress)
         return self.local.weights

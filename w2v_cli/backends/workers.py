@@ -86,11 +86,17 @@ class Worker:
 
     def end_range(self, progress: np.ndarray, alone: bool) -> None:
         """After a range of the schedule: alone, a worker restarts its counters at every
-        pass as the C thread does; among several, it only reports its words."""
+        pass as the C thread does.  Among several, its words stay counted until the next
+        learning-rate refresh, as a C thread's do across its part of the file: a worker
+        that published them at every range end would restart its count of 10,000 words
+        there, and with ranges shorter than that (many threads, a small corpus) would
+        never refresh the learning rate at all (``finish`` publishes the rest)."""
         if alone:
             self.end_pass(progress)
-        else:
-            self.flush_count(progress)
+
+    def finish(self, progress: np.ndarray) -> None:
+        """After the worker's last range: publish the words it has not reported yet."""
+        self.flush_count(progress)
 
 
 def trained_work(workers: Iterable[Worker]) -> Dict[str, int]:
