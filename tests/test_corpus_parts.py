@@ -11,12 +11,21 @@ from tests.helpers import format_vocab, tokenize_bytes
 from w2v_cli import cli, corpus_parts
 from w2v_cli.corpus import ChainedIds, TokenIdCache
 from w2v_cli.corpus_parts import count_in_parts, merge_counts, table_payload
-from w2v_cli.distributed import byte_range, file_part
-from w2v_cli.sources import CorpusFile
+from w2v_cli.corpus_parts import CorpusPart, part_bounds, split_corpus
+from w2v_cli.sources import CorpusFile, open_input
 from w2v_cli.vocab import count_words, vocabulary_of
 
 LEE = GOLDEN / "corpus" / "lee.txt"
 EDGE = GOLDEN / "corpus" / "edge.txt"
+
+
+def byte_range(path: str, size: int, rank: int, parts: int):
+    with open_input(path, "training file") as handle:
+        return part_bounds(handle, size, rank, parts)
+
+
+def file_part(path: str, first: int, last: int) -> CorpusPart:
+    return CorpusPart(lambda: open_input(path, "training file"), path, first, last)
 
 
 def _corpus(tmp_path, data: bytes):
@@ -33,6 +42,23 @@ def test_byte_ranges_cut_at_separators_and_cover_the_tokens(tmp_path, parts):
     assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     pieces = [tokenize_bytes(data[first:last]) for first, last in ranges]
+    assert sum(pieces, []) == tokenize_bytes(data)
+
+
+@pytest.mark.parametrize("processes, threads", [(2, 3), (3, 2), (5, 4)])
+def test_a_process_range_cut_again_for_threads_keeps_the_tokens(tmp_path, processes,
+                                                                 threads):
+    data = EDGE.read_bytes() + LEE.read_bytes()[:30000] + b"tail-without-newline"
+    path = _corpus(tmp_path, data)
+    pieces = []
+    for rank in range(processes):
+        first, last = byte_range(str(path), len(data), rank, processes)
+        parts = split_corpus(file_part(str(path), first, last), threads)
+        assert parts[0].first == first and parts[-1].last == last
+        assert all(a.last == b.first for a, b in zip(parts, parts[1:]))
+        for part in parts:
+            with part.open() as stream:
+                pieces.append(tokenize_bytes(stream.read()))
     assert sum(pieces, []) == tokenize_bytes(data)
 
 

@@ -7,8 +7,9 @@ and the parts' tables are then added in corpus order, each part's new words afte
 already there, which keeps every word's first occurrence in the whole corpus: ties sort
 as after one pass over it, so the vocabulary is the same whatever the number of parts.
 
-Two users: the counting threads of one process (``count_in_parts``, a run with
-``-threads`` > 1) and the processes of an MPI run (``distributed.py``, one part each).
+Two users, both in ``counting.py``: the processes of an MPI run (one byte range each,
+``part_bounds``) and the counting threads of a process (``count_in_parts``, a run with
+``-threads`` > 1), which cut a process's range again.
 
 Pruning (more than 21 million distinct words) is the exception: the C tool prunes while
 reading the whole file in one order, so which rare words survive depends on where that
@@ -17,7 +18,7 @@ the parts' tables together never hold more entries than one pass's table may (th
 memory bound); it gives up as soon as one part passes its share, and the caller counts
 in one pass as the C tool does.  (A part can pass its share of a corpus that one pass
 would not prune, with many words of its own; that only costs the time counted so far.)
-MPI runs prune per part instead (see ``distributed.py``).
+MPI runs prune per process instead (see ``counting.py``).
 """
 
 from __future__ import annotations
@@ -101,23 +102,30 @@ class CorpusPart:
 
     def __init__(self, opener: Callable[[], BinaryIO], display_name: str, first: int,
                  last: int) -> None:
-        self._opener = opener
+        self.opener = opener
         self.display_name = display_name
         self.first = first
         self.last = last
         self.size = last - first
 
     def open(self) -> BinaryIO:
-        return _Slice(self._opener(), self.first, self.last)  # type: ignore[return-value]
+        return _Slice(self.opener(), self.first, self.last)  # type: ignore[return-value]
 
 
 def split_corpus(corpus, parts: int) -> List[CorpusPart]:
-    """``corpus`` (a ``sources.CorpusFile`` without compression) as ``parts`` parts."""
-    size = corpus.size
-    with corpus.open() as handle:
-        cuts = [cut_point(handle, size * k // parts, size) for k in range(parts + 1)]
-    return [CorpusPart(corpus.open, corpus.display_name, first, max(first, last))
-            for first, last in zip(cuts, cuts[1:])]
+    """``corpus`` as ``parts`` parts: a ``sources.CorpusFile`` without compression, or a
+    ``CorpusPart`` (cut within its own bytes)."""
+    if isinstance(corpus, CorpusPart):
+        opener, first, last = corpus.opener, corpus.first, corpus.last
+    else:
+        opener, first, last = corpus.open, 0, corpus.size
+    span = last - first
+    with opener() as handle:
+        cuts = [min(last, cut_point(handle, first + span * k // parts, last))
+                for k in range(parts + 1)]
+    cuts[0] = first
+    return [CorpusPart(opener, corpus.display_name, low, max(low, high))
+            for low, high in zip(cuts, cuts[1:])]
 
 
 # --- the tables of several parts ----------------------------------------------------
@@ -151,11 +159,12 @@ def merge_counts(counted: WordCounts, payload, prune_limit: int) -> np.ndarray:
 
 # --- counting on threads ------------------------------------------------------------
 
-def parts_for(corpus, threads: int) -> int:
-    """How many parts a run with ``threads`` threads counts ``corpus`` in (1: one pass)."""
-    if threads < 2 or corpus.compression is not None:
+def parts_for(size: int, threads: int) -> int:
+    """How many parts a run with ``threads`` threads counts ``size`` uncompressed bytes
+    in (1: one pass)."""
+    if threads < 2:
         return 1
-    return max(1, min(threads, corpus.size // MIN_PART_BYTES))
+    return max(1, min(threads, size // MIN_PART_BYTES))
 
 
 @dataclasses.dataclass

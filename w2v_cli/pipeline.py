@@ -5,8 +5,8 @@ paths) runs before the first pass over the corpus; the outputs are written throu
 ``AtomicOutput`` so a failed run leaves no file under their names.
 
 Under an MPI launcher the run is one of several processes (``cluster.py``): each trains
-its share of the corpus (``distributed.py``), and rank 0 alone opens the inputs it
-names, checks and writes the output files.
+its share of the corpus (``counting.py``), and rank 0 alone opens the inputs it names,
+checks and writes the output files.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
     stdout = stdout or sys.stdout
     config.validate()
     choose_backend(config, group.size)  # an unsupported combination fails before any work
+    if group.size > 1:
+        _refuse_standard_input(config)
     unbatched = batch_notice(config)
     if unbatched and config.debug >= 1 and group.is_root:
         notice(unbatched)
@@ -63,6 +65,17 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
             source.close()
 
 
+def _refuse_standard_input(config: TrainConfig) -> None:
+    """Under mpiexec an input cannot be standard input: the launcher forwards it to one
+    process, and MPICH's stops the whole job (exit 141, "process reading stdin too
+    slowly") as soon as 64 KB are waiting, before any process can read them."""
+    for flag, path in (("-train", config.train), ("-read-vocab", config.read_vocab)):
+        if path == sources.STDIN_NAME:
+            raise InputError(f"{flag} - (standard input) cannot be used under mpiexec: MPI "
+                             f"launchers do not pass a stream on whole; give {flag} a "
+                             f"file, a FIFO or <(command) instead")
+
+
 def notice(message: str) -> None:
     """A line on stderr about a wait the user should know of; never fails the run."""
     console.tell(f"word2vec: {message}\n")
@@ -72,6 +85,7 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
          output: Optional[AtomicOutput], group) -> None:
     # Heavy imports here, not at module level: `word2vec --help` must not load numba.
     from w2v_cli import formats, native
+    from w2v_cli.counting import count_corpus
     from w2v_cli.vocab import read_vocab_file, write_vocab
 
     say(f"Starting training using file {config.train}")
@@ -90,33 +104,26 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
             finally:
                 vocab_file.close()
         corpus = sources.CorpusFile(inputs[0], decompress, notice)
+
+    def check(vocab, distinct_words: int) -> None:
+        say(f"Vocab size: {len(vocab)}")
+        say(f"Words in train file: {vocab.train_words}")
+        _check_trainable(vocab, distinct_words, config)
+        if wants_vectors:
+            config.check_against_vocabulary(len(vocab), vocab.train_words)
+
     try:
-        if group.size > 1:
-            from w2v_cli import distributed
-            share = distributed.share_corpus(group, config, corpus, listed, wants_vectors,
-                                             bar=lambda size, label: _bar(config, size, label))
-            clock.mark("vocabulary and token ids")
-        else:
-            share = _count_vocabulary(config, corpus, listed, wants_vectors)
-            clock.mark("vocabulary")
+        counted = count_corpus(group, config, corpus, listed, wants_vectors,
+                               bar=lambda size, label: _bar(config, size, label), check=check)
+        clock.mark("vocabulary and token ids")
         try:
-            vocab = share.vocab
-            say(f"Vocab size: {len(vocab)}")
-            say(f"Words in train file: {vocab.train_words}")
-            _check_trainable(vocab, share.distinct_words, config)
-            if wants_vectors:
-                config.check_against_vocabulary(len(vocab), vocab.train_words)
+            vocab = counted.vocab
             if vocab_output is not None:
                 group.check_peers()     # a signal held by an MPI exchange stops us here
                 vocab_output.write(lambda stream: write_vocab(stream, vocab))
             if not wants_vectors:
                 return                  # vocabulary only, as the C tool does without -output
-            if share.ids is None:       # one process, ids not cached by the count
-                share.ids = _map_corpus(corpus, vocab, config)
-                share.caches.append(share.ids)
-                clock.mark("token ids")
-
-            weights = _train(config, vocab, share.ids, clock, group)
+            weights = _train(config, vocab, counted.ids, clock, group)
             if output is None:
                 return                  # rank 0 writes the files
             group.check_peers()
@@ -136,7 +143,7 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
             if config.debug >= 3:
                 clock.report()
         finally:
-            share.close()
+            counted.close()
     finally:
         if corpus is not None:
             corpus.close()
@@ -147,76 +154,6 @@ def _bar(config: TrainConfig, size: int, label: str):
     if config.debug < 2:
         return None
     return progress.ByteProgress(size, label, sources.compressed_position)
-
-
-def _count_vocabulary(config: TrainConfig, corpus, listed, wants_vectors: bool):
-    """One process: the vocabulary (``listed``: read from -read-vocab, as (vocabulary,
-    entries in the file)), or counted, with the token ids when the count could keep them
-    (else ``ids`` is None: the corpus is read again once the vocabulary is final)."""
-    from w2v_cli import corpus as corpus_module
-    from w2v_cli import corpus_parts
-    from w2v_cli.distributed import Share
-    from w2v_cli.vocab import learn_vocab
-
-    if listed is not None:
-        return Share(*listed)
-    parts = corpus_parts.parts_for(corpus, config.threads)
-    if parts > 1:
-        share = _count_in_parts(config, corpus, parts, wants_vectors)
-        if share is not None:
-            return share
-    cache = corpus_module.TokenIdCache() if wants_vectors else None
-    share = Share(None, 0, caches=[cache] if cache is not None else [])
-    try:
-        bar = _bar(config, corpus.size, "vocabulary")
-        try:
-            learned = learn_vocab(corpus, config.min_count, id_sink=cache, on_progress=bar)
-        finally:
-            if bar is not None:
-                bar.close()
-    except BaseException:
-        share.close()
-        raise
-    share.vocab, share.distinct_words = learned.vocab, learned.distinct_words
-    if cache is not None:
-        if learned.cache_valid:
-            cache.finish(mapping=learned.entry_to_id)
-            share.ids = cache
-        else:                           # pruning renumbered the words: ids are stale
-            share.close()
-            share.caches = []
-    return share
-
-
-def _count_in_parts(config: TrainConfig, corpus, parts: int, wants_vectors: bool):
-    """The vocabulary counted in ``parts`` parts on as many threads, with the token ids
-    when ``wants_vectors``; None when a part passes its share of the pruning limit (then
-    it is counted in one pass, as the original prunes)."""
-    from w2v_cli.config import VOCAB_PRUNE_LIMIT
-    from w2v_cli.corpus import ChainedIds
-    from w2v_cli.corpus_parts import count_in_parts
-    from w2v_cli.distributed import Share
-    from w2v_cli.vocab import vocabulary_of
-
-    bar = _bar(config, corpus.size, "vocabulary")
-    try:
-        counted = count_in_parts(corpus, parts, wants_vectors, bar, VOCAB_PRUNE_LIMIT)
-    finally:
-        if bar is not None:
-            bar.close()
-    if counted is None:
-        return None
-    learned = vocabulary_of(counted.counted, config.min_count)
-    share = Share(learned.vocab, learned.distinct_words, caches=counted.caches)
-    try:
-        for cache, entries in zip(counted.caches, counted.entries):
-            cache.finish(mapping=learned.entry_to_id[entries])
-    except BaseException:
-        share.close()
-        raise
-    if wants_vectors:
-        share.ids = ChainedIds(counted.caches)
-    return share
 
 
 def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:
@@ -232,27 +169,6 @@ def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:
                      f"{config.train}")
 
 
-def _map_corpus(corpus, vocab, config: TrainConfig):
-    """Token ids through a lookup table of the final vocabulary (one pass over the text)."""
-    from w2v_cli.corpus import TokenIdCache, write_token_ids
-    from w2v_cli.wordtable import table_of_words
-
-    table = table_of_words(vocab.words)
-    cache = TokenIdCache()
-    bar = _bar(config, corpus.size, "reading")
-    try:
-        with corpus.open() as stream:
-            write_token_ids(stream, table, cache, on_block=bar)
-        cache.finish()
-    except BaseException:
-        cache.close()
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    return cache
-
-
 def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group):
     from w2v_cli import progress
     from w2v_cli.backends import create_backend
@@ -260,6 +176,9 @@ def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group):
     backend = create_backend(config, vocab, cache, group.size)
     clock.mark("model setup")
     show = config.debug >= 2 and group.is_root
+    if show:
+        for line in backend.notes:
+            notice(f"note: {line}")
     bar = progress.TrainingProgress(backend.progress.planned_words) if show else None
     try:
         weights = backend.train(on_tick=bar)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import time
-from typing import Callable, Dict, Optional, Protocol
+from typing import Callable, Dict, List, Optional, Protocol
 
 import numpy as np
 
@@ -94,6 +94,7 @@ class Backend(abc.ABC):
     name: str = ""
     progress: Progress
     work: Dict[str, int] = {}
+    notes: List[str] = []       # what the user should know of how it will train (-debug 2)
 
     @abc.abstractmethod
     def train(self, on_tick: OnTick = None) -> Weights:

@@ -1,7 +1,7 @@
 """The MPI backend: several processes train one model (``mpiexec -n N word2vec ...``).
 
 Data parallel, as Intel's pWord2Vec runs on a cluster: every process trains its own
-share of the corpus (``distributed.py``) with the CPU backend's ``-threads`` workers on
+share of the corpus (``counting.py``) with the CPU backend's ``-threads`` workers on
 its own copy of the model, and every few milliseconds the main thread combines the
 copies with an allreduce while the workers go on training (``SyncPace``).
 
@@ -84,7 +84,7 @@ import numpy as np
 from w2v_cli import cluster as cluster_module
 from w2v_cli.backends import Backend, OnTick, TokenIds
 from w2v_cli.backends.cpu import CpuBackend
-from w2v_cli.config import TrainConfig
+from w2v_cli.config import TrainConfig, available_cores
 from w2v_cli.divergence import diverged_message, row_lengths
 from w2v_cli.errors import TrainingDiverged
 from w2v_cli.model import Weights
@@ -119,6 +119,18 @@ HEAD_BYTES = 64 << 20
 CHUNK_ROWS = 8192       # rows reduced per MPI call: bounds the buffers' memory
 # The workers yield to the main thread, whose syncs keep every process waiting.
 WORKER_NICENESS = 5
+
+
+def crowded_hosts(places) -> List[str]:
+    """A note for each host where the run's processes outnumber the cores; ``places``
+    has each process's (threads, host, cores it may use)."""
+    hosts: dict = {}
+    for _, host, cores in places:
+        processes, most = hosts.get(host, (0, 0))
+        hosts[host] = (processes + 1, max(most, cores))
+    return [f"{processes} processes share the {cores} core{'s' if cores != 1 else ''} of "
+            f"{host}: they take turns, so the run is slower than with a core each"
+            for host, (processes, cores) in hosts.items() if processes > cores]
 
 
 def learning_rate_scale(processes: int) -> float:
@@ -228,7 +240,9 @@ class MpiBackend(Backend):
         self.MPI = MPI
         self.group = cluster_module.current()
         self.config = config
-        threads = self.group.agree(config.threads)      # processes may differ in cores
+        places = self.group.agree((config.threads, self.group.host, available_cores()))
+        threads = [count for count, _, _ in places]     # processes may differ in cores
+        self.notes = crowded_hosts(places)
         self.pace = sync_pace(config)
         self.scale = learning_rate_scale(self.group.size)
         self.local = CpuBackend(config, vocab, tables, ids, extra_progress_slots=1,

@@ -1,0 +1,250 @@
+"""The vocabulary and the token ids of a corpus: one path for one pass, threads and
+processes.
+
+Every run reads the corpus the same way, whatever its parallelism:
+
+1. **This process's share.**  A regular uncompressed file is cut at separators into one
+   byte range per process (``corpus_parts.part_bounds``): each process reads its own
+   range (the whole file when it runs alone).  Anything else (a compressed file, a
+   stream spooled to a temporary file) cannot be cut by bytes before it is decompressed
+   or read: rank 0's share is all of it, the other processes' nothing.
+2. **Counting the share.**  An uncompressed share is cut again into one part per thread
+   (``corpus_parts.count_in_parts``), counted on the run's threads; a compressed one, or
+   one that a part passing its share of the pruning limit gives back, is counted in one
+   pass, pruning as the C tool prunes.  Each part keeps its token ids as entry numbers of
+   its own table, in a token-id cache.
+3. **The vocabulary.**  The processes' tables are merged in corpus order (a tree over MPI;
+   nothing to merge alone), so first occurrences, ties and ``-save-vocab`` are those of
+   one pass over the file; rank 0 sorts and filters, and every process gets the result.
+   ``-read-vocab`` replaces steps 2-3: rank 0 reads the file and every process gets it.
+4. **The token ids.**  Each cache learns the final id of each of its entries and
+   translates as it is read; where pruning renumbered a table (or the vocabulary came
+   from a file), the share is read again and looked up in the final vocabulary.  A
+   share that rank 0 read for everyone is then sent to the others in equal ranges of
+   tokens (``distributed.scatter_ids``).
+
+Pruning: more than 21 million distinct words make the C tool prune while reading the
+whole file in one order, so which rare words survive depends on where that happened;
+with several processes each prunes its own range, so a pruned vocabulary can differ
+from a one-process run in its rarest words (a note on stderr says so).  Below the limit
+the result is the same whatever the number of threads and processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable, List, Optional
+
+import numpy as np
+
+from w2v_cli import config as constants
+from w2v_cli.corpus import ChainedIds, TokenIdCache, write_token_ids
+from w2v_cli.corpus_parts import CorpusPart, PartsCount, count_in_parts, part_bounds, parts_for
+from w2v_cli.errors import InputError
+from w2v_cli.sources import CorpusFile, open_input
+from w2v_cli.vocab import Vocabulary, WordCounts, count_words, vocabulary_of
+from w2v_cli.wordtable import table_of_words
+
+Bar = Callable[[int, str], Optional[Callable]]
+
+
+@dataclasses.dataclass
+class CountedCorpus:
+    """What a run trains on: the vocabulary (the same in every process), how many
+    distinct words were counted (before min-count), and this process's token ids
+    (None for a vocabulary-only run).  ``close()`` lets the token-id caches go."""
+
+    vocab: Vocabulary
+    distinct_words: int
+    ids: object = None                  # backends.TokenIds
+    caches: List[TokenIdCache] = dataclasses.field(default_factory=list)
+
+    def close(self) -> None:
+        for cache in self.caches:
+            cache.close()
+        self.caches = []
+
+
+def count_corpus(group, config, corpus: Optional[CorpusFile], listed, keep_ids: bool,
+                 bar: Bar, check: Optional[Callable[[Vocabulary, int], None]] = None,
+                 prune_limit: int = constants.VOCAB_PRUNE_LIMIT) -> CountedCorpus:
+    """The run's vocabulary and this process's token ids (see the module notes).
+
+    ``group`` is the run's ``cluster`` (a single process or several); ``corpus`` rank 0's
+    opened corpus (None elsewhere); ``listed`` rank 0's ``-read-vocab`` result,
+    (vocabulary, entries in the file), or None; ``keep_ids`` False for a run that only
+    writes the vocabulary; ``bar(size, label)`` makes a progress callback (or None);
+    ``check(vocabulary, distinct words)``, called on every process as soon as the
+    vocabulary is known, may refuse it before the token ids are read.
+    """
+    share = _this_share(group, corpus)
+    label = "reading" if listed is not None or config.read_vocab else "vocabulary"
+    on_block = _watching(group, bar(share.size if share else 0, label) if (
+        share is not None) else None)
+    caches: List[TokenIdCache] = []
+    try:
+        if config.read_vocab:
+            vocab, distinct = _shared_vocabulary(group, listed)
+            local_ids = None
+        else:
+            local = _count_share(share, config.threads, keep_ids, on_block, prune_limit)
+            caches = local.caches if local is not None else []
+            vocab, distinct, local_ids = _merged_vocabulary(group, config, local)
+        if check is not None:
+            check(vocab, distinct)
+        counted = CountedCorpus(vocab, distinct, caches=caches)
+        if keep_ids:
+            if local_ids is not None:
+                for cache, entries in zip(caches, local.entries):
+                    cache.finish(mapping=local_ids[entries])
+            elif share is not None:             # read the share again for its ids
+                counted.close()
+                counted.caches = [_map_share(share, vocab, on_block)]
+            counted.ids = _ids_of(counted.caches) if counted.caches else None
+            if group.size > 1 and not (share is not None and share.is_range):
+                from w2v_cli import distributed
+                group.agree()                           # rank 0 holds every token's id
+                with group.exchange():
+                    counted.ids = distributed.scatter_ids(group, counted.ids, counted)
+        else:
+            counted.close()
+        group.agree()                                   # every process ready
+        return counted
+    except BaseException:
+        for cache in caches:
+            cache.close()
+        raise
+
+
+# --- this process's share ---------------------------------------------------------------
+
+@dataclasses.dataclass
+class _Share:
+    """What this process reads: ``source`` counted as one (a ``CorpusFile`` or a
+    ``CorpusPart``), splittable into thread parts when uncompressed."""
+
+    source: object
+    size: int
+    splittable: bool
+    # True: each process reads a byte range of a file all of them see (the same in every
+    # process); False: rank 0 reads it all for everyone.
+    is_range: bool
+
+
+def _this_share(group, corpus: Optional[CorpusFile]) -> Optional[_Share]:
+    """Rank 0 decides, for all, whether each process reads a byte range of the file."""
+    layout = None
+    if group.is_root:
+        source = corpus.source
+        regular = corpus.compression is None and source.regular and not source.is_stdin
+        layout = ("file", source.path, corpus.size) if regular and group.size > 1 else None
+    layout = group.agree(layout)[0]
+    if layout is not None:
+        part = _open_range(group, layout[1], layout[2])
+        return _Share(part, part.size, True, True)
+    if not group.is_root:
+        return None
+    return _Share(corpus, corpus.size, corpus.compression is None, False)
+
+
+def _open_range(group, path: str, size: int) -> CorpusPart:
+    """This process's byte range of the file every process reads at ``path``."""
+    try:
+        here = os.path.getsize(path)
+    except OSError as exc:
+        open_input(path, "training file").close()      # the usual one-line error
+        raise InputError(f"cannot read training file {path}: {exc}") from None
+    if here != size:
+        raise InputError(f"the training file {path} has {here} bytes here but {size} on "
+                         f"rank 0: every process must read the same file")
+    with open_input(path, "training file") as handle:
+        first, last = part_bounds(handle, size, group.rank, group.size)
+    return CorpusPart(lambda: open_input(path, "training file"), path, first, last)
+
+
+def _watching(group, bar) -> Optional[Callable]:
+    """A per-block callback: look for failed peers, then advance the progress bar."""
+    if group.size == 1:
+        return bar
+
+    def on_block(stream) -> None:
+        group.check_peers()
+        if bar is not None:
+            bar(stream)
+    return on_block
+
+
+# --- counting -------------------------------------------------------------------------
+
+def _count_share(share: Optional[_Share], threads: int, keep_ids: bool,
+                 on_block: Optional[Callable], prune_limit: int) -> Optional[PartsCount]:
+    """This process's share counted: in parts on the threads when it can be cut, else
+    (or when a part passes its share of the pruning limit) in one pass."""
+    if share is None:
+        return None
+    parts = parts_for(share.size, threads) if share.splittable else 1
+    if parts > 1:
+        counted = count_in_parts(share.source, parts, keep_ids, on_block, prune_limit)
+        if counted is not None:
+            return counted
+    cache = TokenIdCache() if keep_ids else None
+    try:
+        table = count_words(share.source, id_sink=cache, on_progress=on_block,
+                            prune_limit=prune_limit)
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        raise
+    caches = [cache] if cache is not None else []
+    return PartsCount(table, caches, [np.arange(len(table.table), dtype=np.int64)])
+
+
+def _merged_vocabulary(group, config, local: Optional[PartsCount]):
+    """(vocabulary, distinct words, final id of each entry of this process's table or
+    None when its cached ids are stale)."""
+    if group.size == 1:
+        learned = vocabulary_of(local.counted, config.min_count)
+        valid = learned.cache_valid
+        return learned.vocab, learned.distinct_words, learned.entry_to_id if valid else None
+    from w2v_cli import distributed
+    group.agree()                                       # every share counted
+    with group.exchange():
+        vocab, distinct, pruned = distributed.merged_vocabulary(
+            group, local.counted if local is not None else None, config.min_count,
+            constants.VOCAB_PRUNE_LIMIT)
+    if pruned and group.is_root and config.debug >= 1:
+        distributed.note_pruned()
+    if local is None or local.counted.pruned:
+        return vocab, distinct, None
+    return vocab, distinct, distributed.entry_ids(local.counted, vocab)
+
+
+def _shared_vocabulary(group, listed):
+    """``-read-vocab``: rank 0's (vocabulary, entries in the file), on every process."""
+    if group.size == 1:
+        return listed
+    from w2v_cli import distributed
+    group.agree()
+    with group.exchange():
+        return distributed.shared_vocabulary(group, listed)
+
+
+def _map_share(share: _Share, vocab: Vocabulary, on_block) -> TokenIdCache:
+    """The share read again, each token looked up in the final vocabulary."""
+    cache = TokenIdCache()
+    try:
+        with share.source.open() as stream:
+            write_token_ids(stream, table_of_words(vocab.words), cache, on_block=on_block)
+        cache.finish()
+    except BaseException:
+        cache.close()
+        raise
+    return cache
+
+
+def _ids_of(caches: List[TokenIdCache]):
+    return caches[0] if len(caches) == 1 else ChainedIds(caches)
+
+
+__all__ = ["CountedCorpus", "count_corpus", "WordCounts"]
