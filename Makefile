@@ -10,7 +10,7 @@ DATA    := data
 # way the original demo scripts get it.
 CORPUS ?= $(if $(wildcard $(SHARED)/data/text8-head12.5M),$(SHARED)/data/text8-head12.5M,$(DATA)/text8)
 
-.PHONY: install test test-slow demo lint clean
+.PHONY: install test test-floors test-slow demo lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ install: $(VENV)/.installed        ## virtual environment, package (test, cuda, 
 # the sources while editing: make install, then .venv/bin/python -m pytest -q
 test:                              ## the default test suite, on the installed wheel (a few minutes)
 	PYTHON=$(PYTHON) scripts/test_installed.sh -q
+
+# The same suite on the oldest Python and dependency versions pyproject.toml declares
+# (scripts/test_floors.sh): a fresh environment pinned to its lower bounds.
+test-floors:                       ## the default suite on the declared oldest versions
+	PYTHON=$(PYTHON) scripts/test_floors.sh -q
 
 test-slow:                         ## long tests: quality on text8-head, big inputs, fresh installs
 	PYTHON=$(PYTHON) scripts/test_installed.sh -q -m slow
