@@ -27,9 +27,11 @@ alone.  Builds in one folder take turns (a lock on the folder), so two first run
 once.
 
 ``W2V_CLI_KERNELS`` chooses the backend: ``auto`` (the default) uses the library and falls
-back to Numba's JIT when the library cannot be built here (no C compiler); ``native``
-uses the library or fails with a one-line error; ``jit`` runs the same kernels through
-Numba's JIT.
+back to Numba's JIT when the library cannot be built here (silently without a C compiler;
+with one line naming the Numba version when the build fails inside Numba, as it does when
+a release drops a private part the build relies on: ``kernels/numba_internals.py``);
+``native`` uses the library or fails with a one-line error; ``jit`` runs the same kernels
+through Numba's JIT.
 
 ``python -m w2v_cli.native`` builds the library (``make install`` does it).
 """
@@ -508,7 +510,7 @@ def kernels_mode() -> str:
 
 _loaded: Optional[Kernels] = None
 _lock = threading.Lock()
-build_error: Optional[str] = None       # why the last build failed (shown by ``main``)
+build_error: Optional[str] = None       # why the last build failed, if not yet told (``main``)
 
 
 def kernels(notify: Optional[Callable[[str], None]] = None) -> Kernels:
@@ -531,7 +533,11 @@ def kernels(notify: Optional[Callable[[str], None]] = None) -> Kernels:
             if mode == "native":
                 raise KernelError(f"{KERNELS_ENV}=native, but the kernel library cannot be "
                                   f"built: {exc}") from None
-            build_error = str(exc)
+            if isinstance(exc, native_build.NumbaError):
+                # A Numba release the build does not fit: say so, once, and run anyway.
+                (notify or _notice)(f"{exc}; the kernels run through Numba's JIT instead")
+            else:
+                build_error = str(exc)
             _loaded = _jit_kernels()
         return _loaded
 
