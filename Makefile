@@ -10,7 +10,8 @@ DATA    := data
 # way the original demo scripts get it.
 CORPUS ?= $(if $(wildcard $(SHARED)/data/text8-head12.5M),$(SHARED)/data/text8-head12.5M,$(DATA)/text8)
 
-.PHONY: install test test-floors test-slow demo lint clean
+.PHONY: install test test-floors test-slow demo lint help clean
+.DEFAULT_GOAL := help
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +50,20 @@ demo: install $(CORPUS)            ## train on the default corpus, show nearest 
 	  -negative 25 -hs 0 -sample 1e-4 -threads $(THREADS) -binary 1 -iter 15
 	printf '%s\n' king france computer music | $(BIN)/distance $(DATA)/vectors.bin
 
-clean:
+# The tools only, not the kernels: ruff and mypy read the sources (config in pyproject.toml).
+$(VENV)/.lint-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[lint]'
+	touch $@
+
+lint: $(VENV)/.lint-installed      ## ruff (style, import order) on everything, mypy on the typed layers
+	@status=0; $(BIN)/ruff check --output-format concise . || status=1; \
+	  $(BIN)/mypy || status=1; exit $$status
+
+help:                              ## this list
+	@awk -F':[^#]*## ' '/^[A-Za-z0-9_-]+:[^#]*## / {printf "  make %-15s %s\n", $$1, $$2}' \
+	  $(MAKEFILE_LIST)
+
+clean:                             ## remove the environment, downloads, build files, kernels
 	rm -rf $(VENV) $(DATA) build *.egg-info w2v_cli/_native .pytest_cache
 
 # --- benchmark ---

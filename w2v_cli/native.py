@@ -54,7 +54,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -160,6 +160,9 @@ class Kernels:
         self.path = path
         for name, call in calls.items():
             setattr(self, name, call)
+
+    if TYPE_CHECKING:       # the kernels, set above: one attribute per name in KERNELS
+        def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
 
 # --- cache key -----------------------------------------------------------------------------
@@ -551,10 +554,10 @@ def main() -> None:
         loaded = kernels(notify=lambda message: print(message, file=sys.stderr, flush=True))
     except KernelError as exc:
         print(f"w2v_cli.native: error: {exc}", file=sys.stderr)
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         print("w2v_cli.native: interrupted", file=sys.stderr)
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     print(f"kernels: {loaded.backend} {loaded.path or ''}".rstrip())
     if loaded.backend != "native" and build_error:
         print(f"native build failed: {build_error}", file=sys.stderr)
