@@ -10,7 +10,8 @@ DATA    := data
 # way the original demo scripts get it.
 CORPUS ?= $(if $(wildcard $(SHARED)/data/text8-head12.5M),$(SHARED)/data/text8-head12.5M,$(DATA)/text8)
 
-.PHONY: install test test-slow demo lint clean
+.PHONY: install test test-floors test-slow demo lint help clean
+.DEFAULT_GOAL := help
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,11 @@ install: $(VENV)/.installed        ## virtual environment, package (test, cuda, 
 test:                              ## the default test suite, on the installed wheel (a few minutes)
 	PYTHON=$(PYTHON) scripts/test_installed.sh -q
 
+# The same suite on the oldest Python and dependency versions pyproject.toml declares
+# (scripts/test_floors.sh): a fresh environment pinned to its lower bounds.
+test-floors:                       ## the default suite on the declared oldest versions
+	PYTHON=$(PYTHON) scripts/test_floors.sh -q
+
 test-slow:                         ## long tests: quality on text8-head, big inputs, fresh installs
 	PYTHON=$(PYTHON) scripts/test_installed.sh -q -m slow
 
@@ -44,7 +50,20 @@ demo: install $(CORPUS)            ## train on the default corpus, show nearest 
 	  -negative 25 -hs 0 -sample 1e-4 -threads $(THREADS) -binary 1 -iter 15
 	printf '%s\n' king france computer music | $(BIN)/distance $(DATA)/vectors.bin
 
-clean:
+# The tools only, not the kernels: ruff and mypy read the sources (config in pyproject.toml).
+$(VENV)/.lint-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[lint]'
+	touch $@
+
+lint: $(VENV)/.lint-installed      ## ruff (style, import order) on everything, mypy on the typed layers
+	@status=0; $(BIN)/ruff check --output-format concise . || status=1; \
+	  $(BIN)/mypy || status=1; exit $$status
+
+help:                              ## this list
+	@awk -F':[^#]*## ' '/^[A-Za-z0-9_-]+:[^#]*## / {printf "  make %-15s %s\n", $$1, $$2}' \
+	  $(MAKEFILE_LIST)
+
+clean:                             ## remove the environment, downloads, build files, kernels
 	rm -rf $(VENV) $(DATA) build *.egg-info w2v_cli/_native .pytest_cache
 
 # --- benchmark ---

@@ -85,15 +85,18 @@ def vector_isa(features: Dict[str, bool]) -> VectorISA:
     return VectorISA("SSE/NEON", 4, 16, bool(features.get("fma") or features.get("neon")))
 
 
-def fma_loop_ir(lanes: int, accumulators: int, fused: bool) -> str:
+def fma_loop_ir(lanes: int, accumulators: int, fused: bool, opaque_pointers: bool = True) -> str:
     """LLVM IR of ``void fma_loop(i64 n, float *out)``: ``n`` iterations of
     ``acc_k = acc_k * m + c`` on ``accumulators`` vectors of ``lanes`` floats, then the sum
     of the accumulators stored to ``out`` (``lanes`` floats) so that no lane is dead code.
 
     m slightly below 1 and c small keep the values normal floats (no slow denormals).
-    Without fast-math flags LLVM may not reassociate or fold the chain.
+    Without fast-math flags LLVM may not reassociate or fold the chain.  Pointers are
+    written ``ptr`` (LLVM 15 and later) or, with ``opaque_pointers`` false, typed (LLVM 14,
+    as with numba 0.59 and 0.60).
     """
     vec = f"<{lanes} x float>"
+    ptr = "ptr" if opaque_pointers else f"{vec}*"
     intrinsic = f"llvm.{'fma' if fused else 'fmuladd'}.v{lanes}f32"
 
     def splat(value: float) -> str:
@@ -112,7 +115,7 @@ def fma_loop_ir(lanes: int, accumulators: int, fused: bool) -> str:
     return f"""
 declare {vec} @{intrinsic}({vec}, {vec}, {vec})
 
-define void @fma_loop(i64 %count, ptr %out) {{
+define void @fma_loop(i64 %count, {ptr} %out) {{
 entry:
   br label %loop
 loop:
@@ -124,7 +127,7 @@ loop:
   br i1 %more, label %loop, label %done
 done:
 {chr(10).join(sums)}
-  store {vec} {last}, ptr %out, align 4
+  store {vec} {last}, {ptr} %out, align 4
   ret void
 }}
 """
@@ -176,7 +179,8 @@ class Kernels:
         features = llvm.get_host_cpu_features().flatten()
         self.machine = target.create_target_machine(cpu=llvm.get_host_cpu_name(),
                                                     features=features, opt=2)
-        source = fma_loop_ir(isa.lanes, isa.accumulators, isa.fused)
+        source = fma_loop_ir(isa.lanes, isa.accumulators, isa.fused,
+                             opaque_pointers=llvm.llvm_version_info >= (15,))
         if with_clock:
             source += clock_chain_ir()
         module = llvm.parse_assembly(source)

@@ -5,7 +5,9 @@
 # that installed package from a folder where the source tree is not importable.
 #
 # Usage: scripts/test_installed.sh [pytest arguments]     (make test, make test-slow)
-# PYTHON picks the interpreter (default python3); the environment is removed afterwards.
+# PYTHON picks the interpreter (default python3); W2V_CLI_TEST_CONSTRAINTS names a pip
+# constraints file (scripts/test_floors.sh pins the declared floors with one), else pip
+# takes the newest versions the registry serves.  The environment is removed afterwards.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python3}
@@ -21,7 +23,19 @@ VENV=$WORK/venv
 # setuptools reuses build/lib: a module deleted from the sources would stay in the wheel.
 rm -rf "$ROOT/build"
 "$VENV/bin/python" -m pip wheel -q --no-deps --wheel-dir "$WORK/dist" "$ROOT"
-"$VENV/bin/python" -m pip install -q "$(ls "$WORK"/dist/w2v_cli-*.whl)[$EXTRAS]"
+CONSTRAINTS=()
+if [ -n "${W2V_CLI_TEST_CONSTRAINTS:-}" ]; then
+  CONSTRAINTS=(--constraint "$W2V_CLI_TEST_CONSTRAINTS")
+fi
+"$VENV/bin/python" -m pip install -q ${CONSTRAINTS[@]+"${CONSTRAINTS[@]}"} \
+  "$(ls "$WORK"/dist/w2v_cli-*.whl)[$EXTRAS]"
+# What is tested, in the log: the interpreter and the versions that count most.
+"$VENV/bin/python" - <<'VERSIONS'
+import platform
+from importlib.metadata import version
+print("testing on Python", platform.python_version(), "with",
+      ", ".join(f"{name} {version(name)}" for name in ("numba", "llvmlite", "numpy", "click")))
+VERSIONS
 
 # From here on nothing runs in the checkout: neither `python -m` nor pytest can pick up
 # the source tree (pytest's importlib mode leaves sys.path alone).

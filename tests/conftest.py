@@ -113,7 +113,16 @@ def run_cli_in_process(main: Callable, args: List[str], input: Optional[bytes] =
 
 
 NOBODY = 65534
-can_run_as_nobody = os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+def _nobody_can_start_python() -> bool:
+    """Whether the user nobody can start this interpreter: not where it, or the shared
+    library it links, lies in a folder of root's alone (a Python built in root's home)."""
+    try:
+        return subprocess.run(as_nobody([sys.executable, "-c", ""]), cwd="/",
+                              capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 @pytest.fixture
@@ -131,6 +140,10 @@ def nobody_workdir():
 def as_nobody(command: List[str]) -> List[str]:
     """``command`` run as the unprivileged user nobody."""
     return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
+
+
+can_run_as_nobody = (os.geteuid() == 0 and shutil.which("setpriv") is not None
+                     and _nobody_can_start_python())
 
 
 def run_as_nobody(main: str, args: List[str], cwd: Path, stdin: bytes = b"",

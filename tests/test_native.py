@@ -268,7 +268,8 @@ def test_unknown_kernels_setting_is_one_line_from_the_command(tmp_path):
 def _without_compiler(tmp_path):
     """An environment with no C compiler on PATH and an empty kernel cache."""
     (tmp_path / "cache").mkdir()
-    return {"PATH": str(tmp_path / "no-bin"), "CC": "", "W2V_CLI_CACHE_DIR": str(tmp_path / "cache")}
+    return {"PATH": str(tmp_path / "no-bin"), "CC": "",
+            "W2V_CLI_CACHE_DIR": str(tmp_path / "cache")}
 
 
 def test_native_kernels_without_a_compiler_fail_loudly(tmp_path):
@@ -358,3 +359,73 @@ def test_editing_config_keeps_the_key_editing_a_kernel_changes_it(tmp_path):
     with open(copy / "kernels" / "constants.py", "a") as handle:
         handle.write("\n# a kernel constant changed\n")
     assert key() != original
+
+
+# --- a Numba release that the native build does not fit ---------------------------------------
+
+def test_every_private_part_of_numba_the_build_uses_is_here():
+    from w2v_cli.kernels import numba_internals
+    assert numba_internals.missing() == []
+    numba_internals.check()
+
+
+def test_a_missing_private_part_is_named_with_the_numba_version(monkeypatch):
+    import numba
+    from numba.core import codegen
+
+    from w2v_cli.kernels import numba_internals
+    monkeypatch.delattr(codegen.CodeLibrary, "_ensure_finalized")
+    assert numba_internals.missing() == ["numba.core.codegen.CodeLibrary._ensure_finalized"]
+    with pytest.raises(numba_internals.NumbaInternalsError,
+                       match=rf"^Numba {numba.__version__} \(llvmlite .*\) has no "
+                             r"numba\.core\.codegen\.CodeLibrary\._ensure_finalized$"):
+        numba_internals.check()
+
+
+# A command whose compiling process (the child build_library forks) sees a Numba whose
+# cfunc keeps its code library under another name than ``_library``, as a later release
+# might; this process, which runs the JIT afterwards, keeps the real one.
+_RENAMED_LIBRARY = """
+import os, sys
+def rename_library():
+    from numba.core import ccallback
+    compile = ccallback.CFunc.compile
+    def compile_renamed(self):
+        compile(self)
+        self._code_library = self.__dict__.pop("_library")
+    ccallback.CFunc.compile = compile_renamed
+os.register_at_fork(after_in_child=rename_library)
+from w2v_cli.cli import word2vec_main
+sys.argv[0] = "word2vec"
+word2vec_main()
+"""
+
+
+@pytest.mark.parametrize("mode", ["auto", "native"])
+def test_a_numba_the_build_does_not_fit_is_one_line_naming_its_version(tmp_path, mode):
+    import numba
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = dict(os.environ, W2V_CLI_CACHE_DIR=str(cache), W2V_CLI_KERNELS=mode,
+               NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    result = subprocess.run([sys.executable, "-c", _RENAMED_LIBRARY, "-train", str(LEE),
+                             "-output", str(tmp_path / "v.bin"), "-size", "10", "-iter", "1",
+                             "-debug", "0"], cwd=tmp_path, env=env, capture_output=True,
+                            timeout=600)
+    lines = _lines(result.stderr)
+    assert "Traceback" not in result.stderr.decode(), result.stderr.decode()
+    failure = (f"the native build failed: Numba {numba.__version__} (llvmlite "
+               f"{native._package_version('llvmlite')}): a compiled function's LLVM module "
+               f"is out of reach: 'CFunc' object has no attribute '_library'")
+    if mode == "auto":              # one line, then the JIT trains
+        assert lines == [f"word2vec: {native.COMPILING_NOTICE}",
+                         f"word2vec: {failure}; the kernels run through Numba's JIT instead"]
+        assert result.returncode == 0
+        assert (tmp_path / "v.bin").stat().st_size > 0
+    else:
+        assert lines == [f"word2vec: {native.COMPILING_NOTICE}",
+                         f"word2vec: error: W2V_CLI_KERNELS=native, but the kernel library "
+                         f"cannot be built: {failure}"]
+        assert result.returncode == 1
+        assert not (tmp_path / "v.bin").exists()
+    assert not [p for p in cache.iterdir() if p.suffix in (".so", ".json", ".part")]

@@ -27,9 +27,11 @@ alone.  Builds in one folder take turns (a lock on the folder), so two first run
 once.
 
 ``W2V_CLI_KERNELS`` chooses the backend: ``auto`` (the default) uses the library and falls
-back to Numba's JIT when the library cannot be built here (no C compiler); ``native``
-uses the library or fails with a one-line error; ``jit`` runs the same kernels through
-Numba's JIT.
+back to Numba's JIT when the library cannot be built here (silently without a C compiler;
+with one line naming the Numba version when the build fails inside Numba, as it does when
+a release drops a private part the build relies on: ``kernels/numba_internals.py``);
+``native`` uses the library or fails with a one-line error; ``jit`` runs the same kernels
+through Numba's JIT.
 
 ``python -m w2v_cli.native`` builds the library (``make install`` does it).
 """
@@ -52,7 +54,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -158,6 +160,9 @@ class Kernels:
         self.path = path
         for name, call in calls.items():
             setattr(self, name, call)
+
+    if TYPE_CHECKING:       # the kernels, set above: one attribute per name in KERNELS
+        def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
 
 # --- cache key -----------------------------------------------------------------------------
@@ -508,7 +513,7 @@ def kernels_mode() -> str:
 
 _loaded: Optional[Kernels] = None
 _lock = threading.Lock()
-build_error: Optional[str] = None       # why the last build failed (shown by ``main``)
+build_error: Optional[str] = None       # why the last build failed, if not yet told (``main``)
 
 
 def kernels(notify: Optional[Callable[[str], None]] = None) -> Kernels:
@@ -531,7 +536,11 @@ def kernels(notify: Optional[Callable[[str], None]] = None) -> Kernels:
             if mode == "native":
                 raise KernelError(f"{KERNELS_ENV}=native, but the kernel library cannot be "
                                   f"built: {exc}") from None
-            build_error = str(exc)
+            if isinstance(exc, native_build.NumbaError):
+                # A Numba release the build does not fit: say so, once, and run anyway.
+                (notify or _notice)(f"{exc}; the kernels run through Numba's JIT instead")
+            else:
+                build_error = str(exc)
             _loaded = _jit_kernels()
         return _loaded
 
@@ -545,10 +554,10 @@ def main() -> None:
         loaded = kernels(notify=lambda message: print(message, file=sys.stderr, flush=True))
     except KernelError as exc:
         print(f"w2v_cli.native: error: {exc}", file=sys.stderr)
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         print("w2v_cli.native: interrupted", file=sys.stderr)
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     print(f"kernels: {loaded.backend} {loaded.path or ''}".rstrip())
     if loaded.backend != "native" and build_error:
         print(f"native build failed: {build_error}", file=sys.stderr)

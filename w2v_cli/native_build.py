@@ -28,13 +28,18 @@ from typing import Dict, List, Optional, Tuple
 
 from w2v_cli.kernels.abi import KERNELS, Kernel, parse_kind
 
-
 _NUMPY_NAMES = {"u8": "uint8", "i32": "int32", "i64": "int64", "u64": "uint64",
                 "f32": "float32", "f64": "float64"}
 
 
 class BuildError(RuntimeError):
     """The library could not be compiled here (no C compiler, or the compiler failed)."""
+
+
+class NumbaError(BuildError):
+    """The compile failed inside Numba or LLVM: this Numba lacks or changed a private part
+    that the build relies on (``kernels/numba_internals.py``), or its compile of the
+    kernels fails.  The message names the Numba version."""
 
 
 # The compiled kernels refer to a few symbols of Numba's runtime besides libc and the
@@ -139,6 +144,8 @@ def build_library(so_path: str) -> Dict[str, str]:
     kind, _, text = answer.partition(" ")
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and kind == "symbols":
         return json.loads(text)
+    if kind == "numba":
+        raise NumbaError(text.strip())
     if kind == "error":
         raise BuildError(text.strip())
     how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
@@ -159,6 +166,8 @@ def _compile_in_child(so_path: str, reader: int, writer: int) -> None:
         try:
             answer = "symbols " + json.dumps(compile_library(so_path))
             code = 0
+        except NumbaError as exc:
+            answer = f"numba {exc}"
         except BuildError as exc:
             answer = f"error {exc}"
         except BaseException as exc:
@@ -168,13 +177,9 @@ def _compile_in_child(so_path: str, reader: int, writer: int) -> None:
         os._exit(code)          # no atexit handlers: they belong to the parent
 
 
-def compile_library(so_path: str) -> Dict[str, str]:
-    """The compile itself, in this process (``build_library`` runs it in a child)."""
-    cc = require_compiler()
-
-    import llvmlite.binding as llvm
-    from numba import carray, cfunc, types
-
+def _compile_kernels(llvm, carray, cfunc, types, library_bitcode):
+    """Every kernel's cfunc wrapper compiled by Numba, linked into one LLVM module;
+    returns (the module, kernel -> symbol)."""
     symbols: Dict[str, str] = {}
     linked = None
     for kernel in KERNELS:
@@ -187,23 +192,45 @@ def compile_library(so_path: str) -> Dict[str, str]:
                   else {"i64": types.int64, "f64": types.float64}[kernel.result])
         compiled = cfunc(result(*arg_types), nogil=True, error_model="numpy")(
             namespace[f"wrapper_{kernel.name}"])
-        library = compiled._library
-        library._ensure_finalized()
-        module = llvm.parse_bitcode(library._final_module.as_bitcode())
+        module = llvm.parse_bitcode(library_bitcode(compiled))
         if linked is None:
             linked = module
         else:
             linked.link_in(module)
         symbols[kernel.name] = compiled.native_name
+    return linked, symbols
 
-    machine = llvm.Target.from_default_triple().create_target_machine(
-        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-        opt=3, reloc="pic", codemodel="default")
+
+def compile_library(so_path: str) -> Dict[str, str]:
+    """The compile itself, in this process (``build_library`` runs it in a child)."""
+    cc = require_compiler()
+
+    import llvmlite.binding as llvm
+    from numba import carray, cfunc, types
+
+    from w2v_cli.kernels import numba_internals
+
+    try:
+        numba_internals.check()
+        linked, symbols = _compile_kernels(llvm, carray, cfunc, types,
+                                           numba_internals.library_bitcode)
+        machine = llvm.Target.from_default_triple().create_target_machine(
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+            opt=3, reloc="pic", codemodel="default")
+        kernel_object = machine.emit_object(linked)
+    except numba_internals.NumbaInternalsError as exc:
+        raise NumbaError(f"the native build failed: {exc}") from None
+    except Exception as exc:
+        # Numba's or LLVM's own error, often many lines long: its first line.
+        lines = str(exc).strip().splitlines()
+        raise NumbaError(f"the native build failed: {numba_internals.numba_version()}: "
+                         f"{type(exc).__name__}: {lines[0] if lines else ''}") from None
+
     with tempfile.TemporaryDirectory(prefix="w2v-build-") as work:
         object_path = os.path.join(work, "kernels.o")
         stubs_path = os.path.join(work, "stubs.c")
         with open(object_path, "wb") as handle:
-            handle.write(machine.emit_object(linked))
+            handle.write(kernel_object)
         with open(stubs_path, "w") as handle:
             handle.write(_RUNTIME_STUBS)
         command: List[str] = [cc, "-shared", "-fPIC", "-O2", "-o", so_path, object_path,
@@ -213,7 +240,8 @@ def compile_library(so_path: str) -> Dict[str, str]:
         except subprocess.CalledProcessError as exc:
             output = exc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise BuildError(f"{os.path.basename(cc)} failed: "
-                             f"{output[-1] if output else f'exit status {exc.returncode}'}")
+                             f"{output[-1] if output else f'exit status {exc.returncode}'}") \
+                from None
         except OSError as exc:
-            raise BuildError(f"cannot run {cc}: {exc.strerror or exc}")
+            raise BuildError(f"cannot run {cc}: {exc.strerror or exc}") from None
     return symbols

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from llvmlite import ir
 from numba import njit, types
-from numba.core import cgutils
 from numba.extending import intrinsic
 
 from w2v_cli.kernels.abi import ROW_LANES
+from w2v_cli.kernels.numba_internals import array_struct, cgutils
 
 _FLOAT = ir.FloatType()
 _VECTOR = ir.VectorType(_FLOAT, ROW_LANES)
@@ -37,7 +37,7 @@ _MASK = ir.VectorType(ir.IntType(1), ROW_LANES)
 
 def _vectors(context, builder, array_type, value):
     """(pointer to the row's first vector, number of vectors) of a 1-d float32 array."""
-    array = context.make_array(array_type)(context, builder, value)
+    array = array_struct(context, builder, array_type, value)
     count = builder.udiv(builder.extract_value(array.shape, 0), ir.Constant(_INT64, ROW_LANES))
     return builder.bitcast(array.data, _VECTOR.as_pointer()), count
 
@@ -123,11 +123,11 @@ def _combination(accumulate: bool):
     def codegen(context, builder, sig, args):
         ys, nvec = _vectors(context, builder, sig.args[0], args[0])
         matrix_type, index_type, coefficient_type = sig.args[1], sig.args[2], sig.args[5]
-        table = context.make_array(matrix_type)(context, builder, args[1])
+        table = array_struct(context, builder, matrix_type, args[1])
         row_bytes = builder.extract_value(table.strides, 0)
         base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
-        index_array = context.make_array(index_type)(context, builder, args[2])
-        coefficient_array = context.make_array(coefficient_type)(context, builder, args[5])
+        index_array = array_struct(context, builder, index_type, args[2])
+        coefficient_array = array_struct(context, builder, coefficient_type, args[5])
         first = context.cast(builder, args[3], sig.args[3], types.int64)
         count = context.cast(builder, args[4], sig.args[4], types.int64)
         offset = context.cast(builder, args[6], sig.args[6], types.int64)
@@ -233,12 +233,12 @@ def row_dots(typingctx, x, matrix, indices, count, out):
     def codegen(context, builder, sig, args):
         xs, nvec = _vectors(context, builder, sig.args[0], args[0])
         matrix_type, index_type = sig.args[1], sig.args[2]
-        table = context.make_array(matrix_type)(context, builder, args[1])
+        table = array_struct(context, builder, matrix_type, args[1])
         row_bytes = builder.extract_value(table.strides, 0)
         base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
-        index_array = context.make_array(index_type)(context, builder, args[2])
+        index_array = array_struct(context, builder, index_type, args[2])
         count = context.cast(builder, args[3], sig.args[3], types.int64)
-        results = context.make_array(sig.args[4])(context, builder, args[4]).data
+        results = array_struct(context, builder, sig.args[4], args[4]).data
         zero64 = ir.Constant(_INT64, 0)
 
         def row_at(k):
@@ -340,7 +340,7 @@ def _prefetch_for_write(typingctx, matrix, row, column):
 
     def codegen(context, builder, sig, args):
         array_type = sig.args[0]
-        array = context.make_array(array_type)(context, builder, args[0])
+        array = array_struct(context, builder, array_type, args[0])
         indices = [context.cast(builder, value, kind, types.intp)
                    for value, kind in zip(args[1:], sig.args[1:])]
         pointer = cgutils.get_item_pointer(context, builder, array_type, array, indices)
