@@ -213,6 +213,18 @@ def test_standard_input_is_refused_with_one_line_and_the_way_around_it(tmp_path)
 
 
 @needs_mpi
+def test_a_diverging_run_stops_every_process_with_one_line(tmp_path):
+    result = _mpi(3, ["-train", str(LEE), "-output", "v.bin", "-alpha", "1", "-iter", "3",
+                      "-threads", "1", "-debug", "0"], tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("word2vec: error: training diverged "
+                                                   "at sync "), lines
+    assert "(-alpha 1)" in lines[0]
+    assert list(tmp_path.glob("v.bin*")) == []
+
+
+@needs_mpi
 def test_a_fifo_carries_the_corpus_instead(tmp_path):
     fifo = tmp_path / "corpus.fifo"
     os.mkfifo(fifo)
