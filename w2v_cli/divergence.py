@@ -91,7 +91,9 @@ def diverged_message(name: str, lengths: RowLengths, words: Optional[Sequence[by
         which = f"row {row}"
     length = ("not finite" if not np.isfinite(lengths.longest)
               else f"of length {lengths.longest:.3g}")
-    return (f"training diverged {when}: {lengths.bad_rows} {name} are not finite or longer "
+    count = (f"{lengths.bad_rows} {name} are" if lengths.bad_rows != 1
+             else f"1 of the {name} is")
+    return (f"training diverged {when}: {count} not finite or longer "
             f"than {LONGEST_SANE_ROW:g} ({which} is {length}); the learning rate "
             f"(-alpha {alpha:g}) is likely too high for these flags; nothing was written")
 
