@@ -101,3 +101,42 @@ def test_row_lengths_find_the_first_row_beyond_the_bound():
     assert (lengths.bad_rows, lengths.longest_row) == (2, 30_000)
     assert np.isnan(lengths.longest)
     assert row_lengths(matrix, 31_000, 40_000, 16).longest_row == 35_000
+
+
+def _lines_corpus(tmp_path, shared_data):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import make_lines
+    corpus = tmp_path / "text8h-lines.txt"
+    make_lines.make_lines(str(shared_data / "text8-head12.5M"), str(corpus),
+                          words_per_line=1000)
+    return corpus
+
+
+def _accuracy(corpus, output, questions, flags) -> float:
+    from w2v_cli.accuracy import evaluate_file
+    result = run_cli(word2vec_main, ["-train", str(corpus), "-output", str(output),
+                                     "-binary", "1", "-debug", "0", *flags])
+    assert result.exit_code == 0, result.stderr
+    return evaluate_file(str(output), questions, 30000).accuracy
+
+
+@pytest.mark.slow
+def test_eight_threads_keep_the_accuracy_of_one(tmp_path, shared_data):
+    """Skip-gram on text8-head in 1000-word lines, seeds 1-3, 8 threads against 1.
+
+    Calibration (scripts/scaling_accuracy.py, docs/threads.md): one thread 7.87, 7.74,
+    7.45% (mean 7.69), eight 8.17, 8.17, 8.43% (mean 8.26); one run's sd is about 0.3
+    points over all thread counts, so the difference of two means of three has an sd of
+    about 0.25.  Bar: the eight-thread mean at least the one-thread mean less 0.5 (2 sd);
+    private row copies whose changes were added up scored 0.02% at 8 threads."""
+    corpus = _lines_corpus(tmp_path, shared_data)
+    questions = (shared_data / "questions-words.txt").read_bytes()
+    means = {}
+    for threads in (1, 8):
+        runs = [_accuracy(corpus, tmp_path / f"v{threads}-{seed}.bin", questions,
+                          ["-cbow", "0", "-threads", str(threads), "-seed", str(seed)])
+                for seed in (1, 2, 3)]
+        means[threads] = sum(runs) / len(runs)
+    assert means[8] >= means[1] - 0.5, means

@@ -114,14 +114,28 @@ def test_learning_rate_updates_and_passes_match_reference():
 def test_initial_vectors_follow_the_c_generator():
     from w2v_cli import native
     got = np.empty((5, 7), dtype=np.float32)
-    native.kernels().init_input_vectors(got, 1, 7)
+    native.kernels().init_input_vectors(got, 1, 7, 0)
     np.testing.assert_array_equal(got, reference.init_vectors(5, 7, seed=1))
-    native.kernels().init_input_vectors(got, 12345, 7)
+    native.kernels().init_input_vectors(got, 12345, 7, 0)
     np.testing.assert_array_equal(got, reference.init_vectors(5, 7, seed=12345))
     padded = np.zeros((5, 16), dtype=np.float32)          # rows padded to a cache line
-    native.kernels().init_input_vectors(padded, 1, 7)
+    native.kernels().init_input_vectors(padded, 1, 7, 0)
     np.testing.assert_array_equal(padded[:, :7], reference.init_vectors(5, 7, seed=1))
     assert not padded[:, 7:].any()
+    native.kernels().init_input_vectors(got[3:], 1, 7, 3)   # a part starts mid-stream
+    np.testing.assert_array_equal(got[3:], reference.init_vectors(5, 7, seed=1)[3:])
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_input_vectors_filled_in_parts_are_those_of_one_pass(threads):
+    from w2v_cli.model import fill_input_vectors, model_matrix
+    rows, size = 40_000, 60                     # 2.4M values: parts of 1M values or more
+    whole = model_matrix(rows, size)
+    fill_input_vectors(whole, 7, size, 1)
+    np.testing.assert_array_equal(whole[:50, :size], reference.init_vectors(50, size, seed=7))
+    parts = model_matrix(rows, size)
+    fill_input_vectors(parts, 7, size, threads)
+    np.testing.assert_array_equal(parts, whole)
 
 
 def test_every_pass_counts_every_word():

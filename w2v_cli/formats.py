@@ -69,8 +69,8 @@ def header(count: int, size: int) -> bytes:
 
 
 def write_text(stream: BinaryIO, words: Sequence[bytes], matrix: np.ndarray) -> None:
-    """Write ``words`` and the float32 rows of ``matrix`` in the text format."""
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    """Write ``words`` and the float32 rows of ``matrix`` (any layout: e.g. the model's
+    padded rows, without their padding) in the text format, a chunk of rows at a time."""
     count, size = matrix.shape
     stream.write(header(count, size))
     pool, starts = _words_pool(words)
@@ -80,24 +80,26 @@ def write_text(stream: BinaryIO, words: Sequence[bytes], matrix: np.ndarray) -> 
         max((len(w) for w in words), default=0)) * rows_per_chunk + 16, dtype=np.uint8)
     for first in range(0, count, rows_per_chunk):
         last = min(count, first + rows_per_chunk)
-        block = matrix[first:last]
+        block = np.ascontiguousarray(matrix[first:last], dtype=np.float32)
         if np.isfinite(block).all() and (block.size == 0 or np.abs(block).max() < 1e12):
-            n = native.kernels().format_text_rows(matrix, first, last, pool, starts, out)
+            n = native.kernels().format_text_rows(block, 0, last - first, pool,
+                                                  starts[first:last + 1], out)
             stream.write(out[:n].tobytes())
         else:
-            stream.write(_text_rows_python(words, matrix, first, last))
+            stream.write(_text_rows_python(words[first:last], block, 0, last - first))
 
 
 def write_binary(stream: BinaryIO, words: Sequence[bytes], matrix: np.ndarray) -> None:
-    """Write ``words`` and the rows of ``matrix`` in the binary format."""
-    matrix = np.ascontiguousarray(matrix, dtype="<f4")
+    """Write ``words`` and the rows of ``matrix`` (any layout) in the binary format, a
+    chunk of rows at a time."""
     count, size = matrix.shape
     stream.write(header(count, size))
     rows_per_chunk = max(1, (_TEXT_CHUNK_BYTES // 4) // max(1, 4 * size + 16))
     for first in range(0, count, rows_per_chunk):
         last = min(count, first + rows_per_chunk)
-        stream.write(b"".join(words[i] + b" " + matrix[i].tobytes() + b"\n"
-                              for i in range(first, last)))
+        block = np.ascontiguousarray(matrix[first:last], dtype="<f4")
+        stream.write(b"".join(words[first + i] + b" " + block[i].tobytes() + b"\n"
+                              for i in range(last - first)))
 
 
 def write_vectors(stream: BinaryIO, words: Sequence[bytes], matrix: np.ndarray,

@@ -135,7 +135,7 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
                 output.write(lambda stream: formats.write_classes(stream, vocab.words,
                                                                    labels))
             else:
-                vectors = weights.input_vectors()
+                vectors = weights.input_rows()
                 output.write(lambda stream: formats.write_vectors(stream, vocab.words,
                                                                    vectors,
                                                                    config.binary != 0))

@@ -3,7 +3,7 @@
 As in the C tool, each worker trains its own region of the corpus (cut on token
 boundaries, not byte offsets), reading token ids in blocks of 2^18 and running the
 kernel on them with the GIL released; a worker that gets ahead takes over ranges of the
-others' regions (``_Schedule``).  The workers share the weight matrices lock-free
+others' regions (``workers.Schedule``).  The workers share the weight matrices lock-free
 (Hogwild).  Working on distant parts of the corpus, they rarely update the same rows at
 the same moment, which keeps the cores from stealing cache lines from each other.
 Memory is the model plus one block per worker, whatever the corpus size.
@@ -150,12 +150,45 @@ class CpuBackend(Backend):
             self.kernel, self.signature = run.train_block_classic_exact, abi.TRAIN_CLASSIC_EXACT
         else:
             self.kernel, self.signature = run.train_block_classic_fast, abi.TRAIN_CLASSIC_FAST
-        self._schedule = Schedule(ids.length, self.threads, config.iter)
+        # A stream read once (``text_ids.StreamedIds``) is shared out block by block as
+        # it arrives; anything else is cut into ranges, pass by pass.
+        streamed = hasattr(ids, "next_block")
+        assert not streamed or config.iter == 1, "a stream is read once: one pass"
+        self._schedule = None if streamed else Schedule(ids.length, self.threads,
+                                                         config.iter)
         self._stop = threading.Event()
         self._errors: List[BaseException] = []
 
     # --- threads ------------------------------------------------------------------------
     def _train(self, worker: Worker) -> None:
+        if hasattr(self.ids, "next_block"):
+            self._train_stream(worker)
+        else:
+            self._train_ranges(worker)
+
+    def _train_stream(self, worker: Worker) -> None:
+        """One worker over a stream read once (``text_ids.StreamedIds``, one pass): take
+        its next block until it ends.  Alone, a worker carries a sentence from one block
+        into the next and drops the one the stream ends in, as the C thread does; among
+        several, each trains the sentence its block ends in."""
+        buffer = np.empty(self.block_ids, dtype=np.int32)
+        empty = np.zeros(1, dtype=np.int32)
+        alone = self.threads == 1
+        try:
+            while not self._stop.is_set():
+                count = self.ids.next_block(buffer)
+                if count == 0:
+                    break
+                self._run_kernel(worker, buffer, count, abi.CARRY if alone else abi.FLUSH)
+            if not self._stop.is_set():
+                self._run_kernel(worker, empty, 0, abi.DISCARD)
+                worker.end_range(self.progress.words_done, alone=alone)
+                worker.finish(self.progress.words_done)
+        except BaseException as exc:          # reported by the main thread
+            self._errors.append(exc)
+            self._stop.set()
+
+    def _train_ranges(self, worker: Worker) -> None:
         """One worker: train the ranges the schedule hands out until none is left.
 
         Within a range, blocks follow each other and a sentence continues across them.

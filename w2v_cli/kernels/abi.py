@@ -163,7 +163,7 @@ KERNELS: Tuple[Kernel, ...] = (
     TRAIN_CLASSIC_EXACT,
     TRAIN_BATCHED,
     WALK_BLOCK,
-    _k("draws", "init_input_vectors", "syn0:f32[:,:] seed:u64 size:i64"),
+    _k("draws", "init_input_vectors", "syn0:f32[:,:] seed:u64 size:i64 first_row:i64"),
     _k("tables", "unigram_last_slots", "cumulative:f64[:] last:i32[:]"),
     _k("tables", "unigram_bucket_owners", "last_slot:i32[:] shift:i64 owner:i32[:]"),
     _k("tables", "huffman_tree",

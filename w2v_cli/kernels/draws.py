@@ -50,14 +50,33 @@ def unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size):
     return target
 
 
+@njit(inline="always")
+def skip_random(r, steps):
+    """The generator's state ``steps`` draws after ``r``: the map r -> a r + c raised to
+    that power by squaring (powers of one map commute, so the order does not matter)."""
+    multiplier = np.uint64(1)
+    increment = np.uint64(0)
+    a = LCG_MULTIPLIER
+    c = LCG_INCREMENT
+    while steps > 0:
+        if steps & 1:
+            multiplier, increment = multiplier * a, increment * a + c
+        a, c = a * a, c * a + c
+        steps >>= 1
+    return r * multiplier + increment
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def init_input_vectors(syn0, seed, size):
-    """Fill ``syn0[:, :size]`` (float32[V, >= size]) with the C tool's random vectors.
+def init_input_vectors(syn0, seed, size, first_row):
+    """Fill ``syn0[:, :size]`` (float32[n, >= size]) with the C tool's random vectors of
+    rows ``first_row .. first_row + n - 1``.
 
     One LCG stream from ``seed`` (the C tool uses 1), row by row; each value is
-    ((r & 0xFFFF) / 65536 - 0.5) / size, in double, stored as float32.
+    ((r & 0xFFFF) / 65536 - 0.5) / size, in double, stored as float32.  A part of the
+    rows starts where that stream stands at its first row, so threads filling parts of
+    the matrix write what one pass over it would.
     """
-    r = np.uint64(seed)
+    r = skip_random(np.uint64(seed), np.uint64(first_row) * np.uint64(size))
     scale = np.float64(size)
     for a in range(syn0.shape[0]):
         for b in range(size):
