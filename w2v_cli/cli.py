@@ -106,7 +106,10 @@ def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, O
                 click.echo(command.get_help(ctx))
             return 0, None
         _install_signal_handlers()
-        command.main(args=args, prog_name=prog, standalone_mode=False)
+        # Not command.main(): it prints an empty line on stderr before it turns SIGINT's
+        # KeyboardInterrupt into Abort, and catches EPIPE to exit 1 itself.
+        with command.make_context(prog, list(args)) as ctx:
+            command.invoke(ctx)
         return 0, None
     except click.exceptions.Exit as exc:
         return exc.exit_code, None
