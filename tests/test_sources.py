@@ -278,3 +278,39 @@ def test_spool_and_token_cache_have_no_name_even_after_sigkill(tmp_path):
         process.kill()
         process.wait(timeout=30)
     assert list(temp.iterdir()) == []
+
+
+# --- W2V_CLI_* environment variables -------------------------------------------------------------
+
+@pytest.mark.parametrize("name, value, message", [
+    ("W2V_CLI_FIFO_WAIT", "abc", "W2V_CLI_FIFO_WAIT must be a number of seconds >= 0 (or "
+                                 "inf), got 'abc'"),
+    ("W2V_CLI_FIFO_WAIT", "-1", "W2V_CLI_FIFO_WAIT must be a number of seconds >= 0 (or "
+                                "inf), got '-1'"),
+    ("W2V_CLI_FIFO_WAIT", "nan", "W2V_CLI_FIFO_WAIT must be a number of seconds >= 0 (or "
+                                 "inf), got 'nan'"),
+    ("W2V_CLI_KERNELS", "fast", "W2V_CLI_KERNELS must be one of auto, native, jit, got 'fast'"),
+    ("W2V_CLI_CACHE_DIR", "lee.txt", "W2V_CLI_CACHE_DIR must name a folder, got 'lee.txt', "
+                                     "which is not one"),
+])
+@pytest.mark.parametrize("tool", ["word2vec", "word2phrase", "distance"])
+def test_every_setting_is_checked_before_any_work(tmp_path, name, value, message, tool):
+    """A bad value is one line and exit 1, whether or not the run would have used it (a
+    regular -train file never waits for a writer), never silently the default."""
+    (tmp_path / "lee.txt").write_bytes(LEE.read_bytes())
+    args = (["model.bin"] if tool == "distance"
+            else ["-train", "lee.txt", "-output", "out.txt", "-debug", "0"])
+    result = run([command(tool), *args], tmp_path, env={name: value})
+    assert result.returncode == 1
+    assert result.stderr.decode() == f"{tool}: error: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lee.txt"]
+    helped = run([command(tool), "--help"], tmp_path, env={name: value})
+    assert helped.returncode == 0 and helped.stdout.startswith(b"Usage:")
+
+
+@pytest.mark.parametrize("value, seconds", [("", 60.0), ("2.5", 2.5), ("0", 0.0),
+                                            ("inf", float("inf"))])
+def test_good_fifo_waits(monkeypatch, value, seconds):
+    from w2v_cli.sources import fifo_wait_seconds
+    monkeypatch.setenv("W2V_CLI_FIFO_WAIT", value)
+    assert fifo_wait_seconds() == seconds

@@ -96,6 +96,7 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
 
 def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, Optional[str]]:
     """Run the command; (exit code, message for stderr or None)."""
+    from w2v_cli import environment
     from w2v_cli.errors import W2VError, interrupted_message
 
     try:
@@ -109,6 +110,7 @@ def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, O
         # Not command.main(): it prints an empty line on stderr before it turns SIGINT's
         # KeyboardInterrupt into Abort, and catches EPIPE to exit 1 itself.
         with command.make_context(prog, list(args)) as ctx:
+            environment.check()     # after the flags: --help answers whatever they hold
             command.invoke(ctx)
         return 0, None
     except click.exceptions.Exit as exc:

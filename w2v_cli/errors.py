@@ -31,6 +31,10 @@ class OutputError(W2VError):
     """An output file that cannot be created or written."""
 
 
+class SettingError(W2VError):
+    """A ``W2V_CLI_*`` environment variable holds a value this tool cannot use."""
+
+
 class DeviceError(W2VError):
     """The requested training device cannot be used here (no GPU, driver or library)."""
 

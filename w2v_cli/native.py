@@ -56,7 +56,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from w2v_cli import __version__, native_build
+from w2v_cli import __version__, environment, native_build
 from w2v_cli.errors import KernelError
 from w2v_cli.kernels.abi import KERNELS, Kernel, parse_kind
 from w2v_cli.native_build import BuildError
@@ -66,9 +66,9 @@ __all__ = ["KERNELS", "Kernel", "Kernels", "cache_key", "cache_folders", "kernel
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_CACHE = os.path.join(_PACKAGE_DIR, "_native")
-KERNELS_ENV = "W2V_CLI_KERNELS"
-CACHE_ENV = "W2V_CLI_CACHE_DIR"
-KERNELS_MODES = ("auto", "native", "jit")
+KERNELS_ENV = environment.KERNELS
+CACHE_ENV = environment.CACHE_DIR
+KERNELS_MODES = environment.KERNELS_MODES
 
 # What a first run says before the build (measured on two cores: 17 s idle, 30-60 s busy).
 COMPILING_NOTICE = ("compiling the kernels for this machine, once "
@@ -239,9 +239,9 @@ class CacheFolder:
 
 def cache_folders() -> List[CacheFolder]:
     """Where libraries are looked for and built, in order (see the module docstring)."""
-    override = os.environ.get(CACHE_ENV)
+    override = environment.cache_dir()
     if override:
-        return [CacheFolder(os.path.abspath(override))]
+        return [CacheFolder(override)]
     folders = [CacheFolder(PACKAGE_CACHE)]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if os.path.isabs(base):
@@ -499,11 +499,7 @@ def _notice(message: str) -> None:
 
 def kernels_mode() -> str:
     """``W2V_CLI_KERNELS``: auto (unset), native or jit."""
-    value = os.environ.get(KERNELS_ENV, "").strip().lower() or "auto"
-    if value not in KERNELS_MODES:
-        raise KernelError(f"{KERNELS_ENV} must be one of {', '.join(KERNELS_MODES)}, "
-                          f"got {os.environ[KERNELS_ENV]!r}")
-    return value
+    return environment.kernels_mode()
 
 
 _loaded: Optional[Kernels] = None

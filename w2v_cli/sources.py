@@ -33,12 +33,12 @@ import time
 import zlib
 from typing import BinaryIO, Callable, Optional, Union
 
-from w2v_cli import cleanup
+from w2v_cli import cleanup, environment
 from w2v_cli.errors import InputError
 
 STDIN_NAME = "-"
-FIFO_WAIT_VARIABLE = "W2V_CLI_FIFO_WAIT"
-FIFO_WAIT_DEFAULT = 60.0            # seconds a FIFO may stay without a writer
+FIFO_WAIT_VARIABLE = environment.FIFO_WAIT
+FIFO_WAIT_DEFAULT = environment.FIFO_WAIT_DEFAULT   # seconds a FIFO may stay without a writer
 _NOTICE_AFTER = 1.0                 # seconds of waiting before saying so
 _COPY_BYTES = 1 << 20
 HEADER_BYTES = 12                   # enough for every signature below
@@ -78,13 +78,9 @@ def _unreadable(path: str, what: str, exc: OSError) -> InputError:
 
 
 def fifo_wait_seconds() -> float:
-    """How long a FIFO may go without a writer (``W2V_CLI_FIFO_WAIT``, in seconds)."""
-    text = os.environ.get(FIFO_WAIT_VARIABLE, "")
-    try:
-        value = float(text)
-    except ValueError:
-        return FIFO_WAIT_DEFAULT
-    return value if value >= 0 else FIFO_WAIT_DEFAULT
+    """How long a FIFO may go without a writer (``W2V_CLI_FIFO_WAIT``, in seconds); a
+    value that is not a number of seconds is a ``SettingError``."""
+    return environment.fifo_wait_seconds()
 
 
 _pipe_device: Optional[int] = None
