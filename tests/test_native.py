@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOLDEN, console_script
+from tests.conftest import GOLDEN, console_script, run_cli_in_process
 from w2v_cli import native, native_build
+from w2v_cli.cli import word2phrase_main, word2vec_main
 from w2v_cli.errors import KernelError
 
 LEE = GOLDEN / "corpus" / "lee.txt"
@@ -70,6 +71,28 @@ def cache(tmp_path, monkeypatch, suite_library):
     monkeypatch.setattr(native_build, "build_library", fake_build)
     yield Cache()
     native._loaded = None
+
+
+@pytest.mark.parametrize("main, args", [
+    (word2vec_main, ["-train", str(LEE), "-output", "v.bin", "-size", "10", "-iter", "1"]),
+    (word2phrase_main, ["-train", str(LEE), "-output", "p.txt"]),
+])
+def test_a_first_run_compiles_without_a_word_under_debug_0(cache, tmp_path, main, args):
+    """-debug 0 prints nothing but errors: not even the notice of the first compile."""
+    native._loaded = None
+    quiet = run_cli_in_process(main, [*args, "-debug", "0"], cwd=tmp_path)
+    assert quiet.exit_code == 0 and quiet.stderr == b"" and quiet.stdout == b""
+    assert len(cache.builds) == 1
+    shutil.rmtree(cache.path)               # cold again
+    cache.path.mkdir()
+    native._loaded = None
+    told = run_cli_in_process(main, [*args, "-debug", "1"], cwd=tmp_path)
+    assert told.exit_code == 0 and len(cache.builds) == 2
+    assert told.error_lines == [f"{_program(main)}: {native.COMPILING_NOTICE}"]
+
+
+def _program(main) -> str:
+    return "word2vec" if main is word2vec_main else "word2phrase"
 
 
 def _library_files(folder: Path):

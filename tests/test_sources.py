@@ -206,9 +206,10 @@ def test_a_fifo_whose_writer_comes_late_is_waited_for(tmp_path, expected):
     os.mkfifo(tmp_path / "fifo")
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as stderr:
+        # -debug 1: under -debug 0 (errors only) the wait is not announced.
         trainer = subprocess.Popen([command("word2vec"), "-train", "fifo", "-output",
-                                                          "v.bin", *FLAGS],
-                                   cwd=tmp_path, stderr=stderr)
+                                                          "v.bin", *FLAGS, "-debug", "1"],
+                                   cwd=tmp_path, stderr=stderr, stdout=subprocess.DEVNULL)
     try:
         wait_until(lambda: log.stat().st_size > 0, process=trainer)     # the notice
         (tmp_path / "fifo").write_bytes(LEE.read_bytes())      # opens, writes, closes

@@ -184,11 +184,12 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
     source = sources.InputFile(config.train, "training file")
     try:
         refuse_same_file([("-train", source)], [("-output", config.output)])
-        output = AtomicOutput(config.output, "output file", _notice)
+        notify = _notice if config.debug >= 1 else _silent      # -debug 0: errors only
+        output = AtomicOutput(config.output, "output file", notify)
         try:
             say(f"Starting training using file {config.train}\n")
-            native.kernels()    # a first run compiles them now, not inside a progress bar
-            corpus = sources.CorpusFile(source, config.decompress != 0, _notice)
+            native.kernels(notify)  # a first run compiles them now, not in a progress bar
+            corpus = sources.CorpusFile(source, config.decompress != 0, notify)
 
             def bar(description: str):
                 if config.debug < 2:
@@ -220,8 +221,8 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
 
 def _notice(message: str) -> None:
     """A line on stderr about a wait the user should know of; never fails the run."""
-    try:
-        sys.stderr.write(f"word2phrase: {message}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    console.tell(f"word2phrase: {message}\n")
+
+
+def _silent(message: str) -> None:
+    pass
