@@ -31,6 +31,12 @@ class OutputError(W2VError):
     """An output file that cannot be created or written."""
 
 
+class ReaderGone(OutputError):
+    """The output is a pipe (or socket) whose reader went away: the command stops without
+    a message and with the status of a process killed by SIGPIPE (141), as the original
+    tools and the companion tools' ``| head`` do."""
+
+
 class SettingError(W2VError):
     """A ``W2V_CLI_*`` environment variable holds a value this tool cannot use."""
 
