@@ -36,6 +36,7 @@ from typing import BinaryIO, Optional, TextIO
 import numpy as np
 
 from w2v_cli import console, native, sources
+from w2v_cli.config import check_integers, check_not_negative, check_real
 from w2v_cli.corpus import iter_token_batches
 from w2v_cli.errors import ConfigError
 from w2v_cli.outputs import AtomicOutput, refuse_same_file
@@ -60,6 +61,18 @@ class PhraseConfig:
     decompress: int = 1             # 0: read -train as it is, never as a compressed file
 
     def validate(self) -> "PhraseConfig":
+        """Raise ConfigError for a value the original would misbehave on; the checks and
+        messages are word2vec's (``config.py``)."""
+        check_integers(self)
+        check_not_negative("-min-count", self.min_count)
+        if self.min_count == 0:
+            # A joined word is given the count 0 so that it cannot join the next one,
+            # which holds only while min_count >= 1: with 0, the original divides by that
+            # count, scores infinity and chains whole lines into one token.
+            raise ConfigError("-min-count must be at least 1 for word2phrase, got 0 (with 0 "
+                              "the original divides by zero and joins whole lines into one "
+                              "token)")
+        check_real("-threshold", self.threshold)
         if not self.train:
             raise ConfigError("-train FILE is required (the text to read)")
         if not self.output:
