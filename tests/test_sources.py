@@ -315,3 +315,19 @@ def test_good_fifo_waits(monkeypatch, value, seconds):
     from w2v_cli.sources import fifo_wait_seconds
     monkeypatch.setenv("W2V_CLI_FIFO_WAIT", value)
     assert fifo_wait_seconds() == seconds
+
+
+# --- standard input closed -------------------------------------------------------------------
+
+@pytest.mark.parametrize("tool, args", [
+    ("word2vec", ["-train", "-", "-output", "v.bin"]),
+    ("word2phrase", ["-train", "-", "-output", "v.bin"]),
+    ("word2vec", ["-train", str(LEE), "-read-vocab", "-", "-output", "v.bin"]),
+])
+def test_a_closed_standard_input_is_named_not_read_as_empty(tmp_path, tool, args):
+    what = "vocabulary file" if "-read-vocab" in args else "training file"
+    result = bash(f'"$BIN/{tool}" {shlex.join(args)} <&-', tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.decode() == (f"{tool}: error: cannot read {what} -: standard input "
+                                      f"is closed\n")
+    assert list(tmp_path.iterdir()) == []

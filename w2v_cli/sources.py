@@ -33,7 +33,7 @@ import time
 import zlib
 from typing import BinaryIO, Callable, Optional, Union
 
-from w2v_cli import cleanup, environment
+from w2v_cli import cleanup, console, environment
 from w2v_cli.errors import InputError
 
 STDIN_NAME = "-"
@@ -123,6 +123,9 @@ class InputFile:
         self.waits_for_writer = False
         self.is_stdin = path == STDIN_NAME and dash_is_stdin
         if self.is_stdin:
+            if console.was_closed("stdin"):
+                # Pointed at /dev/null when the command started: it would read as empty.
+                raise InputError(f"cannot read {what} -: standard input is closed")
             fd = _stdin_descriptor()
             if fd is None:
                 stream = getattr(sys.stdin, "buffer", sys.stdin)
