@@ -51,7 +51,9 @@ def test_truncated_gzip_is_a_clean_error(tmp_path):
     result = run_cli(word2vec_main, ["-train", str(packed), "-output", str(tmp_path / "v")]
                      + _FLAGS)
     assert result.exit_code != 0
-    assert result.error_lines[-1].startswith("word2vec: error: cannot read the corpus")
+    assert result.error_lines[-1] == (
+        f"word2vec: error: cannot read training file {packed}: the gzip data ends before "
+        f"its end-of-stream marker (the file is cut short)")
     assert not (tmp_path / "v").exists()
 
 
