@@ -128,8 +128,9 @@ def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, O
         return exc.exit_code, f"error: {exc}"
     except MemoryError:
         return 1, "error: out of memory"
-    except OSError as exc:
-        return 1, f"error: {exc.strerror or exc}"
+    except OSError as exc:      # the library names its files; this names what it can
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        return 1, f"error: {where}{exc.strerror or exc}"
     except Exception as exc:      # a bug: still one line, never a traceback
         if os.environ.get("W2V_TRACEBACK"):
             raise

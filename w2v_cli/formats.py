@@ -172,6 +172,8 @@ def read_vectors(path: str, limit: Optional[int] = None) -> Tuple[List[bytes], n
     except IsADirectoryError:
         raise InputError(f"vector file is a directory: {path}") from None
     except OSError as exc:
+        if exc.filename is not None and exc.filename != path:
+            raise                       # about another file, which the message names
         raise InputError(f"cannot read vector file {path}: {exc.strerror or exc}") from None
 
 

@@ -239,6 +239,8 @@ class AtomicOutput:
                     os.fsync(stream.fileno())
         except OSError as exc:
             self.discard()
+            if exc.filename is not None and exc.filename not in (self.path, self.target):
+                raise                   # about another file, which the message names
             if self.direct and exc.errno == errno.EPIPE:
                 # A pipe whose reader went away (`-output /dev/stdout | head`): the end
                 # the shell expects of a pipeline, not an error to report.

@@ -521,11 +521,14 @@ class CorpusFile:
 
 def _spool(source: InputFile, notify: Notify) -> io.FileIO:
     """Copy an input that can be read only once into an unnamed temporary file."""
+    def failed(exc: OSError) -> InputError:
+        return InputError(f"cannot copy the {source.what} {source.path} into the temporary "
+                          f"folder {cleanup.temporary_folder()}: {exc.strerror or exc}")
+
     try:
         spool = io.FileIO(cleanup.anonymous_file(prefix="w2v-input-"), "r+b", closefd=True)
     except OSError as exc:
-        raise InputError(f"cannot copy the {source.what} into the temporary folder: "
-                         f"{exc.strerror or exc}") from None
+        raise failed(exc) from None
     try:
         stream = source.stream(notify)
         if isinstance(stream, io.TextIOBase):
@@ -540,8 +543,7 @@ def _spool(source: InputFile, notify: Notify) -> io.FileIO:
             try:
                 spool.write(block)
             except OSError as exc:
-                raise InputError(f"cannot copy the {source.what} into the temporary "
-                                 f"folder: {exc.strerror or exc}") from None
+                raise failed(exc) from None
     except BaseException:
         spool.close()
         raise
