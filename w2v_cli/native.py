@@ -146,7 +146,41 @@ class _JitCall:
         # Scalars get the declared Numba types, so each kernel compiles only once.
         typed = [(_JIT_SCALARS[kind](value) if kind in _JIT_SCALARS else value)
                  for kind, value in zip(self.kernel.arg_kinds, values)]
-        return self.function(*typed)
+        try:
+            return self.function(*typed)
+        except OSError as exc:
+            # The kernels do no I/O: Numba failed to store what it compiled in its cache
+            # folder (full, read-only), before running anything.  Say so once, naming
+            # that folder, and compile on without the cache.
+            _numba_cache_failed(exc)
+            return self.function(*typed)
+
+
+_numba_cache_told = False
+
+
+def _numba_cache_failed(exc: OSError) -> None:
+    global _numba_cache_told
+    with _cache_lock:
+        native_build.disable_numba_cache()
+        if _numba_cache_told:
+            return
+        _numba_cache_told = True
+    folder = os.environ.get("NUMBA_CACHE_DIR") or "Numba's cache folder"
+    if exc.filename and not _inside(str(exc.filename), folder):
+        folder = os.path.dirname(str(exc.filename))
+    _notify_jit(f"cannot keep the kernels Numba compiles in {folder}: "
+                f"{exc.strerror or exc}; compiling them again at every run")
+
+
+_cache_lock = threading.Lock()
+
+
+def _notify_jit(message: str) -> None:
+    (_jit_notify or _notice)(message)
+
+
+_jit_notify: Optional[Callable[[str], None]] = None    # the notify of the JIT's run
 
 
 class Kernels:
@@ -377,6 +411,27 @@ def _load_cached(folder: str, key: str) -> Optional[Kernels]:
 class _FolderUnusable(Exception):
     """A build could not be stored or loaded in one folder; the next one may do."""
 
+    def __init__(self, folder: str, reason: str, storage: bool = False) -> None:
+        super().__init__(f"{folder}: {reason}")
+        self.folder = folder
+        self.reason = reason
+        self.storage = storage          # the folder cannot take files (full, read-only)
+
+
+class NoCacheFolder(BuildError):
+    """No folder could keep a built library; ``unusable`` holds each folder's
+    ``_FolderUnusable``."""
+
+    def __init__(self, unusable: List[_FolderUnusable], hint: str) -> None:
+        super().__init__("no folder to keep the compiled kernels in ("
+                         + "; ".join(map(str, unusable)) + hint + ")")
+        self.unusable = unusable
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.abspath(path), os.path.abspath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
 
 @contextlib.contextmanager
 def _folder_lock(folder: str) -> Iterator[None]:
@@ -413,7 +468,7 @@ def prepare_numba(folder: Optional[str]) -> None:
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(folder, f"numba-{cache_key()}")
 
 
-def _build_into(folder: str, key: str) -> Kernels:
+def _build_into(folder: str, key: str, notify: Callable[[str], None]) -> Kernels:
     with _folder_lock(folder):
         found = _load_cached(folder, key)
         if found is not None:
@@ -427,8 +482,12 @@ def _build_into(folder: str, key: str) -> Kernels:
             symbols = native_build.build_library(unfinished)
             os.chmod(unfinished, 0o644)
             os.replace(unfinished, path)
+        except native_build.StorageError as exc:
+            if not _inside(exc.folder, folder):
+                raise                   # another folder (the temporary one): not this one's
+            raise _FolderUnusable(folder, exc.reason, storage=True) from None
         except OSError as exc:
-            raise _FolderUnusable(f"{folder}: {exc.strerror or exc}") from None
+            raise _FolderUnusable(folder, exc.strerror or str(exc), storage=True) from None
         finally:
             _remove_quietly(unfinished)
         try:
@@ -437,15 +496,17 @@ def _build_into(folder: str, key: str) -> Kernels:
                 data = handle.read()
         except (OSError, AttributeError) as exc:
             _remove_quietly(path)
-            raise _FolderUnusable(f"{folder}: cannot load the library built there: {exc}") \
+            raise _FolderUnusable(folder, f"cannot load the library built there: {exc}") \
                 from None
         manifest = {"format": _MANIFEST_FORMAT, "key": key, "library": name,
                     "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                     "symbols": symbols, "w2v_cli": __version__}
         try:
             _write_manifest(folder, key, manifest)
-        except OSError:
+        except OSError as exc:
             _remove_quietly(path)       # still loaded here; the next run builds again
+            notify(f"cannot keep the compiled kernels in {folder}: {exc.strerror or exc} "
+                   f"(this run uses them; the next one compiles them again)")
             return loaded
         if previous is not None and previous["library"] != name:
             # Unusable (else it would have loaded) and named by our own manifest.
@@ -461,25 +522,29 @@ def _native_kernels(notify: Callable[[str], None]) -> Kernels:
         if found is not None:
             return found
     native_build.require_compiler()     # fail before announcing a build that cannot happen
-    problems: List[str] = []
+    unusable: List[_FolderUnusable] = []
     announced = False
     for folder in folders:
         if not _make_usable(folder):
-            problems.append(f"{folder.path} is not writable")
+            unusable.append(_FolderUnusable(folder.path, "not writable"))
             continue
         if not announced:               # once, and only when a build is really tried
             notify(COMPILING_NOTICE)
             announced = True
         try:
-            return _build_into(folder.path, key)
+            return _build_into(folder.path, key, notify)
         except _FolderUnusable as exc:
-            problems.append(str(exc))
-    raise BuildError("no folder to keep the compiled kernels in (" + "; ".join(problems)
-                     + f"; set {CACHE_ENV})")
+            unusable.append(exc)
+    hint = "" if environment.cache_dir() else f"; set {CACHE_ENV}"
+    raise NoCacheFolder(unusable, hint)
 
 
-def _jit_kernels() -> Kernels:
+def _jit_kernels(cache: bool = True) -> Kernels:
+    """The kernels through Numba's JIT; ``cache=False`` when the folder Numba would
+    store them in cannot take files (each run then compiles what it uses)."""
     prepare_numba(_first_usable_folder())
+    if not cache:
+        native_build.disable_numba_cache()
     return Kernels({kernel.name: _JitCall(kernel) for kernel in KERNELS}, "jit", None)
 
 
@@ -513,23 +578,42 @@ def kernels(notify: Optional[Callable[[str], None]] = None) -> Kernels:
     ``notify(message)`` is called once before a build (default: one line on stderr).
     Raises ``KernelError`` when ``W2V_CLI_KERNELS`` asks for what cannot be had.
     """
-    global _loaded, build_error
+    global _loaded, build_error, _jit_notify
     with _lock:
         if _loaded is not None:
             return _loaded
+        notify = notify or _notice
+        _jit_notify = notify
         mode = kernels_mode()
         if mode == "jit":
             _loaded = _jit_kernels()
             return _loaded
         try:
-            _loaded = _native_kernels(notify or _notice)
+            _loaded = _native_kernels(notify)
         except BuildError as exc:
             if mode == "native":
                 raise KernelError(f"{KERNELS_ENV}=native, but the kernel library cannot be "
                                   f"built: {exc}") from None
             build_error = str(exc)
-            _loaded = _jit_kernels()
+            problem, cache_full = _storage_problem(exc)
+            _loaded = _jit_kernels(cache=not cache_full)
+            if problem:                 # the user can fix this one: say what and where
+                notify(f"{problem}; running the kernels through Numba's JIT instead, "
+                       f"which compiles them again at every run")
         return _loaded
+
+
+def _storage_problem(exc: BuildError) -> tuple[str, bool]:
+    """(what to tell, whether the cache folders are what failed) for a build that could
+    not write its files; ("", False) when it failed otherwise (no C compiler: the
+    documented, silent fall-back to the JIT)."""
+    if isinstance(exc, native_build.StorageError):      # the build's temporary folder
+        return f"cannot compile the kernels: {exc}", False
+    if isinstance(exc, NoCacheFolder):
+        full = [str(problem) for problem in exc.unusable if problem.storage]
+        if full:
+            return f"cannot keep the compiled kernels in {'; '.join(full)}", True
+    return "", False
 
 
 def main() -> None:
