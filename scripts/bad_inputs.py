@@ -12,6 +12,7 @@ file permissions.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -50,6 +51,28 @@ def run(command, work: Path, stdin: bytes = b"", timeout: float = 120, env=None)
     return result.returncode, (lines[-1] if lines else "")
 
 
+@contextlib.contextmanager
+def small_tmpfs(folder: Path):
+    """A 1 MB tmpfs mounted on ``folder`` (a full disk on demand), or None where one
+    cannot be mounted (not root)."""
+    folder.mkdir(exist_ok=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        yield None
+        return
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                          capture_output=True)
+    if done.returncode != 0:
+        yield None
+        return
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+NOT_MOUNTED = (None, "not run: needs root to mount a small tmpfs")
+
+
 def scratch() -> Path:
     """A fresh folder holding every input file the cases use."""
     work = Path(tempfile.mkdtemp(prefix="w2v-bad-"))
@@ -62,6 +85,8 @@ def scratch() -> Path:
     (work / "latin1.txt").write_bytes("café naïve ".encode("latin-1") * 300 + b"\n")
     (work / "crlf.txt").write_bytes(LEE.read_bytes().replace(b"\n", b"\r\n"))
     (work / "cut.gz").write_bytes(gzip.compress(LEE.read_bytes())[:4000])
+    (work / "trailing.gz").write_bytes(gzip.compress(LEE.read_bytes()) + b"junk\n")
+    (work / "vocab-gensim.txt").write_bytes(b"the 3523\nof 1476\nto 1425\nand 1195\n")
     (work / "folder").mkdir()
     (work / "vocab-missing-count.txt").write_bytes(b"</s> 0\nthe 40\nfox\n")
     (work / "vocab-negative.txt").write_bytes(b"</s> 0\nthe -4\n")
@@ -110,9 +135,15 @@ def cases():
     yield "CRLF text (CR dropped, as the original)", [w2v, "-train", "crlf.txt", "-output", "out.bin", "-debug", "1"], b"", None
     yield "one 200 MB line without spaces", "longline", b"", "out.bin"
     yield "truncated gzip corpus", [w2v, "-train", "cut.gz", "-output", "out.bin"], b"", "out.bin"
+    yield "gzip corpus with trailing data ((gzip -c f; echo junk) > t.gz: trained on, as zcat does)", train[:2] + ["trailing.gz"] + train[3:], b"", None
+    yield "training file truncated by another job while it is read", "truncated-while-read", b"", "out.bin"
+    yield "-train - with standard input closed (<&-)", shell(f"{shlex.quote(w2v)} -train - -output out.bin <&-"), b"", "out.bin"
     yield "output in a missing folder", train[:4] + ["no/such/dir/v.bin"], b"", "no"
     yield "output in a read-only folder", "readonly", b"", "ro/v.bin"
     yield "full disk (-output /dev/full)", [w2v, "-train", "lee.txt", "-output", "/dev/full", "-iter", "1", "-debug", "0"], b"", None
+    yield "-output /dev/stdout \\| head -c 10", shell(f"{shlex.join(train[:3])} -output /dev/stdout {shlex.join(train[5:])} | head -c 10 >/dev/null"), b"", None
+    yield "full temporary folder: token-id cache (TMPDIR on a 1 MB tmpfs)", "tmpfs-ids", b"", "out.bin"
+    yield "full temporary folder: copy of standard input (TMPDIR on a 1 MB tmpfs)", "tmpfs-spool", b"", "out.bin"
     yield "-save-vocab in a missing folder", train + ["-save-vocab", "no/v.txt"], b"", "out.bin"
     yield "-read-vocab file missing", train + ["-read-vocab", "nope.txt"], b"", "out.bin"
     for problem, name in (("missing count", "vocab-missing-count.txt"),
@@ -123,10 +154,13 @@ def cases():
     yield "-read-vocab: CRLF file (accepted)", train + ["-read-vocab", "vocab-crlf.txt", "-min-count", "1", "-iter", "1"], b"", None
     yield "-read-vocab: count too large for 64 bits", train + ["-read-vocab", "vocab-huge-count.txt"], b"", "out.bin"
     yield "-read-vocab: counts add up past 2^63-1", train + ["-read-vocab", "vocab-overflow.txt"], b"", "out.bin"
+    yield "-read-vocab: no `</s>` (gensim's vocabularies; `</s>` added first)", train + ["-read-vocab", "vocab-gensim.txt", "-iter", "1"], b"", None
     piped = [w2v, "-output", "out.bin", "-debug", "1", "-size", "20"]
     yield "-train <(gzip -c lee.txt) (read once, accepted)", ["bash", "-c", f"{shlex.join(piped)} -train <(gzip -c lee.txt)"], b"", None
     yield "cat lee.txt \\| word2vec -train /dev/stdin (read once, accepted)", ["bash", "-c", f"cat lee.txt | {shlex.join(piped)} -train /dev/stdin"], b"", None
     yield "-train FIFO nobody writes to (W2V_CLI_FIFO_WAIT=2)", "fifo-no-writer", b"", "out.bin"
+    for setting in ("W2V_CLI_FIFO_WAIT=abc", "W2V_CLI_FIFO_WAIT=-1", "W2V_CLI_CACHE_DIR=lee.txt"):
+        yield setting, shell(f"{setting} {shlex.join(train)}"), b"", "out.bin"
     yield "text that starts with a whole bzip2 header", [w2v, "-train", "bzip2-header.txt", "-output", "out.bin"], b"", "out.bin"
     yield "text that starts with a whole bzip2 header, -decompress 0 (read as text)", [w2v, "-train", "bzip2-header.txt", "-output", "out.bin", "-decompress", "0", "-debug", "1"], b"", None
     for flags in ("-output lee.txt", "-save-vocab lee.txt", "-output link.txt"):
@@ -189,6 +223,10 @@ def cases():
     yield "word2phrase: no -output", [tool("word2phrase"), "-train", "lee.txt"], b"", None
     yield "word2phrase: training file missing", [tool("word2phrase"), "-train", "nope.txt", "-output", "p.txt"], b"", "p.txt"
     yield "word2phrase: -output is the -train file", [tool("word2phrase"), "-train", "lee.txt", "-output", "lee.txt"], b"", None
+    for flags in ("-threshold nan", "-threshold 1e400", "-min-count -1", "-min-count 0"):
+        yield f"word2phrase: {flags}", [tool("word2phrase"), "-train", "lee.txt", "-output", "p.txt", *flags.split()], b"", "p.txt"
+    phrase = shlex.join([tool("word2phrase"), "-train", "lee.txt", "-output", "/dev/stdout"])
+    yield "word2phrase: -output /dev/stdout \\| head -c 10", shell(f"{phrase} | head -c 10 >/dev/null"), b"", None
     for description, kind, output in KERNEL_CASES:
         yield description, kind, b"", output
 
@@ -198,6 +236,9 @@ KERNEL_CASES = (
     ("W2V_CLI_KERNELS=fast (unknown value)", "kernels-unknown", "out.bin"),
     ("W2V_CLI_KERNELS=native without a C compiler", "kernels-no-compiler", "out.bin"),
     ("no C compiler (the default falls back to the JIT)", "kernels-jit-fallback", None),
+    ("first run with -debug 0 (compiles without a word)", "kernels-debug0", None),
+    ("kernel cache folder full (W2V_CLI_CACHE_DIR on a 1 MB tmpfs: trained through the JIT)",
+     "kernels-full", "out.bin"),
     ("kernel cache: truncated library (rebuilt)", "kernels-truncated", None),
     ("kernel cache: manifest is a JSON list (rebuilt)", "kernels-manifest-list", None),
     ("kernel cache: a symbol missing (rebuilt)", "kernels-missing-symbol", None),
@@ -218,6 +259,14 @@ def kernel_case(kind: str, work: Path):
              "-iter", "1", "-debug", "1"]
     if kind == "kernels-unknown":
         return run(train, work, env=dict(env, W2V_CLI_KERNELS="fast"))
+    if kind == "kernels-debug0":
+        return run(train[:-1] + ["0"], work, env=env)
+    if kind == "kernels-full":
+        with small_tmpfs(cache) as mounted:
+            if mounted is None:
+                return NOT_MOUNTED
+            env.pop("NUMBA_CACHE_DIR")          # Numba's cache goes there too, as by default
+            return run(train, work, env=env, timeout=600)
     if kind in ("kernels-no-compiler", "kernels-jit-fallback"):
         mode = "native" if kind == "kernels-no-compiler" else "auto"
         return run(train, work, env=dict(env, PATH=str(work / "no-bin"), CC="",
@@ -283,6 +332,34 @@ def special(kind: str, work: Path):
         code, line = run([w2v, "-train", "lee.txt", *kind.split()[1:]], work)
         intact = (work / "lee.txt").read_bytes() == LEE.read_bytes()
         return code, line, "lee.txt unchanged" if intact else "**lee.txt changed**"
+    if kind == "truncated-while-read":
+        # Another job truncating the file, at a chosen moment: after the first block.
+        (work / "big.txt").write_bytes(LEE.read_bytes() * 4)
+        code = ("import os, sys\n"
+                "from w2v_cli import corpus\n"
+                "real, seen = corpus.read_block, []\n"
+                "def read_block(stream, buffer):\n"
+                "    seen.append(real(stream, buffer))\n"
+                "    if len(seen) == 1:\n"
+                "        os.truncate('big.txt', os.path.getsize('big.txt') // 3)\n"
+                "    return seen[-1]\n"
+                "corpus.read_block = read_block\n"
+                "sys.argv[0] = 'word2vec'\n"
+                "from w2v_cli.cli import word2vec_main\n"
+                "word2vec_main()\n")
+        return (*run([sys.executable, "-c", code, "-train", "big.txt", "-output", "out.bin",
+                      "-threads", "1"], work), "simulated: after the first 1 MB block")
+    if kind in ("tmpfs-ids", "tmpfs-spool"):
+        (work / "big.txt").write_bytes(LEE.read_bytes() * 20)      # 930,000 token ids
+        with small_tmpfs(work / "small") as mounted:
+            if mounted is None:
+                return NOT_MOUNTED
+            env = dict(os.environ, TMPDIR=str(mounted))
+            if kind == "tmpfs-ids":
+                return run([w2v, "-train", "big.txt", "-output", "out.bin", "-threads", "1"],
+                           work, env=env)
+            return run(["bash", "-c", f"cat big.txt | {shlex.quote(w2v)} -train - -output "
+                        "out.bin; exit ${PIPESTATUS[1]}"], work, env=env)
     if kind == "fifo-no-writer":
         os.mkfifo(work / "fifo")
         return run([w2v, "-train", "fifo", "-output", "out.bin"], work,
@@ -383,8 +460,8 @@ def special(kind: str, work: Path):
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(3)
     process.send_signal(signum)
-    stderr = process.stderr.read().decode().strip().splitlines()
-    return process.wait(), (stderr[-1] if stderr else "")
+    stderr = process.stderr.read().decode().splitlines()
+    return process.wait(), (stderr[-1] if stderr else ""), f"stderr lines: {len(stderr)}"
 
 
 TABLE_BEGIN = "<!-- bad-input table: made by scripts/bad_inputs.py; do not edit -->"

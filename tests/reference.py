@@ -77,6 +77,12 @@ def learn_vocab(tokens: List[bytes], min_count: int,
 
 # --- Huffman tree (§3.9) ------------------------------------------------------------------
 
+def _shown(word: bytes) -> str:
+    """How messages show a word: invalid UTF-8 as \\xNN, control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1]
+                   for c in word.decode("utf-8", "backslashreplace"))
+
+
 def parse_vocab(data: bytes, name: str) -> Tuple[List[bytes], List[int]]:
     """A vocab file read line by line in plain Python: words and counts in file order,
     or ValueError with the message ``vocab.VocabFileReader`` must give (its first line
@@ -91,12 +97,11 @@ def parse_vocab(data: bytes, name: str) -> Tuple[List[bytes], List[int]]:
             continue
         where = f"{name}: line {number}: "
         if len(fields) == 1:
-            raise ValueError(where + "missing count after word "
-                             f"'{fields[0].decode('utf-8', 'backslashreplace')}'")
+            raise ValueError(where + f"missing count after word '{_shown(fields[0])}'")
         if len(fields) > 2:
             raise ValueError(where + f"expected 'word count', found {len(fields)} fields")
         word, count = fields
-        text = count.decode("utf-8", "backslashreplace")
+        text = _shown(count)
         if count.startswith(b"-") and re.fullmatch(rb"[0-9]+", count[1:]):
             raise ValueError(where + f"negative count {text}")
         if not re.fullmatch(rb"[0-9]+", count):
@@ -107,8 +112,8 @@ def parse_vocab(data: bytes, name: str) -> Tuple[List[bytes], List[int]]:
         if not word:
             raise ValueError(where + "empty word")
         if word in seen:
-            raise ValueError(where + f"word '{word.decode('utf-8', 'backslashreplace')}' is "
-                             f"listed twice (first on line {seen[word]})")
+            raise ValueError(where + f"word '{_shown(word)}' is listed twice (first on line "
+                             f"{seen[word]})")
         seen[word] = number
         words.append(word)
         counts.append(int(count))

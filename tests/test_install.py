@@ -247,7 +247,7 @@ def test_a_damaged_library_is_rebuilt_by_the_command(tmp_path):
     env = dict(os.environ, W2V_CLI_CACHE_DIR=str(cache), W2V_CLI_KERNELS="native")
     env.pop("NUMBA_CACHE_DIR", None)
     done = subprocess.run([console_script("word2vec_main"), "-train", str(LEE), "-output",
-                           "v.bin", "-size", "10", "-iter", "1", "-debug", "0"], cwd=tmp_path,
+                           "v.bin", "-size", "10", "-iter", "1", "-debug", "1"], cwd=tmp_path,
                           env=env, capture_output=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stderr.decode().splitlines() == [f"word2vec: {native.COMPILING_NOTICE}"]

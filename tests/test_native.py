@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOLDEN, console_script
+from tests.conftest import GOLDEN, console_script, run_cli_in_process
 from w2v_cli import native, native_build
+from w2v_cli.cli import word2phrase_main, word2vec_main
 from w2v_cli.errors import KernelError
 
 LEE = GOLDEN / "corpus" / "lee.txt"
@@ -70,6 +71,28 @@ def cache(tmp_path, monkeypatch, suite_library):
     monkeypatch.setattr(native_build, "build_library", fake_build)
     yield Cache()
     native._loaded = None
+
+
+@pytest.mark.parametrize("main, args", [
+    (word2vec_main, ["-train", str(LEE), "-output", "v.bin", "-size", "10", "-iter", "1"]),
+    (word2phrase_main, ["-train", str(LEE), "-output", "p.txt"]),
+])
+def test_a_first_run_compiles_without_a_word_under_debug_0(cache, tmp_path, main, args):
+    """-debug 0 prints nothing but errors: not even the notice of the first compile."""
+    native._loaded = None
+    quiet = run_cli_in_process(main, [*args, "-debug", "0"], cwd=tmp_path)
+    assert quiet.exit_code == 0 and quiet.stderr == b"" and quiet.stdout == b""
+    assert len(cache.builds) == 1
+    shutil.rmtree(cache.path)               # cold again
+    cache.path.mkdir()
+    native._loaded = None
+    told = run_cli_in_process(main, [*args, "-debug", "1"], cwd=tmp_path)
+    assert told.exit_code == 0 and len(cache.builds) == 2
+    assert told.error_lines == [f"{_program(main)}: {native.COMPILING_NOTICE}"]
+
+
+def _program(main) -> str:
+    return "word2vec" if main is word2vec_main else "word2phrase"
 
 
 def _library_files(folder: Path):
@@ -410,9 +433,10 @@ def test_a_numba_the_build_does_not_fit_is_one_line_naming_its_version(tmp_path,
                NUMBA_CACHE_DIR=str(tmp_path / "numba"))
     result = subprocess.run([sys.executable, "-c", _RENAMED_LIBRARY, "-train", str(LEE),
                              "-output", str(tmp_path / "v.bin"), "-size", "10", "-iter", "1",
-                             "-debug", "0"], cwd=tmp_path, env=env, capture_output=True,
+                             "-debug", "1"], cwd=tmp_path, env=env, capture_output=True,
                             timeout=600)
-    lines = _lines(result.stderr)
+    lines = [line for line in _lines(result.stderr)           # -debug 1: the notices,
+             if not line.startswith(("Starting", "Vocab", "Words"))]   # not the counts
     assert "Traceback" not in result.stderr.decode(), result.stderr.decode()
     failure = (f"the native build failed: Numba {numba.__version__} (llvmlite "
                f"{native._package_version('llvmlite')}): a compiled function's LLVM module "
@@ -429,3 +453,38 @@ def test_a_numba_the_build_does_not_fit_is_one_line_naming_its_version(tmp_path,
         assert result.returncode == 1
         assert not (tmp_path / "v.bin").exists()
     assert not [p for p in cache.iterdir() if p.suffix in (".so", ".json", ".part")]
+
+
+@pytest.mark.slow
+def test_a_full_cache_folder_is_named_once_and_the_run_goes_on(tmp_path):
+    """W2V_CLI_CACHE_DIR on a 1 MB filesystem (a tmpfs: needs root), as in a real full
+    disk: the compile fails to store the library, one line names the folder and the
+    reason, the run goes on through the JIT and writes its output (the JIT's own cache
+    writes once made the output look unwritable)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        # Numba's cache goes beside the library, as by default (an empty value is unset).
+        env = {"W2V_CLI_CACHE_DIR": str(folder), "W2V_CLI_KERNELS": "auto",
+               "NUMBA_CACHE_DIR": ""}
+        fallback = (f"cannot keep the compiled kernels in {folder}: No space left on device; "
+                    f"running the kernels through Numba's JIT instead, which compiles them "
+                    f"again at every run")
+        result = _word2vec(tmp_path, env, ["-debug", "1", "-binary", "0"])
+        assert result.returncode == 0, result.stderr
+        assert _lines(result.stderr) == [f"word2vec: {native.COMPILING_NOTICE}",
+                                         f"word2vec: {fallback}"]
+        assert (tmp_path / "v.bin").read_bytes().startswith(b"1763 10\n")
+        query = subprocess.run([console_script("distance_main"), str(tmp_path / "v.bin")],
+                               env=dict(os.environ, **env), input=b"the\n",
+                               capture_output=True, timeout=600)
+        assert query.returncode == 0 and b"Word: the" in query.stdout
+        assert _lines(query.stderr) == [f"distance: {native.COMPILING_NOTICE}",
+                                        f"distance: {fallback}"]
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)

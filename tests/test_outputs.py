@@ -290,9 +290,10 @@ def test_a_fifo_output_waits_for_a_late_reader_and_says_so(tmp_path):
     os.mkfifo(tmp_path / "out")
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as stderr:
+        # -debug 1: under -debug 0 (errors only) the wait is not announced.
         writer = subprocess.Popen([command("word2phrase"), "-train", str(LEE), "-output",
-                                                            "out", "-debug", "0"],
-                                  cwd=tmp_path, stderr=stderr)
+                                                            "out", "-debug", "1"],
+                                  cwd=tmp_path, stderr=stderr, stdout=subprocess.DEVNULL)
     try:
         wait_until(lambda: log.stat().st_size > 0, process=writer)
         got = subprocess.run(["cat", "out"], cwd=tmp_path, capture_output=True, timeout=60)

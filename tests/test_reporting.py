@@ -119,6 +119,21 @@ def test_word2phrase_survives_a_broken_stdout(tmp_path):
         assert (tmp_path / "p.txt").read_bytes() == wanted, redirect
 
 
+@pytest.mark.parametrize("tool, args", [
+    ("word2vec", f"-train {_LEE} -size 50 -iter 1 -threads 1"),
+    ("word2phrase", f"-train {_LEE}"),
+])
+def test_an_output_into_a_pipe_whose_reader_went_away_ends_quietly(tmp_path, tool, args):
+    """`-output /dev/stdout | head -c 10`: the pipeline convention of the companion tools
+    (exit 141, no message), not an error about the output file."""
+    command(tool)
+    result = bash(f'"$BIN/{tool}" {args} -output /dev/stdout -debug 0 | head -c 10; '
+                  f'exit ${{PIPESTATUS[0]}}', tmp_path)
+    assert result.returncode == _BROKEN_PIPE
+    assert result.stderr == b""
+    assert len(result.stdout) == 10
+
+
 # --- query tools --------------------------------------------------------------------------
 
 _QUERIES = b"king\nparis france\nqueen\n" * 1000            # far more than a pipe holds

@@ -7,6 +7,7 @@ import bz2
 import gzip
 import lzma
 import os
+import random
 import shlex
 import subprocess
 import threading
@@ -78,7 +79,8 @@ def test_a_text_corpus_with_a_whole_signature_trains_with_decompress_0(tmp_path)
     corpus.write_bytes(b"BZh91AY&SY\n" + LEE.read_bytes())
     refused = _train(tmp_path, "odd.txt", "a.bin")
     assert refused.returncode == 1
-    assert error_lines(refused)[-1].startswith("word2vec: error: cannot read the corpus")
+    assert error_lines(refused)[-1] == ("word2vec: error: cannot read training file odd.txt: "
+                                        "the bzip2 data is corrupt (Invalid data stream)")
     assert not (tmp_path / "a.bin").exists()
     plain = _train(tmp_path, "odd.txt", "b.bin", "-decompress", "0", "-save-vocab", "v.txt",
                    "-min-count", "1")
@@ -206,9 +208,10 @@ def test_a_fifo_whose_writer_comes_late_is_waited_for(tmp_path, expected):
     os.mkfifo(tmp_path / "fifo")
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as stderr:
+        # -debug 1: under -debug 0 (errors only) the wait is not announced.
         trainer = subprocess.Popen([command("word2vec"), "-train", "fifo", "-output",
-                                                          "v.bin", *FLAGS],
-                                   cwd=tmp_path, stderr=stderr)
+                                                          "v.bin", *FLAGS, "-debug", "1"],
+                                   cwd=tmp_path, stderr=stderr, stdout=subprocess.DEVNULL)
     try:
         wait_until(lambda: log.stat().st_size > 0, process=trainer)     # the notice
         (tmp_path / "fifo").write_bytes(LEE.read_bytes())      # opens, writes, closes
@@ -278,3 +281,212 @@ def test_spool_and_token_cache_have_no_name_even_after_sigkill(tmp_path):
         process.kill()
         process.wait(timeout=30)
     assert list(temp.iterdir()) == []
+
+
+# --- W2V_CLI_* environment variables -------------------------------------------------------------
+
+@pytest.mark.parametrize("name, value, message", [
+    ("W2V_CLI_FIFO_WAIT", "abc", "W2V_CLI_FIFO_WAIT must be a number of seconds >= 0 (or "
+                                 "inf), got 'abc'"),
+    ("W2V_CLI_FIFO_WAIT", "-1", "W2V_CLI_FIFO_WAIT must be a number of seconds >= 0 (or "
+                                "inf), got '-1'"),
+    ("W2V_CLI_FIFO_WAIT", "nan", "W2V_CLI_FIFO_WAIT must be a number of seconds >= 0 (or "
+                                 "inf), got 'nan'"),
+    ("W2V_CLI_KERNELS", "fast", "W2V_CLI_KERNELS must be one of auto, native, jit, got 'fast'"),
+    ("W2V_CLI_CACHE_DIR", "lee.txt", "W2V_CLI_CACHE_DIR must name a folder, got 'lee.txt', "
+                                     "which is not one"),
+])
+@pytest.mark.parametrize("tool", ["word2vec", "word2phrase", "distance"])
+def test_every_setting_is_checked_before_any_work(tmp_path, name, value, message, tool):
+    """A bad value is one line and exit 1, whether or not the run would have used it (a
+    regular -train file never waits for a writer), never silently the default."""
+    (tmp_path / "lee.txt").write_bytes(LEE.read_bytes())
+    args = (["model.bin"] if tool == "distance"
+            else ["-train", "lee.txt", "-output", "out.txt", "-debug", "0"])
+    result = run([command(tool), *args], tmp_path, env={name: value})
+    assert result.returncode == 1
+    assert result.stderr.decode() == f"{tool}: error: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lee.txt"]
+    helped = run([command(tool), "--help"], tmp_path, env={name: value})
+    assert helped.returncode == 0 and helped.stdout.startswith(b"Usage:")
+
+
+@pytest.mark.parametrize("value, seconds", [("", 60.0), ("2.5", 2.5), ("0", 0.0),
+                                            ("inf", float("inf"))])
+def test_good_fifo_waits(monkeypatch, value, seconds):
+    from w2v_cli.sources import fifo_wait_seconds
+    monkeypatch.setenv("W2V_CLI_FIFO_WAIT", value)
+    assert fifo_wait_seconds() == seconds
+
+
+# --- standard input closed -------------------------------------------------------------------
+
+@pytest.mark.parametrize("tool, args", [
+    ("word2vec", ["-train", "-", "-output", "v.bin"]),
+    ("word2phrase", ["-train", "-", "-output", "v.bin"]),
+    ("word2vec", ["-train", str(LEE), "-read-vocab", "-", "-output", "v.bin"]),
+])
+def test_a_closed_standard_input_is_named_not_read_as_empty(tmp_path, tool, args):
+    what = "vocabulary file" if "-read-vocab" in args else "training file"
+    result = bash(f'"$BIN/{tool}" {shlex.join(args)} <&-', tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.decode() == (f"{tool}: error: cannot read {what} -: standard input "
+                                      f"is closed\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- what follows compressed data --------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(COMPRESSORS))
+def test_trailing_data_after_the_compressed_stream_is_ignored_with_one_warning(
+        tmp_path, expected, name):
+    """As zcat does: the complete stream is trained on (its check sums verified), the
+    bytes after it are not, and one line says so, however many passes read the file."""
+    packed = tmp_path / "corpus.z"
+    packed.write_bytes(COMPRESSORS[name](LEE.read_bytes()) + b"junk\n")
+    result = _train(tmp_path, "corpus.z", "v.bin", "-save-vocab", "v.vocab", "-debug", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines() == [
+        f"word2vec: warning: training file corpus.z: ignoring 5 bytes of trailing data after "
+        f"the {name} stream"]
+    assert (tmp_path / "v.bin").read_bytes() == expected[0]
+    assert (tmp_path / "v.vocab").read_bytes() == expected[1]
+    quiet = _train(tmp_path, "corpus.z", "w.bin")                  # -debug 0: errors only
+    assert quiet.returncode == 0 and quiet.stderr == b""
+
+
+def test_word2phrase_warns_of_trailing_data_once_for_its_two_passes(tmp_path):
+    packed = tmp_path / "corpus.gz"
+    packed.write_bytes(gzip.compress(LEE.read_bytes()) + b"junk\n")
+    result = run([command("word2phrase"), "-train", "corpus.gz", "-output", "p.txt",
+                  "-debug", "1"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines() == [
+        "word2phrase: warning: training file corpus.gz: ignoring 5 bytes of trailing data "
+        "after the gzip stream"]
+    assert (tmp_path / "p.txt").read_bytes() == golden_bytes("phrases/phrases-lee-mc5-t100.txt")
+
+
+@pytest.mark.parametrize("name", sorted(COMPRESSORS))
+def test_members_and_padding_are_read_as_zcat_reads_them(tmp_path, name):
+    """Several members (gzip) or streams (bzip2, xz) one after another are one text; NUL
+    bytes after the last one are padding, not trailing data."""
+    compress = COMPRESSORS[name]
+    text = LEE.read_bytes()
+    half = text.index(b"\n", len(text) // 2) + 1
+    path = tmp_path / "corpus"
+    path.write_bytes(compress(text[:half]) + compress(text[half:]) + b"\0" * 512)
+    told = []
+    corpus = CorpusFile(str(path), notify=told.append)
+    try:
+        for _ in range(2):
+            with corpus.open() as stream:
+                assert stream.read() == text
+    finally:
+        corpus.close()
+    assert told == []
+
+
+@pytest.mark.parametrize("name, damage, message", [
+    ("gzip", lambda data: data[:len(data) // 2], "the gzip data ends before its "
+                                                 "end-of-stream marker (the file is cut short)"),
+    ("xz", lambda data: data[:len(data) // 2], "the xz data ends before its end-of-stream "
+                                               "marker (the file is cut short)"),
+    ("gzip", lambda data: data[:-8] + bytes(8), "the gzip data is corrupt (Error -3 while "
+                                                "decompressing data: incorrect data check)"),
+])
+def test_damaged_compressed_data_is_an_error_naming_the_file(tmp_path, name, damage,
+                                                             message):
+    path = tmp_path / "corpus"
+    path.write_bytes(damage(COMPRESSORS[name](LEE.read_bytes())))
+    corpus = CorpusFile(str(path))
+    try:
+        with pytest.raises(InputError) as raised, corpus.open() as stream:
+            while stream.read(1 << 16):
+                pass
+    finally:
+        corpus.close()
+    assert str(raised.value) == f"cannot read training file {path}: {message}"
+
+
+# --- a corpus that changes while it is read ----------------------------------------------------
+
+def _changed(path, before: int, after: int) -> str:
+    return (f"training file {path} changed size while it was being read ({before} bytes "
+            f"when it was opened, {after} now): another program is writing to it")
+
+
+@pytest.mark.parametrize("compress", [None, "gzip"])
+@pytest.mark.parametrize("change", ["truncated", "extended"])
+def test_a_corpus_that_changes_size_while_it_is_read_is_an_error(tmp_path, compress, change):
+    # Compressed: larger than one read of the file (1 MB), which random bytes stay.
+    data = (LEE.read_bytes() if compress is None
+            else gzip.compress(random.Random(1).randbytes(3 << 20)))
+    path = tmp_path / "corpus"
+    path.write_bytes(data)
+    corpus = CorpusFile(str(path))
+    try:
+        with corpus.open() as stream:
+            stream.read(1000)
+            if change == "truncated":
+                os.truncate(path, len(data) // 2)
+            else:
+                with open(path, "ab") as more:
+                    more.write(b"more words\n")
+            with pytest.raises(InputError) as raised:
+                while stream.read(1 << 16):
+                    pass
+    finally:
+        corpus.close()
+    now = len(data) // 2 if change == "truncated" else len(data) + 11
+    assert str(raised.value) == _changed(path, len(data), now)
+
+
+def test_a_corpus_that_grows_while_counted_in_parts_is_an_error(tmp_path):
+    """Counted in parts, no part reads to the end of the file: the last part checks the
+    size when it reaches where the file ended when it was opened."""
+    from w2v_cli.corpus_parts import split_corpus
+    path = tmp_path / "corpus"
+    path.write_bytes(LEE.read_bytes())
+    corpus = CorpusFile(str(path))
+    try:
+        parts = split_corpus(corpus, 3)
+        with open(path, "ab") as more:
+            more.write(b"more words\n")
+        with parts[0].open() as first:
+            assert first.read() == LEE.read_bytes()[:parts[0].last]
+        with pytest.raises(InputError) as raised, parts[2].open() as last:
+            last.read()
+    finally:
+        corpus.close()
+    assert str(raised.value) == _changed(path, len(LEE.read_bytes()),
+                                         len(LEE.read_bytes()) + 11)
+
+
+@pytest.mark.parametrize("main", ["word2vec_main", "word2phrase_main"])
+def test_a_training_file_truncated_by_another_job_fails_the_run(tmp_path, monkeypatch, main):
+    """Another job truncates the corpus after the first block was counted: one line, exit
+    1, no output (the rest of the run would have trained on what was left)."""
+    from tests.conftest import run_cli_in_process
+    from w2v_cli import cli, corpus as corpus_module
+
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(LEE.read_bytes() * 4)              # more than one 1 MB block
+    size = path.stat().st_size
+    real = corpus_module.read_block
+    blocks = []
+
+    def read_block(stream, buffer):
+        got = real(stream, buffer)
+        blocks.append(got)
+        if len(blocks) == 1:
+            os.truncate(path, size // 3)
+        return got
+
+    monkeypatch.setattr(corpus_module, "read_block", read_block)
+    result = run_cli_in_process(getattr(cli, main), ["-train", "corpus.txt", "-output",
+                                                     "out.txt", "-debug", "0"], cwd=tmp_path)
+    program = "word2vec" if main == "word2vec_main" else "word2phrase"
+    assert result.exit_code == 1
+    assert result.error_lines == [f"{program}: error: {_changed('corpus.txt', size, size // 3)}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]

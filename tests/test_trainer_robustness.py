@@ -51,7 +51,9 @@ def test_truncated_gzip_is_a_clean_error(tmp_path):
     result = run_cli(word2vec_main, ["-train", str(packed), "-output", str(tmp_path / "v")]
                      + _FLAGS)
     assert result.exit_code != 0
-    assert result.error_lines[-1].startswith("word2vec: error: cannot read the corpus")
+    assert result.error_lines[-1] == (
+        f"word2vec: error: cannot read training file {packed}: the gzip data ends before "
+        f"its end-of-stream marker (the file is cut short)")
     assert not (tmp_path / "v").exists()
 
 
@@ -76,14 +78,15 @@ def _sigint_as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.parametrize("debug", ["0", "2"])
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code):
+def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code, debug):
     env, temp = _env(tmp_path)
     output = tmp_path / "out" / "vectors.bin"
     output.parent.mkdir()
     process = subprocess.Popen(
         _command("-train", "-", "-output", str(output), "-iter", "1000", "-size", "50",
-                 "-debug", "0"),
+                 "-debug", debug),
         stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         preexec_fn=_sigint_as_from_a_terminal)
     process.stdin.write(_LEE.read_bytes())
@@ -96,8 +99,13 @@ def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code):
     process.send_signal(signum)
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=30) == code
-    assert stderr.strip().splitlines() == [
-        f"word2vec: interrupted by {signal.Signals(signum).name}"]
+    # One line: the progress bar's line (-debug 2) is ended, no empty line follows.
+    message = f"word2vec: interrupted by {signal.Signals(signum).name}\n"
+    if debug == "0":
+        assert stderr == message
+    else:
+        bar, last, end = stderr.split("\n")
+        assert "training:" in bar and last + "\n" == message and end == "", stderr
     assert list(output.parent.iterdir()) == []        # no output, no partial file
     assert list(temp.iterdir()) == []                 # no spooled input, no id cache
 

@@ -170,3 +170,32 @@ def test_counts_that_overflow_are_one_line_errors_of_the_command(tmp_path):
         assert result.exit_code == 1
         assert len(result.error_lines) == 1 and message in result.error_lines[0]
         assert not (tmp_path / "o.bin").exists()
+
+
+# --- the sentence end in -read-vocab files --------------------------------------------------
+
+def _read(tmp_path, content: bytes, min_count: int = 1):
+    from w2v_cli.vocab import read_vocab_file
+    path = tmp_path / "v.txt"
+    path.write_bytes(content)
+    vocab, entries = read_vocab_file(str(path), min_count)
+    return vocab.words, vocab.counts.tolist(), entries
+
+
+def test_a_vocab_file_without_the_sentence_end_gets_it_first(tmp_path):
+    """A file without </s> (gensim's fvocab files): </s> is added as entry 0 with count 0,
+    where the original would make the file's first word the sentence end."""
+    words, counts, entries = _read(tmp_path, b"the 40\nof 20\nand 20\nrare 1\n", min_count=2)
+    assert words == [b"</s>", b"the", b"of", b"and"]
+    assert counts == [0, 40, 20, 20] and entries == 4
+
+
+def test_a_sentence_end_listed_after_other_words_is_moved_first(tmp_path):
+    words, counts, entries = _read(tmp_path, b"the 40\nof 20\n</s> 7\nand 20\nrare 1\n")
+    assert words == [b"</s>", b"the", b"of", b"and", b"rare"]    # ties stay in file order
+    assert counts == [7, 40, 20, 20, 1] and entries == 5
+
+
+def test_a_vocab_file_that_starts_with_the_sentence_end_reads_as_before(tmp_path):
+    words, counts, _ = _read(tmp_path, b"</s> 3\nof 20\nthe 40\nand 1\n", min_count=2)
+    assert words == [b"</s>", b"the", b"of"] and counts == [3, 40, 20]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import GOLDEN, golden_bytes, run_cli
 from w2v_cli import phrases, sources
-from w2v_cli.cli import word2phrase_main
+from w2v_cli.cli import word2phrase_main, word2vec_main
 
 
 # --- a slow, literal reference ----------------------------------------------------------------
@@ -252,6 +252,34 @@ def test_missing_output_is_an_error_before_any_work(lee_dir):
     (["-train", "corpus/lee.txt", "-output"], 2, "-output"),
 ])
 def test_bad_arguments(lee_dir, args, code, message):
+    _assert_refused(lee_dir, args, code, message)
+
+
+# The same checks and messages as word2vec's flags; -min-count 0 is refused (with it
+# the original divides by zero and chains whole lines into one token).
+@pytest.mark.parametrize("flags, message", [
+    ("-threshold nan", "-threshold must be a number, got nan"),
+    ("-threshold 1e400", "-threshold inf is too large to represent (at most 3.402823e+38)"),
+    ("-threshold -inf", "-threshold -inf is too large to represent (at most 3.402823e+38)"),
+    ("-min-count -1", "-min-count must be >= 0, got -1"),
+    ("-min-count 99999999999999999999", "-min-count 99999999999999999999 is too large to "
+                                        "represent (integers must fit in 64 bits)"),
+    ("-min-count 0", "-min-count must be at least 1 for word2phrase, got 0 (with 0 the "
+                     "original divides by zero and joins whole lines into one token)"),
+])
+def test_flag_values_are_checked_as_word2vec_checks_them(lee_dir, flags, message):
+    result = run_cli(word2phrase_main, ["-train", "corpus/lee.txt", "-output", "o.txt",
+                                        *flags.split()], cwd=lee_dir)
+    assert result.exit_code == 2
+    assert result.error_lines == [f"word2phrase: error: {message}"]
+    assert not (lee_dir / "o.txt").exists()
+    if flags.startswith("-min-count") and flags != "-min-count 0":     # a flag of both
+        same = run_cli(word2vec_main, ["-train", "corpus/lee.txt", "-output", "o.txt",
+                                       *flags.split()], cwd=lee_dir)
+        assert same.error_lines == [f"word2vec: error: {message}"]
+
+
+def _assert_refused(lee_dir, args, code, message):
     result = run_cli(word2phrase_main, args, cwd=lee_dir)
     assert result.exit_code == code
     assert len(result.error_lines) == 1 and result.error_lines[0].startswith("word2phrase: ")

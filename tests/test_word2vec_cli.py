@@ -163,6 +163,28 @@ def test_read_vocab_gives_the_same_model_as_counting(tmp_path):
     assert second.stdout == first.stdout
 
 
+def test_read_vocab_without_the_sentence_end_trains_as_with_it(tmp_path):
+    """A vocab file without </s> (as gensim writes them) trains exactly as the same file
+    with "</s> 0" first: every listed word is trained, every line is a sentence.  (The
+    original made the file's first word the sentence end: "the" was never trained.)"""
+    work = _golden_dir(tmp_path)
+    assert run_cli(word2vec_main, _lee_args("a.txt", "cbow1-hs0-neg5-s1e-3", "-save-vocab",
+                                            "v.txt", "-debug", "0"), cwd=work).exit_code == 0
+    listed = (work / "v.txt").read_bytes().split(b"\n", 1)[1]      # without "</s> 300"
+    (work / "gensim.txt").write_bytes(listed)
+    (work / "with-end.txt").write_bytes(b"</s> 0\n" + listed)
+    models = {}
+    for vocab in ("gensim.txt", "with-end.txt"):
+        result = run_cli(word2vec_main, _lee_args(f"{vocab}.vec", "cbow1-hs0-neg5-s1e-3",
+                                                  "-read-vocab", vocab, "-debug", "0"),
+                         cwd=work)
+        assert result.exit_code == 0 and result.stderr == b"", result.stderr
+        models[vocab] = (work / f"{vocab}.vec").read_bytes()
+    assert models["gensim.txt"] == models["with-end.txt"]
+    lines = models["gensim.txt"].split(b"\n")
+    assert lines[1].startswith(b"</s> ") and lines[2].startswith(b"the ")
+
+
 def test_binary_and_text_outputs_hold_the_same_vectors(tmp_path):
     work = _golden_dir(tmp_path)
     for name, binary in (("v.txt", "0"), ("v.bin", "1")):

@@ -59,10 +59,16 @@ def remove_all() -> None:
 
 
 
+def temporary_folder() -> str:
+    """The system's temporary folder (``TMPDIR``, else /tmp or the like), where scratch
+    files go; messages about them name it."""
+    return tempfile.gettempdir()
+
+
 def anonymous_file(folder: Optional[str] = None, prefix: str = "w2v-") -> int:
     """A read-write descriptor on a new empty file without a name (in the system's
     temporary folder unless ``folder`` is given); it disappears when closed."""
-    folder = folder or tempfile.gettempdir()
+    folder = folder or temporary_folder()
     flags = getattr(os, "O_TMPFILE", 0)
     if flags:
         try:

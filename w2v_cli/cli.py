@@ -44,11 +44,6 @@ def _install_signal_handlers() -> None:
         pass
 
 
-class _ReaderGone(Exception):
-    """Standard output is a pipe whose reader went away (not an OSError, so that click
-    does not turn it into its own exit 1)."""
-
-
 class _Terminated(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -96,7 +91,8 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
 
 def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, Optional[str]]:
     """Run the command; (exit code, message for stderr or None)."""
-    from w2v_cli.errors import W2VError, interrupted_message
+    from w2v_cli import environment
+    from w2v_cli.errors import ReaderGone, W2VError, interrupted_message
 
     try:
         if not args:
@@ -106,7 +102,11 @@ def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, O
                 click.echo(command.get_help(ctx))
             return 0, None
         _install_signal_handlers()
-        command.main(args=args, prog_name=prog, standalone_mode=False)
+        # Not command.main(): it prints an empty line on stderr before it turns SIGINT's
+        # KeyboardInterrupt into Abort, and catches EPIPE to exit 1 itself.
+        with command.make_context(prog, list(args)) as ctx:
+            environment.check()     # after the flags: --help answers whatever they hold
+            command.invoke(ctx)
         return 0, None
     except click.exceptions.Exit as exc:
         return exc.exit_code, None
@@ -122,14 +122,15 @@ def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, O
         return 128 + signal.SIGINT, interrupted_message(signal.SIGINT)
     except _Terminated as exc:
         return 128 + exc.signum, interrupted_message(exc.signum)
+    except (ReaderGone, BrokenPipeError):
+        return BROKEN_PIPE_EXIT, None
     except W2VError as exc:
         return exc.exit_code, f"error: {exc}"
-    except (_ReaderGone, BrokenPipeError):
-        return BROKEN_PIPE_EXIT, None
     except MemoryError:
         return 1, "error: out of memory"
-    except OSError as exc:
-        return 1, f"error: {exc.strerror or exc}"
+    except OSError as exc:      # the library names its files; this names what it can
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        return 1, f"error: {where}{exc.strerror or exc}"
     except Exception as exc:      # a bug: still one line, never a traceback
         if os.environ.get("W2V_TRACEBACK"):
             raise
@@ -337,18 +338,18 @@ class _Queries:
 
 class _Answers:
     """Standard output as the query tools write it (bytes): a write error is an
-    OutputError, except a broken pipe, which ends the command quietly (``_ReaderGone``)."""
+    OutputError, except a broken pipe, which ends the command quietly (``ReaderGone``)."""
 
     def __init__(self, text_stream) -> None:
         self._text = text_stream            # flushed first: what was printed comes first
         self._stream = text_stream.buffer
 
     def _call(self, method, *args) -> None:
-        from w2v_cli.errors import OutputError
+        from w2v_cli.errors import OutputError, ReaderGone
         try:
             method(*args)
         except BrokenPipeError:
-            raise _ReaderGone() from None
+            raise ReaderGone("standard output's reader has gone") from None
         except OSError as exc:
             raise OutputError(f"cannot write to standard output: "
                               f"{exc.strerror or exc}") from None

@@ -92,30 +92,20 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError for any value the original would crash, hang or misbehave on."""
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if field.name == "seed" or not isinstance(value, int):
-                continue                # the seed is unsigned 64-bit: checked below
-            if not -INT64_MAX - 1 <= value <= INT64_MAX:
-                extreme = "large" if value > 0 else "small"
-                raise ConfigError(f"{_flag_name(field.name)} {value} is too {extreme} to "
-                                  f"represent (integers must fit in 64 bits)")
+        check_integers(self, unsigned=("seed",))     # the seed is checked below
         positive = {"size": self.size, "window": self.window, "iter": self.iter,
                     "threads": self.threads}
         for name, value in positive.items():
             if value <= 0:
                 raise ConfigError(f"-{name} must be a positive integer, got {value}")
-        _check_real("-sample", self.sample)
+        check_real("-sample", self.sample)
         if self.sample < 0:
             raise ConfigError(f"-sample must be >= 0 (0 disables subsampling), got {self.sample:g}")
-        if self.negative < 0:
-            raise ConfigError(f"-negative must be >= 0, got {self.negative}")
-        if self.min_count < 0:
-            raise ConfigError(f"-min-count must be >= 0, got {self.min_count}")
-        if self.classes < 0:
-            raise ConfigError(f"-classes must be >= 0, got {self.classes}")
+        check_not_negative("-negative", self.negative)
+        check_not_negative("-min-count", self.min_count)
+        check_not_negative("-classes", self.classes)
         if self.alpha is not None:
-            _check_real("-alpha", self.alpha)
+            check_real("-alpha", self.alpha)
             if not self.alpha > 0:
                 raise ConfigError(f"-alpha must be > 0, got {self.alpha:g}")
         if not self.hs and self.negative == 0:
@@ -150,11 +140,31 @@ class TrainConfig:
                               f"{train_words} words overflow the 64-bit word counter")
 
 
+# --- checks shared by the commands' settings (word2vec's and word2phrase's) -------------
+
 def _flag_name(field: str) -> str:
     return "-" + field.replace("_", "-")
 
 
-def _check_real(flag: str, value: float) -> None:
+def check_integers(settings, unsigned=()) -> None:
+    """Every integer field of the dataclass ``settings`` fits in 64 bits, as the
+    original's ``long long``; fields named in ``unsigned`` are left to their own check."""
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if field.name in unsigned or not isinstance(value, int):
+            continue
+        if not -INT64_MAX - 1 <= value <= INT64_MAX:
+            extreme = "large" if value > 0 else "small"
+            raise ConfigError(f"{_flag_name(field.name)} {value} is too {extreme} to "
+                              f"represent (integers must fit in 64 bits)")
+
+
+def check_not_negative(flag: str, value: int) -> None:
+    if value < 0:
+        raise ConfigError(f"{flag} must be >= 0, got {value}")
+
+
+def check_real(flag: str, value: float) -> None:
     """Real-valued flags are float32 numbers in the algorithm, as in the original."""
     if math.isnan(value):
         raise ConfigError(f"{flag} must be a number, got {value}")

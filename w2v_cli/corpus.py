@@ -95,7 +95,9 @@ class TokenIdCache:
     def append(self, ids: np.ndarray) -> None:
         assert self._writer is not None
         try:
-            ids.astype(np.int32, copy=False).tofile(self._writer)
+            # Not ndarray.tofile: its OSError on a full disk carries no errno, only
+            # "N requested and 0 written".
+            self._writer.write(np.ascontiguousarray(ids, dtype=np.int32).data)
         except OSError as exc:
             raise _cache_error(exc) from None
         self.length += len(ids)
@@ -127,8 +129,8 @@ class TokenIdCache:
 
 
 def _cache_error(exc: OSError) -> InputError:
-    return InputError(f"cannot store token ids in the temporary folder: "
-                      f"{exc.strerror or exc}")
+    return InputError(f"cannot store token ids in the temporary folder "
+                      f"{cleanup.temporary_folder()}: {exc.strerror or exc}")
 
 
 class CachedIdPass:
@@ -153,7 +155,8 @@ class CachedIdPass:
                 got = os.preadv(self._fd, [view[filled:]], self._offset + filled)
             except OSError as exc:
                 raise InputError(f"cannot read the token ids back from the temporary "
-                                 f"folder: {exc.strerror or exc}") from None
+                                 f"folder {cleanup.temporary_folder()}: "
+                                 f"{exc.strerror or exc}") from None
             if got == 0:
                 break
             filled += got

@@ -31,6 +31,16 @@ class OutputError(W2VError):
     """An output file that cannot be created or written."""
 
 
+class ReaderGone(OutputError):
+    """The output is a pipe (or socket) whose reader went away: the command stops without
+    a message and with the status of a process killed by SIGPIPE (141), as the original
+    tools and the companion tools' ``| head`` do."""
+
+
+class SettingError(W2VError):
+    """A ``W2V_CLI_*`` environment variable holds a value this tool cannot use."""
+
+
 class DeviceError(W2VError):
     """The requested training device cannot be used here (no GPU, driver or library)."""
 
@@ -39,6 +49,16 @@ class KernelError(W2VError):
     """The compiled kernels cannot be used: ``W2V_CLI_KERNELS=native`` and the library
     cannot be built or loaded, an unknown ``W2V_CLI_KERNELS`` value, or no writable folder
     for any kind of compiled code."""
+
+
+def shown(word: bytes, limit: int = 0) -> str:
+    """A word from a file as a message shows it: bytes that are not UTF-8 as \\xNN and
+    control characters (a newline in a damaged file) escaped, so the message stays one
+    line; ``limit`` > 0 keeps only that many bytes of a long word."""
+    cut = word[:limit] if limit else word
+    text = cut.decode("utf-8", "backslashreplace")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text + ("..." if limit and len(word) > limit else "")
 
 
 def interrupted_message(signum: int) -> str:

@@ -31,7 +31,7 @@ from typing import BinaryIO, List, Optional, Sequence, Tuple
 import numpy as np
 
 from w2v_cli import native
-from w2v_cli.errors import FormatError, InputError
+from w2v_cli.errors import FormatError, InputError, shown
 from w2v_cli.kernels.abi import (SCAN_ASK_PYTHON, SCAN_DONE, SCAN_ENDED, SCAN_NEED_INPUT,
                                  SCAN_POOL_FULL)
 from w2v_cli.sources import open_input
@@ -174,12 +174,13 @@ def read_vectors(path: str, limit: Optional[int] = None) -> Tuple[List[bytes], n
     except IsADirectoryError:
         raise InputError(f"vector file is a directory: {path}") from None
     except OSError as exc:
+        if exc.filename is not None and exc.filename != path:
+            raise                       # about another file, which the message names
         raise InputError(f"cannot read vector file {path}: {exc.strerror or exc}") from None
 
 
 def _show(word: bytes, limit: int = 40) -> str:
-    text = word[:limit].decode("utf-8", "backslashreplace")
-    return text + ("..." if len(word) > limit else "")
+    return shown(word, limit)
 
 
 class _VectorReader:

@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional,
 
 import numpy as np
 
-from w2v_cli import __version__, native_build
+from w2v_cli import __version__, environment, native_build
 from w2v_cli.errors import KernelError
 from w2v_cli.kernels.abi import KERNELS, Kernel, parse_kind
 from w2v_cli.native_build import BuildError
@@ -68,9 +68,9 @@ __all__ = ["KERNELS", "Kernel", "Kernels", "cache_key", "cache_folders", "kernel
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_CACHE = os.path.join(_PACKAGE_DIR, "_native")
-KERNELS_ENV = "W2V_CLI_KERNELS"
-CACHE_ENV = "W2V_CLI_CACHE_DIR"
-KERNELS_MODES = ("auto", "native", "jit")
+KERNELS_ENV = environment.KERNELS
+CACHE_ENV = environment.CACHE_DIR
+KERNELS_MODES = environment.KERNELS_MODES
 
 # What a first run says before the build (measured on two cores: 17 s idle, 30-60 s busy).
 COMPILING_NOTICE = ("compiling the kernels for this machine, once "
@@ -148,7 +148,41 @@ class _JitCall:
         # Scalars get the declared Numba types, so each kernel compiles only once.
         typed = [(_JIT_SCALARS[kind](value) if kind in _JIT_SCALARS else value)
                  for kind, value in zip(self.kernel.arg_kinds, values)]
-        return self.function(*typed)
+        try:
+            return self.function(*typed)
+        except OSError as exc:
+            # The kernels do no I/O: Numba failed to store what it compiled in its cache
+            # folder (full, read-only), before running anything.  Say so once, naming
+            # that folder, and compile on without the cache.
+            _numba_cache_failed(exc)
+            return self.function(*typed)
+
+
+_numba_cache_told = False
+
+
+def _numba_cache_failed(exc: OSError) -> None:
+    global _numba_cache_told
+    with _cache_lock:
+        native_build.disable_numba_cache()
+        if _numba_cache_told:
+            return
+        _numba_cache_told = True
+    folder = os.environ.get("NUMBA_CACHE_DIR") or "Numba's cache folder"
+    if exc.filename and not _inside(str(exc.filename), folder):
+        folder = os.path.dirname(str(exc.filename))
+    _notify_jit(f"cannot keep the kernels Numba compiles in {folder}: "
+                f"{exc.strerror or exc}; compiling them again at every run")
+
+
+_cache_lock = threading.Lock()
+
+
+def _notify_jit(message: str) -> None:
+    (_jit_notify or _notice)(message)
+
+
+_jit_notify: Optional[Callable[[str], None]] = None    # the notify of the JIT's run
 
 
 class Kernels:
@@ -244,9 +278,9 @@ class CacheFolder:
 
 def cache_folders() -> List[CacheFolder]:
     """Where libraries are looked for and built, in order (see the module docstring)."""
-    override = os.environ.get(CACHE_ENV)
+    override = environment.cache_dir()
     if override:
-        return [CacheFolder(os.path.abspath(override))]
+        return [CacheFolder(override)]
     folders = [CacheFolder(PACKAGE_CACHE)]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if os.path.isabs(base):
@@ -382,6 +416,27 @@ def _load_cached(folder: str, key: str) -> Optional[Kernels]:
 class _FolderUnusable(Exception):
     """A build could not be stored or loaded in one folder; the next one may do."""
 
+    def __init__(self, folder: str, reason: str, storage: bool = False) -> None:
+        super().__init__(f"{folder}: {reason}")
+        self.folder = folder
+        self.reason = reason
+        self.storage = storage          # the folder cannot take files (full, read-only)
+
+
+class NoCacheFolder(BuildError):
+    """No folder could keep a built library; ``unusable`` holds each folder's
+    ``_FolderUnusable``."""
+
+    def __init__(self, unusable: List[_FolderUnusable], hint: str) -> None:
+        super().__init__("no folder to keep the compiled kernels in ("
+                         + "; ".join(map(str, unusable)) + hint + ")")
+        self.unusable = unusable
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.abspath(path), os.path.abspath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
 
 @contextlib.contextmanager
 def _folder_lock(folder: str) -> Iterator[None]:
@@ -418,7 +473,7 @@ def prepare_numba(folder: Optional[str]) -> None:
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(folder, f"numba-{cache_key()}")
 
 
-def _build_into(folder: str, key: str) -> Kernels:
+def _build_into(folder: str, key: str, notify: Callable[[str], None]) -> Kernels:
     with _folder_lock(folder):
         found = _load_cached(folder, key)
         if found is not None:
@@ -432,8 +487,12 @@ def _build_into(folder: str, key: str) -> Kernels:
             symbols = native_build.build_library(unfinished)
             os.chmod(unfinished, 0o644)
             os.replace(unfinished, path)
+        except native_build.StorageError as exc:
+            if not _inside(exc.folder, folder):
+                raise                   # another folder (the temporary one): not this one's
+            raise _FolderUnusable(folder, exc.reason, storage=True) from None
         except OSError as exc:
-            raise _FolderUnusable(f"{folder}: {exc.strerror or exc}") from None
+            raise _FolderUnusable(folder, exc.strerror or str(exc), storage=True) from None
         finally:
             _remove_quietly(unfinished)
         try:
@@ -442,15 +501,17 @@ def _build_into(folder: str, key: str) -> Kernels:
                 data = handle.read()
         except (OSError, AttributeError) as exc:
             _remove_quietly(path)
-            raise _FolderUnusable(f"{folder}: cannot load the library built there: {exc}") \
+            raise _FolderUnusable(folder, f"cannot load the library built there: {exc}") \
                 from None
         manifest = {"format": _MANIFEST_FORMAT, "key": key, "library": name,
                     "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                     "symbols": symbols, "w2v_cli": __version__}
         try:
             _write_manifest(folder, key, manifest)
-        except OSError:
+        except OSError as exc:
             _remove_quietly(path)       # still loaded here; the next run builds again
+            notify(f"cannot keep the compiled kernels in {folder}: {exc.strerror or exc} "
+                   f"(this run uses them; the next one compiles them again)")
             return loaded
         if previous is not None and previous["library"] != name:
             # Unusable (else it would have loaded) and named by our own manifest.
@@ -466,25 +527,29 @@ def _native_kernels(notify: Callable[[str], None]) -> Kernels:
         if found is not None:
             return found
     native_build.require_compiler()     # fail before announcing a build that cannot happen
-    problems: List[str] = []
+    unusable: List[_FolderUnusable] = []
     announced = False
     for folder in folders:
         if not _make_usable(folder):
-            problems.append(f"{folder.path} is not writable")
+            unusable.append(_FolderUnusable(folder.path, "not writable"))
             continue
         if not announced:               # once, and only when a build is really tried
             notify(COMPILING_NOTICE)
             announced = True
         try:
-            return _build_into(folder.path, key)
+            return _build_into(folder.path, key, notify)
         except _FolderUnusable as exc:
-            problems.append(str(exc))
-    raise BuildError("no folder to keep the compiled kernels in (" + "; ".join(problems)
-                     + f"; set {CACHE_ENV})")
+            unusable.append(exc)
+    hint = "" if environment.cache_dir() else f"; set {CACHE_ENV}"
+    raise NoCacheFolder(unusable, hint)
 
 
-def _jit_kernels() -> Kernels:
+def _jit_kernels(cache: bool = True) -> Kernels:
+    """The kernels through Numba's JIT; ``cache=False`` when the folder Numba would
+    store them in cannot take files (each run then compiles what it uses)."""
     prepare_numba(_first_usable_folder())
+    if not cache:
+        native_build.disable_numba_cache()
     return Kernels({kernel.name: _JitCall(kernel) for kernel in KERNELS}, "jit", None)
 
 
@@ -504,11 +569,7 @@ def _notice(message: str) -> None:
 
 def kernels_mode() -> str:
     """``W2V_CLI_KERNELS``: auto (unset), native or jit."""
-    value = os.environ.get(KERNELS_ENV, "").strip().lower() or "auto"
-    if value not in KERNELS_MODES:
-        raise KernelError(f"{KERNELS_ENV} must be one of {', '.join(KERNELS_MODES)}, "
-                          f"got {os.environ[KERNELS_ENV]!r}")
-    return value
+    return environment.kernels_mode()
 
 
 _loaded: Optional[Kernels] = None
@@ -522,27 +583,47 @@ def kernels(notify: Optional[Callable[[str], None]] = None) -> Kernels:
     ``notify(message)`` is called once before a build (default: one line on stderr).
     Raises ``KernelError`` when ``W2V_CLI_KERNELS`` asks for what cannot be had.
     """
-    global _loaded, build_error
+    global _loaded, build_error, _jit_notify
     with _lock:
         if _loaded is not None:
             return _loaded
+        notify = notify or _notice
+        _jit_notify = notify
         mode = kernels_mode()
         if mode == "jit":
             _loaded = _jit_kernels()
             return _loaded
         try:
-            _loaded = _native_kernels(notify or _notice)
+            _loaded = _native_kernels(notify)
         except BuildError as exc:
             if mode == "native":
                 raise KernelError(f"{KERNELS_ENV}=native, but the kernel library cannot be "
                                   f"built: {exc}") from None
             if isinstance(exc, native_build.NumbaError):
                 # A Numba release the build does not fit: say so, once, and run anyway.
-                (notify or _notice)(f"{exc}; the kernels run through Numba's JIT instead")
+                notify(f"{exc}; the kernels run through Numba's JIT instead")
+                _loaded = _jit_kernels()
             else:
                 build_error = str(exc)
-            _loaded = _jit_kernels()
+                problem, cache_full = _storage_problem(exc)
+                _loaded = _jit_kernels(cache=not cache_full)
+                if problem:             # the user can fix this one: say what and where
+                    notify(f"{problem}; running the kernels through Numba's JIT instead, "
+                           f"which compiles them again at every run")
         return _loaded
+
+
+def _storage_problem(exc: BuildError) -> tuple[str, bool]:
+    """(what to tell, whether the cache folders are what failed) for a build that could
+    not write its files; ("", False) when it failed otherwise (no C compiler: the
+    documented, silent fall-back to the JIT)."""
+    if isinstance(exc, native_build.StorageError):      # the build's temporary folder
+        return f"cannot compile the kernels: {exc}", False
+    if isinstance(exc, NoCacheFolder):
+        full = [str(problem) for problem in exc.unusable if problem.storage]
+        if full:
+            return f"cannot keep the compiled kernels in {'; '.join(full)}", True
+    return "", False
 
 
 def main() -> None:

@@ -42,6 +42,46 @@ class NumbaError(BuildError):
     kernels fails.  The message names the Numba version."""
 
 
+class StorageError(BuildError):
+    """A file of the build could not be written: ``folder`` says where, ``reason`` why
+    (the system's words, e.g. "No space left on device")."""
+
+    def __init__(self, folder: str, reason: str) -> None:
+        super().__init__(f"cannot write in {folder}: {reason}")
+        self.folder = folder
+        self.reason = reason
+
+
+def _storage_error(folder: str, exc: OSError) -> StorageError:
+    return StorageError(folder, exc.strerror or str(exc))
+
+
+def disable_numba_cache() -> None:
+    """Keep what Numba compiles in memory only: its cache folder cannot take files.
+
+    Numba stores each kernel it compiles (``cache=True``) and a failed store raises, so
+    a full or read-only cache folder would fail every kernel call.  The kernel modules
+    imported from now on get no cache, and those imported already lose theirs (Numba's
+    ``NullCache``, what a dispatcher has before ``enable_caching``).
+    """
+    from numba.core.caching import NullCache
+    from numba.core.dispatcher import Dispatcher
+
+    global _numba_cache_disabled
+    if not _numba_cache_disabled:
+        Dispatcher.enable_caching = lambda self: None       # type: ignore[assignment]
+        _numba_cache_disabled = True
+    for name, module in list(sys.modules.items()):
+        if module is not None and name.startswith("w2v_cli.kernels."):
+            for value in list(vars(module).values()):
+                if isinstance(value, Dispatcher):
+                    value._cache = NullCache()
+
+
+_numba_cache_disabled = False
+
+
+
 # The compiled kernels refer to a few symbols of Numba's runtime besides libc and the
 # Python API.  None of them is reached by our kernels: they never raise and never allocate,
 # and their arrays carry no owner record, so reference counting never frees anything.
@@ -148,6 +188,9 @@ def build_library(so_path: str) -> Dict[str, str]:
         raise NumbaError(text.strip())
     if kind == "error":
         raise BuildError(text.strip())
+    if kind == "storage":
+        folder, _, reason = text.partition("\0")
+        raise StorageError(folder, reason)
     how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
            else f"status {os.WEXITSTATUS(status)}")
     raise BuildError(f"the compiling process ended with {how}")
@@ -168,6 +211,8 @@ def _compile_in_child(so_path: str, reader: int, writer: int) -> None:
             code = 0
         except NumbaError as exc:
             answer = f"numba {exc}"
+        except StorageError as exc:
+            answer = f"storage {exc.folder}\0{exc.reason}"
         except BuildError as exc:
             answer = f"error {exc}"
         except BaseException as exc:
@@ -177,11 +222,13 @@ def _compile_in_child(so_path: str, reader: int, writer: int) -> None:
         os._exit(code)          # no atexit handlers: they belong to the parent
 
 
-def _compile_kernels(llvm, carray, cfunc, types, library_bitcode):
+def _compile_kernels(llvm, carray, cfunc, types, library_bitcode, so_path: str):
     """Every kernel's cfunc wrapper compiled by Numba, linked into one LLVM module;
     returns (the module, kernel -> symbol)."""
     symbols: Dict[str, str] = {}
     linked = None
+    for kernel in KERNELS:
+        importlib.import_module(f"w2v_cli.kernels.{kernel.module}")
     for kernel in KERNELS:
         target = getattr(importlib.import_module(f"w2v_cli.kernels.{kernel.module}"),
                          kernel.function)
@@ -190,8 +237,20 @@ def _compile_kernels(llvm, carray, cfunc, types, library_bitcode):
         exec(source, namespace)
         result = (types.void if kernel.result == "void"
                   else {"i64": types.int64, "f64": types.float64}[kernel.result])
-        compiled = cfunc(result(*arg_types), nogil=True, error_model="numpy")(
-            namespace[f"wrapper_{kernel.name}"])
+        make = cfunc(result(*arg_types), nogil=True, error_model="numpy")
+        try:
+            compiled = make(namespace[f"wrapper_{kernel.name}"])
+        except OSError as exc:
+            # Numba could not store a kernel in its cache (the kernels do no I/O).  In
+            # the library's own folder that dooms the library too: stop now.  Elsewhere
+            # (NUMBA_CACHE_DIR) the library does not need it: compile on without it.
+            numba_folder = os.environ.get("NUMBA_CACHE_DIR", "")
+            library_folder = os.path.dirname(os.path.abspath(so_path))
+            if numba_folder and os.path.abspath(numba_folder).startswith(
+                    library_folder.rstrip(os.sep) + os.sep):
+                raise _storage_error(library_folder, exc) from None
+            disable_numba_cache()
+            compiled = make(namespace[f"wrapper_{kernel.name}"])
         module = llvm.parse_bitcode(library_bitcode(compiled))
         if linked is None:
             linked = module
@@ -213,27 +272,40 @@ def compile_library(so_path: str) -> Dict[str, str]:
     try:
         numba_internals.check()
         linked, symbols = _compile_kernels(llvm, carray, cfunc, types,
-                                           numba_internals.library_bitcode)
+                                           numba_internals.library_bitcode, so_path)
         machine = llvm.Target.from_default_triple().create_target_machine(
             cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
             opt=3, reloc="pic", codemodel="default")
         kernel_object = machine.emit_object(linked)
     except numba_internals.NumbaInternalsError as exc:
         raise NumbaError(f"the native build failed: {exc}") from None
+    except BuildError:
+        raise                           # a folder that cannot take a file: named already
     except Exception as exc:
         # Numba's or LLVM's own error, often many lines long: its first line.
         lines = str(exc).strip().splitlines()
         raise NumbaError(f"the native build failed: {numba_internals.numba_version()}: "
                          f"{type(exc).__name__}: {lines[0] if lines else ''}") from None
 
-    with tempfile.TemporaryDirectory(prefix="w2v-build-") as work:
+    temporary = tempfile.gettempdir()
+    try:
+        work_folder = tempfile.TemporaryDirectory(prefix="w2v-build-")
+    except OSError as exc:
+        raise _storage_error(temporary, exc) from None
+    with work_folder as work:
+        # Linked in the temporary folder, then copied: a failure to store the library
+        # is then an OSError that names the cache folder, not a line of the linker's.
         object_path = os.path.join(work, "kernels.o")
         stubs_path = os.path.join(work, "stubs.c")
-        with open(object_path, "wb") as handle:
-            handle.write(kernel_object)
-        with open(stubs_path, "w") as handle:
-            handle.write(_RUNTIME_STUBS)
-        command: List[str] = [cc, "-shared", "-fPIC", "-O2", "-o", so_path, object_path,
+        linked_path = os.path.join(work, "kernels.so")
+        try:
+            with open(object_path, "wb") as handle:
+                handle.write(kernel_object)
+            with open(stubs_path, "w") as handle:
+                handle.write(_RUNTIME_STUBS)
+        except OSError as exc:
+            raise _storage_error(temporary, exc) from None
+        command: List[str] = [cc, "-shared", "-fPIC", "-O2", "-o", linked_path, object_path,
                               stubs_path, "-lm"]
         try:
             subprocess.run(command, check=True, capture_output=True)
@@ -244,4 +316,8 @@ def compile_library(so_path: str) -> Dict[str, str]:
                 from None
         except OSError as exc:
             raise BuildError(f"cannot run {cc}: {exc.strerror or exc}") from None
+        try:
+            shutil.copyfile(linked_path, so_path)
+        except OSError as exc:
+            raise _storage_error(os.path.dirname(os.path.abspath(so_path)), exc) from None
     return symbols

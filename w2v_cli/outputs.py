@@ -39,7 +39,7 @@ import time
 from typing import BinaryIO, Callable, Iterable, Optional, Tuple
 
 from w2v_cli import cleanup
-from w2v_cli.errors import ConfigError, OutputError
+from w2v_cli.errors import ConfigError, OutputError, ReaderGone
 
 PARTIAL_SUFFIX = ".w2v-part"
 _PARTIAL_NAME = re.compile(r"\..*\.[0-9a-f]{12}" + re.escape(PARTIAL_SUFFIX), re.DOTALL)
@@ -239,6 +239,12 @@ class AtomicOutput:
                     os.fsync(stream.fileno())
         except OSError as exc:
             self.discard()
+            if exc.filename is not None and exc.filename not in (self.path, self.target):
+                raise                   # about another file, which the message names
+            if self.direct and exc.errno == errno.EPIPE:
+                # A pipe whose reader went away (`-output /dev/stdout | head`): the end
+                # the shell expects of a pipeline, not an error to report.
+                raise ReaderGone(f"the reader of {self.what} {self.path} has gone") from None
             raise self._refuse(_describe(exc)) from None
         except BaseException:
             self.discard()

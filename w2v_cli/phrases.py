@@ -36,6 +36,7 @@ from typing import BinaryIO, Optional, TextIO
 import numpy as np
 
 from w2v_cli import console, native, sources
+from w2v_cli.config import check_integers, check_not_negative, check_real
 from w2v_cli.corpus import iter_token_batches
 from w2v_cli.errors import ConfigError
 from w2v_cli.outputs import AtomicOutput, refuse_same_file
@@ -60,6 +61,18 @@ class PhraseConfig:
     decompress: int = 1             # 0: read -train as it is, never as a compressed file
 
     def validate(self) -> "PhraseConfig":
+        """Raise ConfigError for a value the original would misbehave on; the checks and
+        messages are word2vec's (``config.py``)."""
+        check_integers(self)
+        check_not_negative("-min-count", self.min_count)
+        if self.min_count == 0:
+            # A joined word is given the count 0 so that it cannot join the next one,
+            # which holds only while min_count >= 1: with 0, the original divides by that
+            # count, scores infinity and chains whole lines into one token.
+            raise ConfigError("-min-count must be at least 1 for word2phrase, got 0 (with 0 "
+                              "the original divides by zero and joins whole lines into one "
+                              "token)")
+        check_real("-threshold", self.threshold)
         if not self.train:
             raise ConfigError("-train FILE is required (the text to read)")
         if not self.output:
@@ -184,11 +197,12 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
     source = sources.InputFile(config.train, "training file")
     try:
         refuse_same_file([("-train", source)], [("-output", config.output)])
-        output = AtomicOutput(config.output, "output file", _notice)
+        notify = _notice if config.debug >= 1 else _silent      # -debug 0: errors only
+        output = AtomicOutput(config.output, "output file", notify)
         try:
             say(f"Starting training using file {config.train}\n")
-            native.kernels()    # a first run compiles them now, not inside a progress bar
-            corpus = sources.CorpusFile(source, config.decompress != 0, _notice)
+            native.kernels(notify)  # a first run compiles them now, not in a progress bar
+            corpus = sources.CorpusFile(source, config.decompress != 0, notify)
 
             def bar(description: str):
                 if config.debug < 2:
@@ -220,8 +234,8 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
 
 def _notice(message: str) -> None:
     """A line on stderr about a wait the user should know of; never fails the run."""
-    try:
-        sys.stderr.write(f"word2phrase: {message}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    console.tell(f"word2phrase: {message}\n")
+
+
+def _silent(message: str) -> None:
+    pass

@@ -53,9 +53,10 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
             refuse_same_file(zip(("-train", "-read-vocab"), inputs),
                              [("-output", config.output), ("-save-vocab", config.save_vocab)])
             if config.save_vocab:
-                vocab_output = AtomicOutput(config.save_vocab, "vocabulary file", notice)
+                vocab_output = AtomicOutput(config.save_vocab, "vocabulary file",
+                                            notices(config))
             if config.output:
-                output = AtomicOutput(config.output, "output file", notice)
+                output = AtomicOutput(config.output, "output file", notices(config))
         _run(config, say, inputs, vocab_output, output, group)
     finally:
         for reserved in (vocab_output, output):
@@ -81,6 +82,16 @@ def notice(message: str) -> None:
     console.tell(f"word2vec: {message}\n")
 
 
+def _silent(message: str) -> None:
+    pass
+
+
+def notices(config: TrainConfig):
+    """Where this run's notices go: ``notice``, or nowhere under ``-debug 0`` (errors
+    only)."""
+    return notice if config.debug >= 1 else _silent
+
+
 def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
          output: Optional[AtomicOutput], group) -> None:
     # Heavy imports here, not at module level: `word2vec --help` must not load numba.
@@ -89,7 +100,7 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
     from w2v_cli.vocab import read_vocab_file, write_vocab
 
     say(f"Starting training using file {config.train}")
-    native.kernels()        # a first run compiles them now, not inside a progress bar
+    native.kernels(notices(config))     # a first run compiles them now, not in a bar
     clock = _PhaseClock()
     decompress = config.decompress != 0
     wants_vectors = config.output is not None
@@ -98,12 +109,13 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
         if config.read_vocab:
             # Read before the corpus, as the original does (a script may feed both FIFOs
             # from one process in that order).
-            vocab_file = sources.CorpusFile(inputs[1], decompress, notice, "vocabulary file")
+            vocab_file = sources.CorpusFile(inputs[1], decompress, notices(config),
+                                            "vocabulary file")
             try:
                 listed = read_vocab_file(vocab_file, config.min_count)
             finally:
                 vocab_file.close()
-        corpus = sources.CorpusFile(inputs[0], decompress, notice)
+        corpus = sources.CorpusFile(inputs[0], decompress, notices(config))
 
     def check(vocab, distinct_words: int) -> None:
         say(f"Vocab size: {len(vocab)}")

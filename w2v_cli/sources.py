@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import bz2
 import fcntl
-import gzip
 import io
 import lzma
 import os
@@ -33,12 +32,12 @@ import time
 import zlib
 from typing import BinaryIO, Callable, Optional, Union
 
-from w2v_cli import cleanup
+from w2v_cli import cleanup, console, environment
 from w2v_cli.errors import InputError
 
 STDIN_NAME = "-"
-FIFO_WAIT_VARIABLE = "W2V_CLI_FIFO_WAIT"
-FIFO_WAIT_DEFAULT = 60.0            # seconds a FIFO may stay without a writer
+FIFO_WAIT_VARIABLE = environment.FIFO_WAIT
+FIFO_WAIT_DEFAULT = environment.FIFO_WAIT_DEFAULT   # seconds a FIFO may stay without a writer
 _NOTICE_AFTER = 1.0                 # seconds of waiting before saying so
 _COPY_BYTES = 1 << 20
 HEADER_BYTES = 12                   # enough for every signature below
@@ -78,13 +77,9 @@ def _unreadable(path: str, what: str, exc: OSError) -> InputError:
 
 
 def fifo_wait_seconds() -> float:
-    """How long a FIFO may go without a writer (``W2V_CLI_FIFO_WAIT``, in seconds)."""
-    text = os.environ.get(FIFO_WAIT_VARIABLE, "")
-    try:
-        value = float(text)
-    except ValueError:
-        return FIFO_WAIT_DEFAULT
-    return value if value >= 0 else FIFO_WAIT_DEFAULT
+    """How long a FIFO may go without a writer (``W2V_CLI_FIFO_WAIT``, in seconds); a
+    value that is not a number of seconds is a ``SettingError``."""
+    return environment.fifo_wait_seconds()
 
 
 _pipe_device: Optional[int] = None
@@ -127,6 +122,9 @@ class InputFile:
         self.waits_for_writer = False
         self.is_stdin = path == STDIN_NAME and dash_is_stdin
         if self.is_stdin:
+            if console.was_closed("stdin"):
+                # Pointed at /dev/null when the command started: it would read as empty.
+                raise InputError(f"cannot read {what} -: standard input is closed")
             fd = _stdin_descriptor()
             if fd is None:
                 stream = getattr(sys.stdin, "buffer", sys.stdin)
@@ -262,13 +260,22 @@ class _Prefixed(io.RawIOBase):
 
 
 class _FileRange(io.RawIOBase):
-    """Reads a descriptor from ``start`` with pread: any number of these share one
-    descriptor without disturbing each other (no shared file offset)."""
+    """Reads bytes ``start .. end-1`` of a descriptor with pread: any number of these
+    share one descriptor without disturbing each other (no shared file offset).
 
-    def __init__(self, fd: int, start: int) -> None:
+    A regular file that another program truncates or extends while it is read would
+    give a different text from one pass to the next (or a vocabulary that does not
+    match the text trained on): when a read reaches ``end``, or the file ends before
+    it, its size is compared with the size it had when opened (``InputError``).
+    """
+
+    def __init__(self, fd: int, start: int, end: int, path: str, what: str) -> None:
         self._fd = fd
         self._start = start
+        self._end = end
         self._position = start
+        self._path = path
+        self._what = what
 
     def readable(self) -> bool:
         return True
@@ -277,9 +284,29 @@ class _FileRange(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        got = os.preadv(self._fd, [buffer], self._position)
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), self._end - self._position)
+        if wanted <= 0:
+            return 0
+        try:
+            got = os.preadv(self._fd, [view[:wanted]], self._position)
+        except OSError as exc:
+            raise _unreadable(self._path, self._what, exc) from None
         self._position += got
+        if got == 0 or self._position == self._end:
+            self._check_size()
         return got
+
+    def _check_size(self) -> None:
+        try:
+            now = os.fstat(self._fd).st_size
+        except OSError as exc:
+            raise _unreadable(self._path, self._what, exc) from None
+        if now != self._end:
+            raise InputError(f"{self._what} {self._path} changed size while it was being "
+                             f"read ({self._end - self._start} bytes when it was opened, "
+                             f"{max(0, now - self._start)} now): another program is "
+                             f"writing to it")
 
     def tell(self) -> int:
         return self._position - self._start
@@ -290,11 +317,112 @@ class _FileRange(io.RawIOBase):
         elif whence == io.SEEK_CUR:
             self._position += offset
         else:
-            self._position = self._start + os.fstat(self._fd).st_size + offset
+            self._position = self._end + offset
         return self.tell()
 
     def close(self) -> None:
         super().close()                 # the descriptor belongs to the CorpusFile
+
+
+_DECODERS = {
+    "gzip": lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
+    "bzip2": bz2.BZ2Decompressor,
+    "xz": lzma.LZMADecompressor,
+}
+# How each format's next member (gzip) or stream (bzip2, xz) starts.
+_MEMBER_MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": _XZ_MAGIC}
+# What decoding a corrupt or truncated stream raises.
+_DECODE_ERRORS = (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError)
+
+
+class _Decompressed(io.RawIOBase):
+    """The decompressed content of a gzip, bzip2 or xz file.
+
+    Members (gzip) or streams (bzip2, xz) that follow one another are read in turn, as
+    ``zcat`` reads them, and NUL bytes after the last one (padding) are skipped.  Other
+    bytes after a complete member are not compressed data: the content ends there, and
+    ``on_trailing(offset)`` is told where they start, as ``zcat`` warns of them.  A
+    corrupt or cut-short member is an ``InputError`` naming the file.
+
+    ``fileobj`` is the compressed stream (``compressed_position`` reads its position).
+    """
+
+    def __init__(self, raw: _FileRange, kind: str, path: str, what: str,
+                 on_trailing: Callable[[int], None]) -> None:
+        self.fileobj = raw
+        self._kind = kind
+        self._path = path
+        self._what = what
+        self._on_trailing = on_trailing
+        self._decoder = _DECODERS[kind]()
+        self._zlib = kind == "gzip"
+        self._input = b""               # compressed bytes not given to the decoder yet
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _read_raw(self) -> bytes:
+        return self.fileobj.read(_COPY_BYTES) or b""
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if not len(view):
+            return 0
+        try:
+            while not self._ended:
+                if self._decoder.eof:
+                    self._next_member()
+                    continue
+                if self._zlib:
+                    if not self._input:
+                        self._input = self._read_raw()
+                        if not self._input:
+                            raise EOFError
+                    data = self._decoder.decompress(self._input, len(view))
+                    # At the end of a member, what is left is in unused_data (and, in
+                    # zlib, still in unconsumed_tail too).
+                    self._input = b"" if self._decoder.eof else self._decoder.unconsumed_tail
+                else:
+                    feed = b""
+                    if self._decoder.needs_input:
+                        feed, self._input = (self._input or self._read_raw()), b""
+                        if not feed:
+                            raise EOFError
+                    data = self._decoder.decompress(feed, len(view))
+                if data:
+                    view[:len(data)] = data
+                    return len(data)
+        except EOFError:
+            raise InputError(f"cannot read {self._what} {self._path}: the {self._kind} data "
+                             f"ends before its end-of-stream marker (the file is cut "
+                             f"short)") from None
+        except _DECODE_ERRORS as exc:
+            raise InputError(f"cannot read {self._what} {self._path}: the {self._kind} "
+                             f"data is corrupt ({exc})") from None
+        return 0
+
+    def _next_member(self) -> None:
+        """After a complete member: start the next one, or end the content."""
+        rest = self._decoder.unused_data + self._input
+        self._input = b""
+        magic = _MEMBER_MAGIC[self._kind]
+        while True:
+            rest = rest.lstrip(b"\0")
+            if len(rest) >= len(magic):
+                break
+            more = self._read_raw()
+            if not more:
+                break
+            rest += more
+        if not rest:
+            self._ended = True
+        elif rest.startswith(magic):
+            self._decoder = _DECODERS[self._kind]()
+            self._input = rest
+        else:
+            self._ended = True
+            self._on_trailing(self.fileobj.tell() - len(rest))
 
 
 def open_input(path: str, what: str) -> BinaryIO:
@@ -344,7 +472,8 @@ class CorpusFile:
     decompress : bool
         Recognise gzip, bzip2 and xz content (default); False reads the bytes as they are.
     notify : callable(str), optional
-        Told, once, when a FIFO makes the run wait for its writer.
+        Told, once, when a FIFO makes the run wait for its writer, and once when
+        compressed content is followed by bytes that are not (see ``_Decompressed``).
     """
 
     def __init__(self, source: Union[str, InputFile], decompress: bool = True,
@@ -353,6 +482,8 @@ class CorpusFile:
             source = InputFile(source, what)
         self.source = source
         self.display_name = source.path
+        self._notify = notify
+        self._told_trailing = False
         if source.regular:
             self._fd, self._start = source.fileno(), source.offset
         else:
@@ -365,15 +496,21 @@ class CorpusFile:
 
     def open(self) -> BinaryIO:
         """A fresh binary stream over the decompressed content, from its beginning."""
-        raw = _FileRange(self._fd, self._start)
+        raw = _FileRange(self._fd, self._start, self._start + self.size, self.source.path,
+                         self.source.what)
         if self.compression is None:
             return raw                      # type: ignore[return-value]
-        buffered = io.BufferedReader(raw, _COPY_BYTES)
-        if self.compression == "gzip":
-            return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
-        if self.compression == "bzip2":
-            return bz2.BZ2File(buffered, "rb")                  # type: ignore[return-value]
-        return lzma.LZMAFile(buffered, "rb")                    # type: ignore[return-value]
+        return _Decompressed(raw, self.compression, self.source.path,  # type: ignore
+                             self.source.what, self._trailing)
+
+    def _trailing(self, offset: int) -> None:
+        """Bytes after the compressed data: said once, however many passes read it."""
+        if self._told_trailing or self._notify is None:
+            return
+        self._told_trailing = True
+        self._notify(f"warning: {self.source.what} {self.source.path}: ignoring "
+                     f"{self.size - offset} bytes of trailing data after the "
+                     f"{self.compression} stream")
 
     def close(self) -> None:
         spool = getattr(self, "_spool", None)
@@ -384,11 +521,14 @@ class CorpusFile:
 
 def _spool(source: InputFile, notify: Notify) -> io.FileIO:
     """Copy an input that can be read only once into an unnamed temporary file."""
+    def failed(exc: OSError) -> InputError:
+        return InputError(f"cannot copy the {source.what} {source.path} into the temporary "
+                          f"folder {cleanup.temporary_folder()}: {exc.strerror or exc}")
+
     try:
         spool = io.FileIO(cleanup.anonymous_file(prefix="w2v-input-"), "r+b", closefd=True)
     except OSError as exc:
-        raise InputError(f"cannot copy the {source.what} into the temporary folder: "
-                         f"{exc.strerror or exc}") from None
+        raise failed(exc) from None
     try:
         stream = source.stream(notify)
         if isinstance(stream, io.TextIOBase):
@@ -403,8 +543,7 @@ def _spool(source: InputFile, notify: Notify) -> io.FileIO:
             try:
                 spool.write(block)
             except OSError as exc:
-                raise InputError(f"cannot copy the {source.what} into the temporary "
-                                 f"folder: {exc.strerror or exc}") from None
+                raise failed(exc) from None
     except BaseException:
         spool.close()
         raise

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, List, Optional, Tuple
 import numpy as np
 
 from w2v_cli import config
-from w2v_cli.errors import FormatError, InputError
+from w2v_cli.errors import FormatError, InputError, shown
 from w2v_cli.sources import READ_ERRORS, CorpusFile
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ _NUL, _TAB, _NEWLINE, _CR, _SPACE, _MINUS, _ZERO, _NINE = 0, 9, 10, 13, 32, 45, 
 
 
 def _show(word: bytes) -> str:
-    return word.decode("utf-8", "backslashreplace")
+    return shown(word)
 
 
 class VocabFileReader:
@@ -340,6 +340,16 @@ class VocabFileReader:
     def drop_counts(self) -> None:
         self._counts = None
 
+    def index_of(self, word: bytes) -> int:
+        """The file position of ``word`` (its first line), or -1 when it is not listed."""
+        target = np.frombuffer(word, dtype=np.uint8)
+        candidates = np.flatnonzero(self._word_lengths == len(target))
+        if not len(candidates):
+            return -1
+        positions = self._starts[candidates][:, None] + np.arange(len(target))
+        same = np.flatnonzero((self._pool[positions] == target).all(axis=1))
+        return int(candidates[same[0]]) if len(same) else -1
+
     def words(self, entries: Optional[np.ndarray] = None) -> list:
         """The words in file order, or those of ``entries`` in that order."""
         from w2v_cli.wordtable import gather_words
@@ -456,7 +466,21 @@ def read_vocab_file(source, min_count: int, name: Optional[str] = None) -> Tuple
             reader = read_vocab_stream(stream, name)
         except READ_ERRORS as exc:
             raise InputError(f"cannot read vocabulary file {name}: {exc}") from None
-    entries = sort_and_filter(reader.counts(), min_count)
-    counts, size = reader.counts()[entries], len(reader.counts())
+    listed, size = reader.counts(), len(reader.counts())
+    # Entry 0 is the sentence end whatever the file's order (the original makes the
+    # file's first word entry 0: in a file without </s>, such as the vocabularies gensim
+    # writes, that word would never be trained and no line would end a sentence).
+    end = reader.index_of(config.SENTENCE_END)
+    if end < 0:         # </s> added first, count 0; -1 stands for it below
+        order = np.arange(-1, size)
+        listed = np.concatenate([np.zeros(1, dtype=np.int64), listed])
+    else:               # </s> moved first, the others in file order
+        order = np.concatenate([[end], np.arange(end), np.arange(end + 1, size)])
+        listed = listed[order]
+    kept = sort_and_filter(listed, min_count)
+    counts, entries = listed[kept], order[kept]
+    del listed
     reader.drop_counts()                        # the words come next: make room
-    return Vocabulary(words=reader.words(entries), counts=counts), size
+    words = ([config.SENTENCE_END] + reader.words(entries[1:]) if end < 0
+             else reader.words(entries))
+    return Vocabulary(words=words, counts=counts), size
