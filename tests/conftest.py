@@ -41,6 +41,21 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def small_folder(tmp_path) -> Path:
+    """A folder on a 1 MB file system of its own (a tmpfs: mounting one needs root; the
+    test skips itself elsewhere), unmounted afterwards."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
 @dataclasses.dataclass
 class CliResult:
     exit_code: int

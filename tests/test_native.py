@@ -456,35 +456,26 @@ def test_a_numba_the_build_does_not_fit_is_one_line_naming_its_version(tmp_path,
 
 
 @pytest.mark.slow
-def test_a_full_cache_folder_is_named_once_and_the_run_goes_on(tmp_path):
+def test_a_full_cache_folder_is_named_once_and_the_run_goes_on(tmp_path, small_folder):
     """W2V_CLI_CACHE_DIR on a 1 MB filesystem (a tmpfs: needs root), as in a real full
     disk: the compile fails to store the library, one line names the folder and the
     reason, the run goes on through the JIT and writes its output (the JIT's own cache
     writes once made the output look unwritable)."""
-    folder = tmp_path / "small"
-    folder.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
-                      capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        # Numba's cache goes beside the library, as by default (an empty value is unset).
-        env = {"W2V_CLI_CACHE_DIR": str(folder), "W2V_CLI_KERNELS": "auto",
-               "NUMBA_CACHE_DIR": ""}
-        fallback = (f"cannot keep the compiled kernels in {folder}: No space left on device; "
-                    f"running the kernels through Numba's JIT instead, which compiles them "
-                    f"again at every run")
-        result = _word2vec(tmp_path, env, ["-debug", "1", "-binary", "0"])
-        assert result.returncode == 0, result.stderr
-        assert _lines(result.stderr) == [f"word2vec: {native.COMPILING_NOTICE}",
-                                         f"word2vec: {fallback}"]
-        assert (tmp_path / "v.bin").read_bytes().startswith(b"1763 10\n")
-        query = subprocess.run([console_script("distance_main"), str(tmp_path / "v.bin")],
-                               env=dict(os.environ, **env), input=b"the\n",
-                               capture_output=True, timeout=600)
-        assert query.returncode == 0 and b"Word: the" in query.stdout
-        assert _lines(query.stderr) == [f"distance: {native.COMPILING_NOTICE}",
-                                        f"distance: {fallback}"]
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+    folder = small_folder
+    # Numba's cache goes beside the library, as by default (an empty value is unset).
+    env = {"W2V_CLI_CACHE_DIR": str(folder), "W2V_CLI_KERNELS": "auto",
+           "NUMBA_CACHE_DIR": ""}
+    fallback = (f"cannot keep the compiled kernels in {folder}: No space left on device; "
+                f"running the kernels through Numba's JIT instead, which compiles them "
+                f"again at every run")
+    result = _word2vec(tmp_path, env, ["-debug", "1", "-binary", "0"])
+    assert result.returncode == 0, result.stderr
+    assert _lines(result.stderr) == [f"word2vec: {native.COMPILING_NOTICE}",
+                                     f"word2vec: {fallback}"]
+    assert (tmp_path / "v.bin").read_bytes().startswith(b"1763 10\n")
+    query = subprocess.run([console_script("distance_main"), str(tmp_path / "v.bin")],
+                           env=dict(os.environ, **env), input=b"the\n",
+                           capture_output=True, timeout=600)
+    assert query.returncode == 0 and b"Word: the" in query.stdout
+    assert _lines(query.stderr) == [f"distance: {native.COMPILING_NOTICE}",
+                                    f"distance: {fallback}"]

@@ -19,13 +19,14 @@ size and memory stays bounded even for a single line of hundreds of megabytes.
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import BinaryIO, Iterator, Optional
 
 import numpy as np
 from w2v_cli import cleanup, native
 from w2v_cli.config import MAX_WORD_BYTES
-from w2v_cli.errors import InputError
+from w2v_cli.errors import InputError, TemporarySpaceError
 from w2v_cli.sources import read_block
 
 BLOCK_BYTES = 1 << 20          # corpus bytes tokenised per kernel call
@@ -129,8 +130,10 @@ class TokenIdCache:
 
 
 def _cache_error(exc: OSError) -> InputError:
-    return InputError(f"cannot store token ids in the temporary folder "
-                      f"{cleanup.temporary_folder()}: {exc.strerror or exc}")
+    kind = TemporarySpaceError if exc.errno in (errno.ENOSPC, errno.EDQUOT) else InputError
+    return kind(f"cannot store token ids in the temporary folder "
+                f"{cleanup.temporary_folder()}: {exc.strerror or exc} (TMPDIR chooses the "
+                f"folder)")
 
 
 class CachedIdPass:

@@ -38,11 +38,13 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
+from w2v_cli import cleanup
 from w2v_cli import config as constants
 from w2v_cli.corpus import ChainedIds, TokenIdCache, write_token_ids
 from w2v_cli.corpus_parts import CorpusPart, PartsCount, count_in_parts, part_bounds, parts_for
-from w2v_cli.errors import InputError
-from w2v_cli.sources import CorpusFile, open_input
+from w2v_cli.errors import InputError, TemporarySpaceError
+from w2v_cli.sources import CorpusFile, StreamedCorpus, open_input
+from w2v_cli.text_ids import ReadAgainIds, StreamedIds
 from w2v_cli.vocab import Vocabulary, WordCounts, count_words, vocabulary_of
 from w2v_cli.wordtable import table_of_words
 
@@ -66,43 +68,70 @@ class CountedCorpus:
         self.caches = []
 
 
-def count_corpus(group, config, corpus: Optional[CorpusFile], listed, keep_ids: bool,
-                 bar: Bar, check: Optional[Callable[[Vocabulary, int], None]] = None,
+def count_corpus(group, config, corpus, listed, keep_ids: bool, bar: Bar,
+                 check: Optional[Callable[[Vocabulary, int], None]] = None,
+                 notify: Optional[Callable[[str], None]] = None,
                  prune_limit: int = constants.VOCAB_PRUNE_LIMIT) -> CountedCorpus:
     """The run's vocabulary and this process's token ids (see the module notes).
 
     ``group`` is the run's ``cluster`` (a single process or several); ``corpus`` rank 0's
-    opened corpus (None elsewhere); ``listed`` rank 0's ``-read-vocab`` result,
-    (vocabulary, entries in the file), or None; ``keep_ids`` False for a run that only
-    writes the vocabulary; ``bar(size, label)`` makes a progress callback (or None);
-    ``check(vocabulary, distinct words)``, called on every process as soon as the
-    vocabulary is known, may refuse it before the token ids are read.
+    opened corpus (None elsewhere): a ``sources.CorpusFile``, or a
+    ``sources.StreamedCorpus`` to be trained as it is read; ``listed`` rank 0's
+    ``-read-vocab`` result, (vocabulary, entries in the file), or None; ``keep_ids``
+    False for a run that only writes the vocabulary; ``bar(size, label)`` makes a
+    progress callback (or None); ``check(vocabulary, distinct words)``, called on every
+    process as soon as the vocabulary is known, may refuse it before the token ids are
+    read; ``notify(message)`` is told when the token ids will be read from the text.
     """
+    if isinstance(corpus, StreamedCorpus):
+        return _streamed(corpus, listed, check)
     share = _this_share(group, corpus)
     label = "reading" if listed is not None or config.read_vocab else "vocabulary"
     on_block = _watching(group, bar(share.size if share else 0, label) if (
         share is not None) else None)
+    # Rank 0 reading a corpus for everyone must keep its ids to send them out; any other
+    # share that can be read again does so when its ids have no room (``_ids_fit``).
+    scattered = group.size > 1 and not (share is not None and share.is_range)
+    readable_again = share is not None and share.splittable and not scattered
+    cached = keep_ids and (not readable_again or _ids_fit(share, notify))
     caches: List[TokenIdCache] = []
     try:
         if config.read_vocab:
             vocab, distinct = _shared_vocabulary(group, listed)
             local_ids = None
         else:
-            local = _count_share(share, config.threads, keep_ids, on_block, prune_limit)
+            try:
+                local = _count_share(share, config.threads, cached, on_block, prune_limit)
+            except TemporarySpaceError as exc:
+                if not readable_again:
+                    raise
+                _say_read_again(notify, str(exc))
+                cached = False
+                local = _count_share(share, config.threads, False, on_block, prune_limit)
             caches = local.caches if local is not None else []
             vocab, distinct, local_ids = _merged_vocabulary(group, config, local)
         if check is not None:
             check(vocab, distinct)
         counted = CountedCorpus(vocab, distinct, caches=caches)
         if keep_ids:
-            if local_ids is not None:
+            if cached and local_ids is not None:
                 for cache, entries in zip(caches, local.entries):
                     cache.finish(mapping=local_ids[entries])
-            elif share is not None:             # read the share again for its ids
+            elif cached and share is not None:          # read the share again for its ids
                 counted.close()
-                counted.caches = [_map_share(share, vocab, on_block)]
-            counted.ids = _ids_of(counted.caches) if counted.caches else None
-            if group.size > 1 and not (share is not None and share.is_range):
+                try:
+                    counted.caches = [_map_share(share, vocab, on_block)]
+                except TemporarySpaceError as exc:
+                    if not readable_again:
+                        raise
+                    _say_read_again(notify, str(exc))
+                    cached = False
+            if counted.caches:
+                counted.ids = _ids_of(counted.caches)
+            elif share is not None and not cached:
+                opener, first, last = share.byte_range()
+                counted.ids = ReadAgainIds(opener, first, last, table_of_words(vocab.words))
+            if scattered:
                 from w2v_cli import distributed
                 group.agree()                           # rank 0 holds every token's id
                 with group.exchange():
@@ -115,6 +144,57 @@ def count_corpus(group, config, corpus: Optional[CorpusFile], listed, keep_ids: 
         for cache in caches:
             cache.close()
         raise
+
+
+def _streamed(corpus, listed, check) -> CountedCorpus:
+    """One process, ``-read-vocab``, one pass over a stream: the ids as it arrives."""
+    vocab, distinct = listed
+    if check is not None:
+        check(vocab, distinct)
+    ids = StreamedIds(corpus.open(), table_of_words(vocab.words))
+    return CountedCorpus(vocab, distinct, ids=ids)
+
+
+# --- room for the token ids ---------------------------------------------------------
+
+# The token ids are kept only where they leave at least this share of the temporary
+# folder's file system free for others.
+TEMPORARY_RESERVE = 0.10
+_SAMPLE_BYTES = 1 << 20
+
+
+def _ids_fit(share: "_Share", notify) -> bool:
+    """Whether this share's token ids (4 bytes a token, the count of tokens estimated
+    from its first megabyte) fit in the temporary folder with room left for others; if
+    not, ``notify`` hears that the text will be read at every pass."""
+    folder = cleanup.temporary_folder()
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return True                     # cannot tell: try, and read again on ENOSPC
+    free, total = info.f_bavail * info.f_frsize, info.f_blocks * info.f_frsize
+    needed = 4 * _estimated_tokens(share)
+    if free - needed >= TEMPORARY_RESERVE * total:
+        return True
+    _say_read_again(notify, f"the token ids (about {needed / 1e6:.0f} MB) do not fit in "
+                            f"the temporary folder {folder} ({free / 1e6:.0f} MB free; "
+                            f"TMPDIR chooses it)")
+    return False
+
+
+def _estimated_tokens(share: "_Share") -> int:
+    """Tokens in the share, from those of its first megabyte (with a 10% margin)."""
+    from w2v_cli.corpus import iter_token_batches
+    with share.source.open() as stream:
+        for batch in iter_token_batches(stream, block_bytes=_SAMPLE_BYTES):
+            sampled = min(share.size, _SAMPLE_BYTES)
+            return int(1.1 * batch.count * share.size / max(1, sampled)) + 1
+    return 1
+
+
+def _say_read_again(notify, why: str) -> None:
+    if notify is not None:
+        notify(f"note: {why}: every pass reads the training file again")
 
 
 # --- this process's share ---------------------------------------------------------------
@@ -130,6 +210,13 @@ class _Share:
     # True: each process reads a byte range of a file all of them see (the same in every
     # process); False: rank 0 reads it all for everyone.
     is_range: bool
+
+    def byte_range(self):
+        """(opener of a fresh stream over the whole file, first byte, last byte + 1) of
+        an uncompressed share."""
+        if isinstance(self.source, CorpusPart):
+            return self.source.opener, self.source.first, self.source.last
+        return self.source.open, 0, self.size
 
 
 def _this_share(group, corpus: Optional[CorpusFile]) -> Optional[_Share]:

@@ -23,6 +23,10 @@ class InputError(W2VError):
     """A missing, unreadable or unusable input file."""
 
 
+class TemporarySpaceError(InputError):
+    """The temporary folder has no room for a scratch file (``TMPDIR`` chooses it)."""
+
+
 class FormatError(InputError):
     """An input file whose content does not follow the expected layout."""
 

@@ -115,7 +115,10 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
                 listed = read_vocab_file(vocab_file, config.min_count)
             finally:
                 vocab_file.close()
-        corpus = sources.CorpusFile(inputs[0], decompress, notices(config))
+        if _read_once(config, inputs[0], group):
+            corpus = sources.StreamedCorpus(inputs[0], decompress, notices(config))
+        else:
+            corpus = sources.CorpusFile(inputs[0], decompress, notices(config))
 
     def check(vocab, distinct_words: int) -> None:
         say(f"Vocab size: {len(vocab)}")
@@ -126,7 +129,8 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
 
     try:
         counted = count_corpus(group, config, corpus, listed, wants_vectors,
-                               bar=lambda size, label: _bar(config, size, label), check=check)
+                               bar=lambda size, label: _bar(config, size, label), check=check,
+                               notify=notices(config))
         clock.mark("vocabulary and token ids")
         try:
             vocab = counted.vocab
@@ -159,6 +163,14 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
     finally:
         if corpus is not None:
             corpus.close()
+
+
+def _read_once(config: TrainConfig, training_file, group) -> bool:
+    """Whether the corpus is trained as it is read, with no copy of it or of its token
+    ids: a stream (pipe, FIFO, standard input), one pass, the vocabulary from a file, one
+    process, vectors wanted.  Everything else reads the corpus more than once."""
+    return (bool(config.read_vocab) and config.iter == 1 and group.size == 1
+            and config.output is not None and not training_file.regular)
 
 
 def _bar(config: TrainConfig, size: int, label: str):

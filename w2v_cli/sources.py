@@ -519,6 +519,54 @@ class CorpusFile:
         self.source.close()
 
 
+class StreamedCorpus:
+    """An input read once, as it arrives, without a copy (``text_ids.StreamedIds``): for a
+    one-pass run with a vocabulary file, which needs to read the text only once.
+
+    Compression is recognised from the stream's first bytes, as ``CorpusFile`` does from
+    the file's.  ``open()`` gives the content once.
+    """
+
+    size = 0                            # not known before the end
+
+    def __init__(self, source: InputFile, decompress: bool = True, notify: Notify = None,
+                 what: str = "training file") -> None:
+        self.source = source
+        self.display_name = source.path
+        self._notify = notify
+        stream = source.stream(notify)
+        head = b""
+        try:
+            while len(head) < HEADER_BYTES:
+                more = stream.read(HEADER_BYTES - len(head))
+                if not more:
+                    break
+                head += more
+        except OSError as exc:
+            raise _unreadable(source.path, what, exc) from None
+        self.compression = detect_compression(head) if decompress else None
+        self._raw = _Prefixed(head, stream)
+        self._opened = False
+
+    def open(self) -> BinaryIO:
+        assert not self._opened, "a stream is read once"
+        self._opened = True
+        if self.compression is None:
+            return self._raw                            # type: ignore[return-value]
+        return _Decompressed(self._raw, self.compression, self.source.path,  # type: ignore
+                             self.source.what, self._trailing)
+
+    def _trailing(self, offset: int) -> None:
+        """Bytes after the compressed data (how many is not known: the stream goes on)."""
+        if self._notify is not None:
+            self._notify(f"warning: {self.source.what} {self.source.path}: ignoring the "
+                         f"trailing data after the {self.compression} stream (from byte "
+                         f"{offset})")
+
+    def close(self) -> None:
+        self.source.close()
+
+
 def _spool(source: InputFile, notify: Notify) -> io.FileIO:
     """Copy an input that can be read only once into an unnamed temporary file."""
     def failed(exc: OSError) -> InputError:
