@@ -82,13 +82,22 @@ from bench_report import OURS  # noqa: E402
 
 # --------------------------------------------------------------------------- settings
 
-CONFIGS: Dict[str, Dict[str, float]] = {
-    "sg-ns": dict(cbow=0, hs=0, negative=5, alpha=0.025),
-    "cbow-ns": dict(cbow=1, hs=0, negative=5, alpha=0.05),
-    "sg-hs": dict(cbow=0, hs=1, negative=0, alpha=0.025),
-    "cbow-hs": dict(cbow=1, hs=1, negative=0, alpha=0.05),
-}
 COMMON = dict(size=100, window=5, sample=1e-3, min_count=5)
+CONFIGS: Dict[str, Dict[str, float]] = {
+    "sg-ns": dict(COMMON, cbow=0, hs=0, negative=5, alpha=0.025),
+    "cbow-ns": dict(COMMON, cbow=1, hs=0, negative=5, alpha=0.05),
+    "sg-hs": dict(COMMON, cbow=0, hs=1, negative=0, alpha=0.025),
+    "cbow-hs": dict(COMMON, cbow=1, hs=1, negative=0, alpha=0.05),
+    # Production settings for a large model (make bench-large): 300 dimensions, every
+    # word of the corpus kept, the flags large jobs use for each algorithm.
+    "cbow-prod": dict(size=300, window=10, sample=1e-5, min_count=1, cbow=1, hs=0,
+                      negative=10, alpha=0.05),
+    "sg-prod": dict(size=300, window=5, sample=1e-4, min_count=1, cbow=0, hs=0, negative=5,
+                    alpha=0.025),
+}
+# --large: the large-model benchmark's defaults (one pass, the cores of the machine).
+LARGE = dict(configs="cbow-prod,sg-prod", systems="ours,ours-batched,gensim-file,fasttext",
+             iter=1)
 
 SYSTEMS: Dict[str, str] = {
     "ours": "w2v_cli word2vec",
@@ -105,6 +114,7 @@ UNSUPPORTED = {
     ("ours-batched", "cbow-hs"): "-batch 1 batches skip-gram only: CBOW trains as ours",
     ("ours-batched", "sg-hs"): "-batch 1 keeps -hs 1's per-pair updates: with -negative 0 "
                                "nothing is batched, the run is ours",
+    ("ours-batched", "cbow-prod"): "-batch 1 batches skip-gram only: CBOW trains as ours",
 }
 PEER_MODULE = {"gensim-file": "gensim", "gensim-line": "gensim", "fasttext": "fasttext"}
 
@@ -133,6 +143,8 @@ class Result:
     total: int = 0
     evaluator: str = ""
     loop_s: float = math.nan        # ours only: the training loop, from -debug 3
+    setup_s: float = math.nan       # ours only: model setup (allocating, filling), -debug 3
+    vocab_size: int = 0             # ours only: "Vocab size" of the run
     pairs: int = 0                  # ours only: (context, centre) pairs trained, -debug 3
     windows: int = 0                # ours only: windows (centre words with a context)
     error: str = ""
@@ -152,8 +164,8 @@ class Result:
 
 
 # The figures kept run by run in a combined row.
-PER_RUN_FIGURES = ("wall_s", "cpu_s", "words_per_s", "loop_s", "pairs", "windows",
-                   "accuracy")
+PER_RUN_FIGURES = ("wall_s", "cpu_s", "words_per_s", "loop_s", "setup_s", "pairs",
+                   "windows", "accuracy")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -226,9 +238,9 @@ def train_command(system: str, config: str, corpus: str, output: str, threads: i
     c = CONFIGS[config]
     flags = ["-train", corpus, "-output", output,
              "-cbow", str(c["cbow"]), "-hs", str(c["hs"]), "-negative", str(c["negative"]),
-             "-size", str(COMMON["size"]), "-window", str(COMMON["window"]),
-             "-sample", f"{COMMON['sample']:g}", "-iter", str(iters),
-             "-min-count", str(COMMON["min_count"]), "-alpha", f"{c['alpha']:g}",
+             "-size", str(c["size"]), "-window", str(c["window"]),
+             "-sample", f"{c['sample']:g}", "-iter", str(iters),
+             "-min-count", str(c["min_count"]), "-alpha", f"{c['alpha']:g}",
              "-threads", str(threads)]
     if seed != 1:
         flags += ["-seed", str(seed)]
@@ -396,6 +408,8 @@ def vocabulary_counts(args, logs: Path) -> Optional[List[int]]:
 # --------------------------------------------------------------------------- one run
 
 _TIMINGS = re.compile(r"timings: .*\btraining ([0-9.]+) s")
+_SETUP = re.compile(r"timings: .*\bmodel setup ([0-9.]+) s")
+_VOCAB = re.compile(r"^Vocab size: (\d+)", re.M)
 _TRAINED = re.compile(r"\btrained (\d+) pairs in (\d+) windows")
 
 
@@ -403,6 +417,18 @@ def training_loop_seconds(stderr: str) -> float:
     """The training-loop time our tool reports at ``-debug 3`` (NaN if absent)."""
     found = _TIMINGS.search(stderr)
     return float(found.group(1)) if found else math.nan
+
+
+def setup_seconds(stderr: str) -> float:
+    """The model setup time our tool reports at ``-debug 3`` (NaN if absent)."""
+    found = _SETUP.search(stderr)
+    return float(found.group(1)) if found else math.nan
+
+
+def vocabulary_size(stdout: str) -> int:
+    """The "Vocab size" our tool prints (0 if absent)."""
+    found = _VOCAB.search(stdout)
+    return int(found.group(1)) if found else 0
 
 
 def trained_work(stderr: str) -> Tuple[int, int]:
@@ -444,6 +470,9 @@ def measure_once(system: str, config: str, threads: int, rep: int, args, corpus_
     if system in OURS:
         stderr = Path(f"{logs / stem}.err").read_text(errors="replace")
         result.loop_s = training_loop_seconds(stderr)
+        result.setup_s = setup_seconds(stderr)
+        result.vocab_size = vocabulary_size(Path(f"{logs / stem}.out").read_text(
+            errors="replace"))
         result.pairs, result.windows = trained_work(stderr)
     if not args.keep_vectors:
         vectors.unlink(missing_ok=True)
@@ -466,6 +495,8 @@ def combine(runs: List[Result]) -> Result:
         combined.wall_s = statistics.median(r.wall_s for r in ok)
         combined.cpu_s = statistics.median(r.cpu_s for r in ok)
         combined.loop_s = statistics.median(r.loop_s for r in ok)
+        combined.setup_s = statistics.median(r.setup_s for r in ok)
+        combined.vocab_size = ok[0].vocab_size
         combined.words_per_s = statistics.median(r.words_per_s for r in ok)
         combined.pairs = int(statistics.median(r.pairs for r in ok))
         combined.windows = int(statistics.median(r.windows for r in ok))
@@ -538,7 +569,22 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "benchmark short, the peers being the slowest systems)")
     parser.add_argument("--keep-vectors", action="store_true",
                         help="keep the vector files (in OUT/vectors)")
+    parser.add_argument("--large", action="store_true",
+                        help="the large-model benchmark: configurations "
+                             f"{LARGE['configs']}, systems {LARGE['systems']}, "
+                             f"{LARGE['iter']} pass, the machine's cores only, and the "
+                             "GPU path's host walk rate (any of these can still be given)")
     args = parser.parse_args(argv)
+    if args.large:
+        given = set(argv if argv is not None else sys.argv[1:])
+        if "--configs" not in given:
+            args.configs = LARGE["configs"]
+        if "--systems" not in given:
+            args.systems = LARGE["systems"]
+        if "--iter" not in given:
+            args.iter = LARGE["iter"]
+        if "--threads" not in given:
+            args.threads = [available_cores()]
     args.configs = [c for c in args.configs.split(",") if c]
     args.systems = [s for s in args.systems.split(",") if s]
     for name, known, what in ((args.configs, CONFIGS, "config"),
@@ -612,6 +658,7 @@ def main(argv=None) -> int:
                 threads=args.threads, threshold=THRESHOLD, evaluator=evaluator,
                 repeat=args.repeat, peer_repeat=args.peer_repeat, skipped=skipped,
                 config_flags={c: CONFIGS[c] for c in args.configs}, common=COMMON,
+                large=args.large,
                 words_per_s="corpus tokens x passes / wall seconds of the whole process",
                 machine=machine_info())
 
@@ -648,6 +695,9 @@ def main(argv=None) -> int:
               f"{meta['parallel_ceiling'][str(top)]:.2f}x the throughput of one here",
               file=sys.stderr)
 
+    if args.large:
+        meta["walker"] = walker_rates(args, logs)
+
     planned = schedule(args)
     runs: Dict[Tuple[str, str, int], List[Result]] = {}
     copies = meta["copies_words_per_s"] = {}
@@ -677,6 +727,26 @@ def main(argv=None) -> int:
     print(f"bench: wrote {out / 'bench.md'}, {out / 'bench.json'}"
           + (f", {out / 'bench.png'}" if charted else ""), file=sys.stderr)
     return 0 if all(r.ok for r in results) else 1
+
+
+def walker_rates(args, logs: Path) -> Dict[str, dict]:
+    """Centres per second of one host walker thread of ``-device cuda`` (the walk alone:
+    scripts/walk_rate.py), at the defaults and at each configuration's settings."""
+    python = Path(args.word2vec).resolve().parent / "python"
+    rates = {}
+    for name, settings in [("defaults", {})] + [(c, CONFIGS[c]) for c in args.configs]:
+        fields = {k: v for k, v in settings.items() if k != "alpha"}
+        proc = subprocess.run([str(python), str(SCRIPTS / "walk_rate.py"), args.corpus,
+                               *(f"{k}={v}" for k, v in fields.items())],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        (logs / f"walk-{name}.err").write_text(proc.stderr)
+        if proc.returncode == 0:
+            rates[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(f"bench: walk {name}: {rates[name]['centres_per_s'] / 1e6:.2f}M centres/s "
+                  f"on one thread", file=sys.stderr)
+        else:
+            print(f"bench: walk {name} failed:\n{proc.stderr[-500:]}", file=sys.stderr)
+    return rates
 
 
 def write_json(path: Path, meta: dict, results: List[Result]) -> None:

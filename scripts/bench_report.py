@@ -166,7 +166,8 @@ def run_gflops(row, meta: dict) -> List[float]:
         if not pairs or math.isnan(loop):
             continue
         flops = bench_flops.training_flops(bool(flags["cbow"]), bool(flags["hs"]),
-                                           int(flags["negative"]), int(common["size"]),
+                                           int(flags["negative"]),
+                                           int(flags.get("size", common["size"])),
                                            pairs, windows, code_length)
         values.append(flops / loop / 1e9)
     return [v for v in values if not math.isnan(v)]
@@ -178,7 +179,8 @@ def flops_per_pair(row, meta: dict) -> float:
     if not row.pairs:
         return math.nan
     return bench_flops.training_flops(bool(flags["cbow"]), bool(flags["hs"]),
-                                      int(flags["negative"]), int(common["size"]),
+                                      int(flags["negative"]),
+                                      int(flags.get("size", common["size"])),
                                       row.pairs, row.windows,
                                       meta.get("mean_code_length") or math.nan) / row.pairs
 
@@ -199,13 +201,23 @@ def _header(meta: dict) -> List[str]:
         f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores, {m['memory_gb']} GB, "
         f"{m['os']}, Python {m['python']}); {versions}.",
         "",
-        f"Corpus `{meta['corpus_name']}`: {meta['corpus_words']:,} words in "
-        f"{meta['corpus_lines']:,} lines; {meta['iter']} passes; size "
-        f"{common.get('size', 100)}, window {common.get('window', 5)}, sample "
-        f"{common.get('sample', 1e-3):g}, min-count {common.get('min_count', 5)}; NS: "
-        "negative 5; HS: hs 1, negative 0; alpha 0.025 (skip-gram), 0.05 (CBOW). "
-        "ours-batched: our word2vec with -batch 1 (shared-negative batched training).",
     ]
+    if meta.get("large"):
+        settings = "; ".join(
+            f"{c}: size {f['size']}, window {f['window']}, negative {f['negative']}, "
+            f"sample {f['sample']:g}, min-count {f['min_count']}, alpha {f['alpha']:g}"
+            for c, f in meta["config_flags"].items())
+        lines.append(f"Corpus `{meta['corpus_name']}`: {meta['corpus_words']:,} words in "
+                     f"{meta['corpus_lines']:,} lines; {meta['iter']} pass(es); {settings}. "
+                     "ours-batched: our word2vec with -batch 1.")
+    else:
+        lines.append(
+            f"Corpus `{meta['corpus_name']}`: {meta['corpus_words']:,} words in "
+            f"{meta['corpus_lines']:,} lines; {meta['iter']} passes; size "
+            f"{common.get('size', 100)}, window {common.get('window', 5)}, sample "
+            f"{common.get('sample', 1e-3):g}, min-count {common.get('min_count', 5)}; NS: "
+            "negative 5; HS: hs 1, negative 0; alpha 0.025 (skip-gram), 0.05 (CBOW). "
+            "ours-batched: our word2vec with -batch 1 (shared-negative batched training).")
     peak = meta.get("peak")
     if peak and peak.get("gflops"):
         cores = sorted(peak["gflops"], key=int)
@@ -471,13 +483,83 @@ def _memory_table(results: list, meta: dict) -> List[str]:
     return lines
 
 
+# The large-model benchmark's targets (make bench-large).
+LARGE_SPEED_TARGETS = {(DEFAULT, "cbow-prod"): 2.5, (DEFAULT, "sg-prod"): 2.5,
+                       (BATCHED, "sg-prod"): 4.0}      # x gensim-file's wall time
+LARGE_PEER = "gensim-file"
+MEMORY_MARGIN = 0.15               # peak RSS at most the model + 15% + 100 MB
+MEMORY_SLACK_MB = 100
+SETUP_SECONDS_PER_GB = 0.5         # model setup, per GB of model
+
+
+def model_mb(row, meta: dict) -> float:
+    """The model's input and output vectors (float32), in MB: 2 x V x size x 4 bytes."""
+    flags = meta["config_flags"][row.config]
+    matrices = (1 if flags["negative"] else 0) + (1 if flags["hs"] else 0) + 1
+    return matrices * row.vocab_size * flags["size"] * 4 / 1e6 if row.vocab_size else math.nan
+
+
+def large_targets(results: list, meta: dict) -> List[Tuple[str, str, Optional[bool]]]:
+    """The large-model targets: speed against gensim, memory, model setup."""
+    found = []
+    threads = max(meta["threads"])
+    for (system, config), target in LARGE_SPEED_TARGETS.items():
+        mine, peer = find(results, system, config, threads), find(results, LARGE_PEER,
+                                                                   config, threads)
+        if mine is None or peer is None or not mine.ok or not peer.ok:
+            continue
+        ratio = peer.wall_s / mine.wall_s
+        found.append((f"{config}: {system} >= {target:g}x {LARGE_PEER}'s speed (wall time)",
+                      f"{fmt(ratio, 2)}x", _check(ratio, target)))
+    for mine in [r for r in results if r.system in OURS and r.ok]:
+        model = model_mb(mine, meta)
+        limit = model * (1 + MEMORY_MARGIN) + MEMORY_SLACK_MB
+        found.append((f"{mine.config}: {mine.system} peak RSS <= model + 15% + 100 MB",
+                      f"{fmt(mine.peak_rss_mb, 0)} MB (model {fmt(model, 0)} MB, limit "
+                      f"{fmt(limit, 0)} MB)", _check(limit - mine.peak_rss_mb, 0)))
+        peer = find(results, LARGE_PEER, mine.config, mine.threads)
+        if peer is not None and peer.ok:
+            found.append((f"{mine.config}: {mine.system} peak RSS below {LARGE_PEER}'s",
+                          f"{fmt(mine.peak_rss_mb, 0)} against {fmt(peer.peak_rss_mb, 0)} MB",
+                          mine.peak_rss_mb < peer.peak_rss_mb))
+        per_gb = mine.setup_s / (model / 1e3)
+        found.append((f"{mine.config}: {mine.system} model setup < "
+                      f"{SETUP_SECONDS_PER_GB:g} s per GB",
+                      f"{fmt(mine.setup_s, 2)} s for {fmt(model / 1e3, 2)} GB "
+                      f"({fmt(per_gb, 2)} s/GB)", _check(SETUP_SECONDS_PER_GB - per_gb, 0)))
+    return found
+
+
+def _large_tables(results: list, meta: dict) -> List[str]:
+    if not meta.get("large"):
+        return []
+    lines = []
+    found = large_targets(results, meta)
+    if found:
+        lines += ["", "## Large-model targets", "", "| target | figure | result |",
+                  "|---|---|---|"]
+        lines += [f"| {what} | {figure} | {verdict(met)} |" for what, figure, met in found]
+        held = sum(1 for _, _, met in found if met)
+        lines += ["", f"{held} of {len(found)} targets met in this run."]
+    walker = meta.get("walker") or {}
+    if walker:
+        lines += ["", "Host walk of `-device cuda` (scripts/walk_rate.py): centres per second "
+                  "that one walker thread produces, nothing trained; a GPU fed by T walker "
+                  "threads trains at most T times this:", "",
+                  "| settings | centres/s, one thread | words/s, one thread |", "|---|---|---|"]
+        for name, rate in walker.items():
+            lines.append(f"| {name} | {fmt(rate['centres_per_s'] / 1e6, 2)}M | "
+                         f"{fmt(rate['words_per_s'] / 1e6, 2)}M |")
+    return lines
+
+
 def markdown_report(results: list, meta: dict) -> str:
     """All tables as markdown."""
     lines = _header(meta) + [""] + _main_table(results, meta)
     for section in (_batched_table(results, meta), _peer_table(results, meta),
                     _scaling_tables(results, meta), _gflops_table(results, meta),
-                    _targets_table(results, meta), _overhead_table(results, meta),
-                    _memory_table(results, meta)):
+                    _targets_table(results, meta), _large_tables(results, meta),
+                    _overhead_table(results, meta), _memory_table(results, meta)):
         lines += section
     return "\n".join(lines) + "\n"
 

@@ -116,7 +116,7 @@ FIRST_SYNC_ROWS = 1024  # rows synced at every sync (the most frequent words)
 # HEAD_BYTES (all of them in a model of up to 64 MB, e.g. 80,000 words at -size 100).
 HEAD_ROWS = 8 * FIRST_SYNC_ROWS
 HEAD_BYTES = 64 << 20
-CHUNK_ROWS = 8192       # rows reduced per MPI call: bounds the buffers' memory
+CHUNK_ROWS = 2048       # rows reduced per MPI call: bounds the buffers' memory
 # The workers yield to the main thread, whose syncs keep every process waiting.
 WORKER_NICENESS = 5
 
@@ -281,7 +281,8 @@ class MpiBackend(Backend):
         self._read = np.empty((capacity, size), dtype=np.float32)
         self._head_send = np.empty((capacity, size), dtype=np.float32)
         self._head_sum = np.empty_like(self._head_send)
-        self._tail_send = np.empty((capacity, 2 * size + 1), dtype=np.float32)
+        tail = min(capacity, sum(synced.rows - synced.head for synced in self._matrices))
+        self._tail_send = np.empty((tail, 2 * size + 1), dtype=np.float32)
         self._tail_sum = np.empty_like(self._tail_send)
 
     # --- syncs -----------------------------------------------------------------------
@@ -346,15 +347,16 @@ class MpiBackend(Backend):
                                       (synced.head, count, tail)):
                 for first in range(low, high, CHUNK_ROWS):
                     pieces.append((synced, first, min(high, first + CHUNK_ROWS)))
-        for pieces, reduce in ((head, self._reduce_head), (tail, self._reduce_tail)):
+        for pieces, reduce, capacity in ((head, self._reduce_head, len(self._head_send)),
+                                         (tail, self._reduce_tail, len(self._tail_send))):
             batch, filled = [], 0
             for synced, low, high in pieces:
                 while low < high:
-                    take = min(high - low, len(self._read) - filled)
+                    take = min(high - low, capacity - filled)
                     batch.append((synced, low, low + take, filled))
                     filled += take
                     low += take
-                    if filled == len(self._read):
+                    if filled == capacity:
                         payload += reduce(batch, filled)
                         batch, filled = [], 0
             if filled:
