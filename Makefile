@@ -170,9 +170,18 @@ demo-classes: install $(CORPUS)           ## demo-classes.sh: 500 K-means word c
 	sort $(DATA)/classes.txt -k 2 -n > $(DATA)/classes.sorted.txt
 	@echo The word classes were saved to file $(DATA)/classes.sorted.txt
 
-# `make mpi-accuracy`: 2 MPI processes x 1 thread against 1 process x 2 threads, text8-head
-# and wiki8, CBOW and skip-gram, seeds 1-3 (20-30 min on 2 cores); table in
-# bench-results/mpi/mpi-accuracy.md (accuracy, words/s, bytes per sync and per pass).
-mpi-accuracy: install $(BENCH_CORPUS) $(WIKI8)   ## MPI accuracy and speed beside one process
-	$(BIN)/python scripts/mpi_accuracy.py --corpus $(BENCH_CORPUS) --corpus $(WIKI8) \
-	  --questions $(SHARED)/data/questions-words.txt --out $(BENCH_OUT)/mpi
+# Accuracy, speed and memory by worker layout (scripts/scaling_accuracy.py), seeds 1-3,
+# text8-head in 1000-word lines (docs/threads.md, docs/mpi.md have the figures):
+# `make threads-accuracy`: 1 to 32 threads, four configurations (about an hour on 2 cores);
+# `make mpi-accuracy`: 1 x 2 threads against 2, 3, 4, 8 processes and 2 x 4 (about 40 min).
+SCALING := $(BIN)/python scripts/scaling_accuracy.py --corpus $(BENCH_CORPUS) \
+	   --questions $(SHARED)/data/questions-words.txt
+
+.PHONY: threads-accuracy
+
+threads-accuracy: install $(BENCH_CORPUS)   ## accuracy at 1 to 32 threads
+	$(SCALING) --layouts 1x1,1x2,1x4,1x8,1x16,1x32 --configs sg-ns,cbow-ns,sg-hs,sg-batch \
+	  --out $(BENCH_OUT)/threads
+
+mpi-accuracy: install $(BENCH_CORPUS)   ## accuracy at 2 to 8 MPI processes
+	$(SCALING) --layouts 1x2,2x1,3x1,4x1,8x1,2x4 --configs sg-ns,cbow-ns --out $(BENCH_OUT)/mpi
