@@ -1,9 +1,20 @@
-"""The benchmark's tables and chart, from its results (used by scripts/bench.py).
+"""The benchmark's tables and chart, from its results (used by scripts/bench.py), and the
+documentation pages made from its saved results.
 
 Input: the result rows (``bench.Result``: one per system, configuration and thread count,
 each with the values of its single runs in ``per_run``) and the run's description
 ``meta`` (what bench.py writes to bench.json).  Everything here is arithmetic on those
 two; nothing is measured.
+
+As a script it writes the figures the documentation shows, from saved bench.json files,
+so that no measured figure there is typed by hand (``make performance-page``)::
+
+    python scripts/bench_report.py --docs JSON [JSON ...] [--chart IMAGE] > docs/performance.md
+    python scripts/bench_report.py --glance JSON [--readme README.md]
+
+``--docs`` prints the whole page: how the benchmark measures, then every report in turn.
+``--glance`` prints the README's small table (or, with ``--readme``, puts it between the
+README's markers).  tests/test_docs.py checks that both are in step with their JSON.
 
 The figures and the targets they are held against:
 
@@ -21,6 +32,9 @@ The figures and the targets they are held against:
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import json
 import math
 import statistics
 import sys
@@ -612,3 +626,172 @@ def plot(results: list, meta: dict, path: Path) -> bool:
     plt.close(fig)
     return True
 
+
+
+# --------------------------------------------------------------------------- pages
+
+def load(path) -> Tuple[list, dict]:
+    """The result rows (``bench.Result``) and the description of a saved bench.json."""
+    from bench import Result  # noqa: E402  (bench.py imports this module)
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    fields = {f.name for f in dataclasses.fields(Result)}
+
+    def number(value):
+        return math.nan if value is None else value
+
+    results = []
+    for row in data["results"]:
+        values = {k: number(v) for k, v in row.items() if k in fields}
+        values["per_run"] = {k: [number(x) for x in v]
+                             for k, v in (row.get("per_run") or {}).items()}
+        values["accuracies"] = [number(x) for x in row.get("accuracies") or []]
+        results.append(Result(**values))
+    return results, data["meta"]
+
+
+def title(meta: dict) -> str:
+    """A report's heading: the corpus, what ran, and when."""
+    threads = meta["threads"]
+    counts = " and ".join(str(t) for t in threads)
+    return (f"{meta['corpus_name']}: {', '.join(meta['configs'])}, {counts} "
+            f"thread{'s' if threads != [1] else ''} ({meta['machine']['date']})")
+
+
+DOCS_BEGIN = "<!-- made by scripts/bench_report.py from saved benchmark results; " \
+             "do not edit: regenerate with\n     {command} -->"
+
+DOCS_INTRO = """\
+# Performance
+
+Every figure on this page comes from a saved benchmark result (`docs/bench/*.json`,
+written by `scripts/bench.py` as `bench-results/bench.json`) through the benchmark's own
+report code, `scripts/bench_report.py`; nothing here is typed by hand.  After a new
+`make bench`, copy `bench-results/bench.json` over `docs/bench/text8.json` (and
+`bench-results/bench.png` over `docs/bench-text8.png`), then run `make performance-page`
+([CONTRIBUTING.md](../CONTRIBUTING.md#benchmarks)).
+
+How the benchmark measures (`make bench`, `scripts/bench.py`):
+
+* **Systems.**  *ours* is our `word2vec` with its default algorithm (the original's);
+  *ours-batched* is the same with `-batch 1` ([batched.md](batched.md));
+  *gensim-file* is gensim's `Word2Vec(corpus_file=...)`, *gensim-line* its
+  `Word2Vec(sentences=LineSentence(...))`; *fasttext* is fastText with `-maxn 0` (plain
+  word2vec).  The peers come from the `bench` extra, never from the runtime dependencies.
+* **The same work.**  One run of the script trains every system on the same corpus file
+  with the same flags and thread counts, and scores every model with the same code
+  (`compute-accuracy`, questions-words.txt, the 30,000 most frequent words).  Compare
+  figures within one report, as ratios: the machine is shared, and it changed under the
+  project once (an Intel Xeon until November 2026, an AMD EPYC since).
+* **Wall time is the whole process**: start-up, imports, the vocabulary, training and
+  writing the vectors, as a user waits for it.  words/s = corpus words x passes / wall time.
+* **Repeated runs are taken in turn** (run 1 of every system, then run 2, ...), run k with
+  seed k in every system, so that a drifting machine affects all alike; a row gives the
+  min / median / max of its runs, and the mean and standard deviation of the accuracy.
+* **Threads** are judged against the machine's ceiling for the same work: as many
+  independent single-thread copies started together, each with its own weights.
+* **Useful GFLOP/s** counts the original algorithm's flops for the pairs trained
+  (`scripts/bench_flops.py`), against the float32 peak that `scripts/peak_flops.py`
+  measures with a register-only loop of fused multiply-adds.
+
+`make bench-wiki8` runs the same comparison on wiki8 (17.5 million words),
+`make bench-large` a 300-dimension model of wiki8's whole vocabulary with production
+flags; `make threads-accuracy` and `make mpi-accuracy` measure accuracy by worker layout
+([threads.md](threads.md), [mpi.md](mpi.md)).  What was tried on the way to these
+figures, and what it measured, is in [experiments.md](experiments.md).
+"""
+
+
+def docs_page(paths: Sequence[str], chart: Optional[str], command: str) -> str:
+    """docs/performance.md: the method, the chart, then the report of every saved result."""
+    lines = [DOCS_BEGIN.format(command=command), "", DOCS_INTRO.rstrip("\n")]
+    if chart:
+        lines += ["", f"![words per second per system and configuration]({chart})"]
+    for path in paths:
+        results, meta = load(path)
+        lines += ["", f"## {title(meta)}", ""]
+        for key in ("reconstructed", "note"):
+            if meta.get(key):
+                lines += [f"*{meta[key]}*", ""]
+        report = markdown_report(results, meta).rstrip("\n").split("\n")
+        lines += [("#" + line) if line.startswith("## ") else line for line in report]
+    return "\n".join(lines) + "\n"
+
+
+GLANCE_BEGIN = "<!-- performance at a glance: made by scripts/bench_report.py --glance; " \
+               "do not edit -->"
+GLANCE_END = "<!-- end of performance at a glance -->"
+GLANCE_NAMES = {"ours": "ours", "ours-batched": "ours `-batch 1`",
+                "gensim-file": "gensim corpus_file", "gensim-line": "gensim LineSentence",
+                "fasttext": "fastText"}
+
+
+def glance_table(results: list, meta: dict, page: str = "docs/performance.md") -> List[str]:
+    """The README's table: wall time and accuracy of every system at the most threads."""
+    top = max(meta["threads"])
+    systems = [s for s in meta["systems"]
+               if any(find(results, s, c, top) for c in meta["configs"])]
+    lines = ["| " + f"{top} thread{'s' if top > 1 else ''} | "
+             + " | ".join(GLANCE_NAMES.get(s, s) for s in systems) + " |",
+             "|" + "---|" * (len(systems) + 1)]
+    for config in meta["configs"]:
+        cells = []
+        for system in systems:
+            r = find(results, system, config, top)
+            cells.append("—" if r is None else
+                         f"{fmt(r.wall_s, 1)} s, {fmt(r.accuracy, 2)}%")
+        lines.append(f"| {config} | " + " | ".join(cells) + " |")
+    rss = []
+    for system in systems:
+        values = [r.peak_rss_mb for c in meta["configs"]
+                  for r in [find(results, system, c, top)] if r is not None]
+        rss.append(f"{fmt(max(values), 0)} MB" if values else "—")
+    lines.append("| peak RSS | " + " | ".join(rss) + " |")
+    m = meta["machine"]
+    lines += ["", f"Median wall time of the whole process and mean analogy accuracy, "
+              f"`{meta['corpus_name']}` ({meta['corpus_words']:,} words), {meta['iter']} "
+              f"passes, {m['cpu']}, {m['cores']} cores, {m['date'][:10]}.  sg: skip-gram, "
+              "cbow: CBOW; ns: `-negative 5`, hs: `-hs 1 -negative 0`; other flags at their "
+              f"defaults.  Every figure, one thread too: [performance]({page})."]
+    return lines
+
+
+def replace_between(path: Path, begin: str, end: str, body: List[str]) -> None:
+    """Put ``body`` between the markers of ``path`` (the rest of the file is kept)."""
+    text = path.read_text(encoding="utf-8")
+    before, found, rest = text.partition(begin + "\n")
+    _, ended, after = rest.partition(end)
+    if not (found and ended):
+        sys.exit(f"bench_report: {path} has no markers ({begin!r} ... {end!r})")
+    path.write_text(before + begin + "\n" + "\n".join(body) + "\n" + end + after,
+                    encoding="utf-8")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="The documentation's performance figures, from saved bench.json files.")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--docs", nargs="+", metavar="JSON",
+                      help="print docs/performance.md from these results, in this order")
+    mode.add_argument("--glance", metavar="JSON",
+                      help="print the README's small table from this result")
+    parser.add_argument("--chart", metavar="IMAGE",
+                        help="--docs: the chart to show, as the page links it")
+    parser.add_argument("--readme", metavar="FILE",
+                        help="--glance: write the table into FILE between its markers")
+    args = parser.parse_args(argv)
+    if args.docs:
+        command = "python scripts/bench_report.py --docs " + " ".join(args.docs) \
+            + (f" --chart {args.chart}" if args.chart else "") + " > docs/performance.md"
+        sys.stdout.write(docs_page(args.docs, args.chart, command))
+        return 0
+    body = glance_table(*load(args.glance))
+    if args.readme:
+        replace_between(Path(args.readme), GLANCE_BEGIN, GLANCE_END, body)
+    else:
+        print("\n".join(body))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
