@@ -1,10 +1,11 @@
-"""Run every bad-input case of the README's table and print the table from what happened.
+"""Run every bad-input case of docs/errors.md and print its table from what happened.
 
-Usage: python scripts/bad_inputs.py [--readme README.md]   (from the repository root, with
-the package installed): prints the table, or puts it into the README between its markers.
+Usage: python scripts/bad_inputs.py [--write docs/errors.md]   (from the repository root,
+with the package installed): prints the table, or puts it into the page between its
+markers.
 
 Each case runs the real console command in a scratch folder and reports its exit code, its
-last stderr line and whether anything was left under the output name, so the README shows
+last stderr line and whether anything was left under the output name, so the page shows
 measured behaviour, not intentions.  Cases that need a non-root user (unreadable files, a
 read-only folder) run as the user nobody when the script runs as root, since root ignores
 file permissions.
@@ -489,21 +490,26 @@ def table_rows():
     shutil.rmtree(NUMBA_CACHE, ignore_errors=True)
 
 
-def replace_table(readme: Path, rows) -> None:
-    """Put the table between the README's markers (the rest of the file is kept)."""
-    text = readme.read_text(encoding="utf-8")
+# The table's home, between its markers (tests/test_bench_tools.py keeps it in step).
+PAGE = ROOT / "docs" / "errors.md"
+
+
+def replace_table(page: Path, rows) -> None:
+    """Put the table between the page's markers (the rest of the file is kept)."""
+    text = page.read_text(encoding="utf-8")
     before, found, rest = text.partition(TABLE_BEGIN + "\n")
     _, ended, after = rest.partition(TABLE_END)
     if not (found and ended):
-        sys.exit(f"bad_inputs: {readme} has no table markers ({TABLE_BEGIN!r} ... {TABLE_END!r})")
-    readme.write_text(before + TABLE_BEGIN + "\n" + "\n".join(rows) + "\n" + TABLE_END + after,
-                      encoding="utf-8")
+        sys.exit(f"bad_inputs: {page} has no table markers ({TABLE_BEGIN!r} ... {TABLE_END!r})")
+    page.write_text(before + TABLE_BEGIN + "\n" + "\n".join(rows) + "\n" + TABLE_END + after,
+                    encoding="utf-8")
 
 
 def main() -> None:
-    """Print the table, or with ``--readme FILE`` write it into FILE between the markers."""
-    if len(sys.argv) == 3 and sys.argv[1] == "--readme":
-        replace_table(Path(sys.argv[2]), list(table_rows()))
+    """Print the table, or with ``--write [FILE]`` write it into FILE (docs/errors.md)
+    between the markers."""
+    if len(sys.argv) in (2, 3) and sys.argv[1] == "--write":
+        replace_table(Path(sys.argv[2]) if len(sys.argv) == 3 else PAGE, list(table_rows()))
         return
     for row in table_rows():
         print(row, flush=True)

@@ -484,15 +484,16 @@ def test_peak_flops_measures_a_sane_positive_rate():
     assert peak_flops.to_json(peak)["gflops"]["1"] == peak.gflops[1]
 
 
-def test_the_readme_bad_input_table_lists_exactly_the_scripts_cases():
-    """The table is made by scripts/bad_inputs.py (--readme): its rows are the script's
-    cases, in order, and nothing else lies between the markers."""
+def test_the_bad_input_table_lists_exactly_the_scripts_cases():
+    """docs/errors.md's table is made by scripts/bad_inputs.py (--write): its rows are the
+    script's cases, in order, and nothing else lies between the markers."""
     import bad_inputs
 
-    readme = (SCRIPTS.parent / "README.md").read_text(encoding="utf-8")
-    _, _, rest = readme.partition(bad_inputs.TABLE_BEGIN + "\n")
+    assert bad_inputs.PAGE == SCRIPTS.parent / "docs" / "errors.md"
+    page = bad_inputs.PAGE.read_text(encoding="utf-8")
+    _, _, rest = page.partition(bad_inputs.TABLE_BEGIN + "\n")
     table, ended, _ = rest.partition(bad_inputs.TABLE_END)
-    assert ended, "the README's bad-input table has lost its markers"
+    assert ended, "docs/errors.md's bad-input table has lost its markers"
     lines = table.strip("\n").split("\n")
     assert lines[:2] == ["| case | exit code | stderr (last line) | file left under the output "
                          "name |", "|---|---|---|---|"]
