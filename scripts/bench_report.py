@@ -752,7 +752,10 @@ def glance_table(results: list, meta: dict, page: str = "docs/performance.md") -
               f"`{meta['corpus_name']}` ({meta['corpus_words']:,} words), {meta['iter']} "
               f"passes, {m['cpu']}, {m['cores']} cores, {m['date'][:10]}.  sg: skip-gram, "
               "cbow: CBOW; ns: `-negative 5`, hs: `-hs 1 -negative 0`; other flags at their "
-              f"defaults.  Every figure, one thread too: [performance]({page})."]
+              "defaults.  Every figure, one thread too"
+              + (", and what to know of this run" if meta.get("note")
+                 or meta.get("reconstructed") else "")
+              + f": [performance]({page})."]
     return lines
 
 
