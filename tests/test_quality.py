@@ -14,7 +14,7 @@ threads share the weights without locks, so runs differ even with one seed):
   mean; 2.2 sd below the lower mean of the 2,048-row runs: about one failure in 70).
 * CBOW: 6.91-8.05%, mean 7.27%, sd 0.38.  That is 0.4 points below the 7.66% measured
   the same way before the worker threads kept private copies of the hot rows
-  (README, "How it works"), which on wiki8 cost CBOW 0.2 points.  The bar is set from
+  (docs/experiments.md), which on wiki8 cost CBOW 0.2 points.  The bar is set from
   this distribution: the mean of three runs, whose sd is 0.22, must reach 6.75%, 2.3 sd
   below its mean (one failure in about a hundred), and 0.65 points under the C tool's
   single run.

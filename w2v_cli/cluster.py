@@ -284,7 +284,7 @@ class MpiCluster:
 
         MPI's blocking collectives spin while they wait; with more processes than
         cores the spinning ones keep the late one, whose arrival they wait for, off the
-        core (a run of 3 processes on 2 cores spent 100 s in its syncs).  So the
+        core (docs/mpi.md gives what that cost).  So the
         collective is started non-blocking and tested, sleeping in between: at first
         briefly (a sync between processes that have cores of their own takes well under
         a millisecond), then longer.

@@ -1,10 +1,11 @@
 """The compiled kernels: built once into a shared library, cached, loaded with ctypes.
 
-Why not call Numba's JIT at run time?  Loading Numba and LLVM costs about 140 MB of
-memory and half a second before the first word is read, more than a whole gensim run.
-So the kernels in ``w2v_cli/kernels`` are compiled ahead of time into one shared library
-(``native_build.py``); later runs load it with ctypes, never importing numba.  ctypes
-releases the GIL during each call, so the training threads run in parallel.
+Why not call Numba's JIT at run time?  Loading Numba and LLVM costs more memory and
+start-up time than a whole gensim run on a small corpus (docs/installation.md has the
+figures).  So the kernels in ``w2v_cli/kernels`` are compiled ahead of time into one
+shared library (``native_build.py``); later runs load it with ctypes, never importing
+numba.  ctypes releases the GIL during each call, so the training threads run in
+parallel.
 
 Where the library is kept.  ``W2V_CLI_CACHE_DIR``, when set, is the only place.  Otherwise
 a library is looked for, and the first build goes, in the first of these that works:
@@ -72,7 +73,7 @@ KERNELS_ENV = environment.KERNELS
 CACHE_ENV = environment.CACHE_DIR
 KERNELS_MODES = environment.KERNELS_MODES
 
-# What a first run says before the build (measured on two cores: 17 s idle, 30-60 s busy).
+# What a first run says before the build (its measured time: docs/installation.md).
 COMPILING_NOTICE = ("compiling the kernels for this machine, once "
                     "(about half a minute); later runs start at once")
 

@@ -118,7 +118,7 @@ def trains_batched(config: TrainConfig) -> bool:
     ``-batch 1`` batches skip-gram's negative sampling; skip-gram's hierarchical softmax
     is walked pair by pair inside that kernel.  CBOW keeps the original kernel: a CBOW
     window is already one averaged input, and sharing negatives across several windows
-    cost about a point of analogy accuracy on wiki8 (measured; README "Batched training").
+    cost analogy accuracy (measured: docs/experiments.md, "Batched training").
     """
     return bool(config.batch) and not config.cbow
 

@@ -23,10 +23,10 @@ is the shared one.
 
 Hierarchical softmax (``-hs 1``) is not batched: every context word of a window walks
 the centre word's Huffman path, and doing those walks as one product (all from the
-nodes as they were when the window started) cost 0.4-0.5 points of analogy accuracy
-(README, "Batched training").  So each context row walks the path pair by pair as in
-the original (``classic.hierarchical_softmax``), nodes updated as it goes, and takes
-that change with its batched negative-sampling one.
+nodes as they were when the window started) cost analogy accuracy (docs/experiments.md,
+"Batched training").  So each context row walks the path pair by pair as in the
+original (``classic.hierarchical_softmax``), nodes updated as it goes, and takes that
+change with its batched negative-sampling one.
 """
 
 from __future__ import annotations
