@@ -204,8 +204,21 @@ def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group):
         for line in backend.notes:
             notice(f"note: {line}")
     bar = progress.TrainingProgress(backend.progress.planned_words) if show else None
+    ticks = [bar] if bar is not None else []
+    report = None
+    if config.debug >= 3 and group.is_root and backend.loss() is not None:
+        write = bar.write if bar is not None else (lambda line: console.tell(line + "\n"))
+        report = progress.LossReport(backend.loss, vocab.train_words, config.iter, write)
+        ticks.append(report)
+
+    def on_tick(state) -> None:
+        for tick in ticks:
+            tick(state)
+
     try:
-        weights = backend.train(on_tick=bar)
+        weights = backend.train(on_tick=on_tick if ticks else None)
+        if report is not None:
+            report.close(backend.progress)
     finally:
         if bar is not None:
             bar.close()
