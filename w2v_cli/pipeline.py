@@ -126,6 +126,10 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
         _check_trainable(vocab, distinct_words, config)
         if wants_vectors:
             config.check_against_vocabulary(len(vocab), vocab.train_words)
+            from w2v_cli.memory import check_model_fits
+            fits = check_model_fits(config, len(vocab))
+            if config.debug >= 2 and group.is_root:
+                notice(f"note: {fits}")
 
     try:
         counted = count_corpus(group, config, corpus, listed, wants_vectors,
