@@ -80,14 +80,14 @@ def _window_kernel():
     @njit
     def run(word, sentence, first, last, position, syn0, syn1neg, negative, r, last_slot,
             bucket_word, bucket_shift, exp_table, alpha, contexts, outs, weights, grads,
-            grad_stride, output_deltas, int_params):
+            grad_stride, output_deltas, int_params, loss):
         no_paths = np.zeros(1, dtype=np.int64)          # negative sampling only (hs 0)
         return skipgram_window(word, sentence, first, last, position, syn0, syn0, syn1neg,
                                0, negative, r, no_paths, no_paths.astype(np.uint8),
                                no_paths.astype(np.int32), last_slot, bucket_word,
                                bucket_shift, exp_table, alpha, contexts, outs, weights,
                                grads, grad_stride, output_deltas, output_deltas[0],
-                               int_params)
+                               int_params, loss)
 
     return run
 
@@ -148,15 +148,18 @@ def test_one_window_steps_down_the_gradient_of_its_loss(negative):
     outputs = out_matrix[rows, :size].astype(np.float64)
     expanded = [distinct_inputs.index(c) for c in context_ids]
 
-    def loss():
+    def loss_of_window():
         return _window_loss(inputs[expanded], outputs, labels, weights)
 
-    grad_inputs = _numerical_gradient(loss, inputs)
-    grad_outputs = _numerical_gradient(loss, outputs)
+    grad_inputs = _numerical_gradient(loss_of_window, inputs)
+    grad_outputs = _numerical_gradient(loss_of_window, outputs)
 
-    int_params = np.zeros(abi.INT_PARAMS, dtype=np.int64)     # one worker: no copies
+    int_params = np.zeros(abi.INT_PARAMS, dtype=np.int64)
     int_params[abi.P_VOCAB] = vocab_size
+    int_params[abi.P_LOSS] = 1
+    loss = np.zeros(abi.LOSS_SLOTS, dtype=np.float64)
     before0, before_out = syn0.copy(), out_matrix.copy()
+    window_loss = loss_of_window()
     outputs_count = negative + 1
     _window_kernel()(np.int64(word), sentence, np.int64(0), np.int64(5), np.int64(position),
                      syn0, syn1neg, np.int64(negative), r, tables.last_slot,
@@ -165,7 +168,11 @@ def test_one_window_steps_down_the_gradient_of_its_loss(negative):
                      np.zeros(outputs_count, dtype=np.int64),
                      np.zeros(outputs_count, dtype=np.float32),
                      np.zeros(outputs_count * 2 * window, dtype=np.float32),
-                     np.int64(2 * window), row_matrix(outputs_count, size), int_params)
+                     np.int64(2 * window), row_matrix(outputs_count, size), int_params, loss)
+    # The loss the kernel adds up is the window's, read from a table in buckets of 1/83:
+    # within half a bucket (and 0.0025 outside [-6, 6]) for each weighted target.
+    assert loss[abi.LOSS_EXAMPLES] == len(context_ids)
+    assert abs(loss[abi.LOSS_SUM] - window_loss) <= 0.5 / 83 * sum(weights) * len(context_ids)
     step_inputs = (syn0 - before0)[distinct_inputs, :size] / alpha
     step_outputs = (out_matrix - before_out)[rows, :size] / alpha
 

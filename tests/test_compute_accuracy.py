@@ -90,7 +90,7 @@ def test_a_later_case_variant_counts_as_the_right_answer(tmp_path):
     matrix = np.vstack([HAND_MATRIX, [[-0.1, 1, 0.7, 0]]]).astype(np.float32)
     model = write_model(tmp_path / "variants.bin", words, matrix)
     vectors = Vectors.load(str(model))
-    assert vectors.analogy(1, 3, 2, count=1)[0][0] == b"Queen"      # the later variant wins
+    assert vectors.analogy(b"man", b"king", b"woman", n=1)[0][0] == "Queen"  # later variant
     report = accuracy.evaluate(vectors, b": s\nman king woman queen\n")
     assert (report.correct, report.seen) == (1, 1)
 

@@ -17,7 +17,7 @@ import pytest
 from tests.companion_helpers import GOLDEN_MODEL
 from tests.shell import command
 from w2v_cli import query
-from w2v_cli.vectors import Vectors
+from w2v_cli.vectors import Vectors, unit_vector
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,8 @@ def _one_shot_distance(vectors, words):
         if position < 0:
             return b"".join(out) + b"Out of dictionary word!\n"
         positions.append(position)
-    rows = vectors.nearest(positions, query.TOP)
+    rows = [(w.encode("utf-8", "surrogateescape"), score)
+            for w, score in vectors.most_similar(positive=list(words), n=query.TOP)]
     rows += [(b"", -1.0)] * (query.TOP - len(rows))
     return (b"".join(out) + query.DISTANCE_HEADER
             + b"".join(b"%50s\t\t%f\n" % row for row in rows))
@@ -51,7 +52,7 @@ def _answer(function, vectors, line: bytes) -> bytes:
 
 def test_a_line_of_many_batches_gets_the_one_shot_answer(model):
     rng = random.Random(5)
-    words = [model.words[rng.randrange(1, 3000)] for _ in range(3 * query._BATCH + 17)]
+    words = [model.word_bytes[rng.randrange(1, 3000)] for _ in range(3 * query._BATCH + 17)]
     line = b" \t ".join(words)
     assert _answer(query.distance_answer, model, line) == _one_shot_distance(model, words)
 
@@ -68,11 +69,15 @@ def test_an_unknown_word_in_any_batch_stops_the_answer_there(model, where):
 
 def test_analogy_over_many_batches_excludes_every_query_word(model):
     rng = random.Random(8)
-    extra = [model.words[rng.randrange(1, 3000)] for _ in range(2 * query._BATCH)]
+    extra = [model.word_bytes[rng.randrange(1, 3000)] for _ in range(2 * query._BATCH)]
     words = [b"man", b"king", b"woman"] + extra
     got = _answer(query.analogy_answer, model, b" ".join(words))
     positions = [model.find(w) for w in words]
-    rows = model.analogy(*positions[:3], exclude=positions[3:], count=query.TOP)
+    unit = model.unit()
+    a, b, c = positions[:3]
+    found, scores = model.top(unit_vector((unit[b] - unit[a]) + unit[c]), positions,
+                              query.TOP, floor=0.0)
+    rows = [(model.word_bytes[i], float(x)) for i, x in zip(found.tolist(), scores)]
     rows += [(b"", 0.0)] * (query.TOP - len(rows))
     expected = (b"".join(b"\nWord: %s  Position in vocabulary: %d\n" % (w, p)
                          for w, p in zip(words, positions))

@@ -169,3 +169,37 @@ def test_a_failing_kmeans_task_is_raised_in_the_caller():
     with pytest.raises(ValueError, match="task 3"):
         run_tasks(task, 100, 2)
     assert len(done) < 100
+
+
+def test_a_model_larger_than_the_memory_is_refused_before_it_is_allocated(tmp_path,
+                                                                          monkeypatch):
+    from tests.conftest import GOLDEN, run_cli_in_process
+    from w2v_cli import memory
+    from w2v_cli.cli import word2vec_main
+    monkeypatch.setattr(memory, "available_memory",
+                        lambda: (50_000_000, "the memory limit of this process's control "
+                                             "group"))
+    output = tmp_path / "v.bin"
+    result = run_cli_in_process(word2vec_main, ["-train", str(GOLDEN / "corpus" / "lee.txt"),
+                                                "-output", str(output), "-size", "2000",
+                                                "-min-count", "1", "-debug", "0"])
+    assert result.exit_code == 1
+    assert result.error_lines == [
+        "word2vec: error: the model (10782 words x 2000 dimensions x 2 matrices) takes "
+        "173 MB, more than the 50 MB of the memory limit of this process's control group: "
+        "lower -size, or raise -min-count for fewer words"]
+    assert not output.exists()
+    # the same run within the limit says what it takes, under -debug 2
+    result = run_cli_in_process(word2vec_main, ["-train", str(GOLDEN / "corpus" / "lee.txt"),
+                                                "-output", str(output), "-size", "200",
+                                                "-min-count", "1", "-iter", "1"])
+    assert result.exit_code == 0
+    assert ("word2vec: note: the model (10782 words x 200 dimensions x 2 matrices) takes "
+            "18 MB of the 50 MB of the memory limit of this process's control group"
+            in result.error_lines)
+
+
+def test_the_memory_limit_is_read_from_the_control_group(tmp_path, monkeypatch):
+    from w2v_cli import memory
+    limit, source = memory.available_memory()
+    assert limit is not None and limit > 0 and source

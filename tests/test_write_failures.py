@@ -13,6 +13,7 @@ commands run in this process, through their entry points.
 from __future__ import annotations
 
 import errno
+import gzip
 import json
 import os
 import shutil
@@ -183,12 +184,26 @@ def test_copying_standard_input_names_the_temporary_folder(tmp_path, monkeypatch
 
 @pytest.mark.parametrize("code", ERRNOS)
 def test_storing_token_ids_names_the_temporary_folder(tmp_path, monkeypatch, code):
+    """A file is read again at every pass instead, saying why; a compressed one cannot
+    be, and the run stops with that line."""
     _fail_scratch(monkeypatch, "w2v-ids-", code)
-    result = _word2vec(tmp_path, "-output", "v.bin")
+    why = (f"cannot store token ids in the temporary folder {cleanup.temporary_folder()}: "
+           f"{_reason(code)} (TMPDIR chooses the folder)")
+    flags = [flag if flag != "0" else "1" for flag in FLAGS]     # -debug 1: the note
+    assert flags[-2:] == ["-debug", "1"]
+    result = run_cli_in_process(word2vec_main, ["-train", str(LEE), *flags, "-output",
+                                                "v.bin"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert result.error_lines == [f"word2vec: note: {why}: every pass reads the training "
+                                  f"file again"]
+    assert (tmp_path / "v.bin").exists()
+    packed = tmp_path / "lee.gz"
+    packed.write_bytes(gzip.compress(LEE.read_bytes()))
+    result = run_cli_in_process(word2vec_main, ["-train", str(packed), *FLAGS, "-output",
+                                                "w.bin"], cwd=tmp_path)
     assert result.exit_code == 1
-    assert _one_line(result) == (f"word2vec: error: cannot store token ids in the temporary "
-                                 f"folder {cleanup.temporary_folder()}: {_reason(code)}")
-    assert list(tmp_path.iterdir()) == []
+    assert _one_line(result) == f"word2vec: error: {why}"
+    assert not (tmp_path / "w.bin").exists()
 
 
 # --- the kernel cache -------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def evaluate(vectors: Vectors, questions: bytes) -> AccuracyReport:
     -------
     AccuracyReport
     """
-    upper = [word.upper() for word in vectors.words]
+    upper = [word.upper() for word in vectors.word_bytes]
     lookup = dict(zip(reversed(upper), range(len(upper) - 1, -1, -1)))   # first wins
     canonical = np.fromiter((lookup[word] for word in upper), dtype=np.int64,
                             count=len(upper))

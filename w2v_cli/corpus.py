@@ -19,7 +19,6 @@ size and memory stays bounded even for a single line of hundreds of megabytes.
 
 from __future__ import annotations
 
-import errno
 import os
 from typing import BinaryIO, Iterator, Optional
 
@@ -130,10 +129,11 @@ class TokenIdCache:
 
 
 def _cache_error(exc: OSError) -> InputError:
-    kind = TemporarySpaceError if exc.errno in (errno.ENOSPC, errno.EDQUOT) else InputError
-    return kind(f"cannot store token ids in the temporary folder "
-                f"{cleanup.temporary_folder()}: {exc.strerror or exc} (TMPDIR chooses the "
-                f"folder)")
+    """The temporary folder cannot take the token ids (full, read-only, not ours): a
+    corpus that can be read again then is (``counting.py``)."""
+    return TemporarySpaceError(f"cannot store token ids in the temporary folder "
+                               f"{cleanup.temporary_folder()}: {exc.strerror or exc} "
+                               f"(TMPDIR chooses the folder)")
 
 
 class CachedIdPass:

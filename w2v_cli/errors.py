@@ -24,7 +24,8 @@ class InputError(W2VError):
 
 
 class TemporarySpaceError(InputError):
-    """The temporary folder has no room for a scratch file (``TMPDIR`` chooses it)."""
+    """The temporary folder cannot take a scratch file: no room, read-only, not
+    writable (``TMPDIR`` chooses the folder)."""
 
 
 class FormatError(InputError):

@@ -126,6 +126,10 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
         _check_trainable(vocab, distinct_words, config)
         if wants_vectors:
             config.check_against_vocabulary(len(vocab), vocab.train_words)
+            from w2v_cli.memory import check_model_fits
+            fits = check_model_fits(config, len(vocab))
+            if config.debug >= 2 and group.is_root:
+                notice(f"note: {fits}")
 
     try:
         counted = count_corpus(group, config, corpus, listed, wants_vectors,
@@ -204,8 +208,21 @@ def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group):
         for line in backend.notes:
             notice(f"note: {line}")
     bar = progress.TrainingProgress(backend.progress.planned_words) if show else None
+    ticks = [bar] if bar is not None else []
+    report = None
+    if config.debug >= 3 and group.is_root and backend.loss() is not None:
+        write = bar.write if bar is not None else (lambda line: console.tell(line + "\n"))
+        report = progress.LossReport(backend.loss, vocab.train_words, config.iter, write)
+        ticks.append(report)
+
+    def on_tick(state) -> None:
+        for tick in ticks:
+            tick(state)
+
     try:
-        weights = backend.train(on_tick=bar)
+        weights = backend.train(on_tick=on_tick if ticks else None)
+        if report is not None:
+            report.close(backend.progress)
     finally:
         if bar is not None:
             bar.close()

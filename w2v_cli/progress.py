@@ -61,5 +61,66 @@ class TrainingProgress:
         if done > self._bar.n:
             self._bar.update(done - self._bar.n)
 
+    def write(self, line: str) -> None:
+        """A line on stderr above the bar."""
+        self._bar.write(line, file=self._bar.fp)     # the bar's own stream: cleared first
+
     def close(self) -> None:
         self._bar.close()
+
+
+class LossReport:
+    """``-debug 3``: the training loss on stderr, every ``every`` seconds and at the end of
+    every pass: the mean negative log-likelihood of the examples trained meanwhile
+    (skip-gram: a (context, centre) pair; CBOW: a centre word), summed over its targets
+    (the centre word and its negatives, or its Huffman path's nodes).
+
+    ``loss()`` gives the (sum, examples) totals of the run so far; ``write(line)`` prints
+    a line (through the progress bar when there is one, so it stays whole).
+    """
+
+    def __init__(self, loss, pass_words: int, passes: int, write, every: float = 5.0) -> None:
+        import time
+        self._loss = loss
+        self._pass_words = max(1, pass_words)
+        self._passes = passes
+        self._write = write
+        self._every = every
+        self._clock = time.monotonic
+        self._last_time = self._clock()
+        self._last = (0.0, 0.0)         # totals at the last periodic line
+        self._pass_start = (0.0, 0.0)   # totals when the pass began
+        self._pass = 0                  # passes reported
+
+    def __call__(self, progress) -> None:
+        totals = self._loss()
+        if totals is None:
+            return
+        done = min(self._passes, progress.done() // self._pass_words)
+        now = self._clock()
+        if done > self._pass:
+            passes = (f"pass {done}" if done == self._pass + 1     # a tick can see several
+                      else f"passes {self._pass + 1}-{done}")
+            self._write(f"loss: {passes} of {self._passes}: "
+                        f"{_mean(totals, self._pass_start)} per example")
+            self._pass, self._pass_start = done, totals
+            self._last_time, self._last = now, totals       # the periodic line restarts
+        elif now - self._last_time >= self._every:
+            self._write(f"loss: {_mean(totals, self._last)} per example over the last "
+                        f"{now - self._last_time:.0f} s")
+            self._last_time, self._last = now, totals
+
+    def close(self, progress) -> None:
+        """The last pass's figure, if it was not written yet."""
+        totals = self._loss()
+        if totals is not None and self._pass < self._passes:
+            passes = (f"pass {self._passes}" if self._pass + 1 == self._passes
+                      else f"passes {self._pass + 1}-{self._passes}")
+            self._write(f"loss: {passes} of {self._passes}: "
+                        f"{_mean(totals, self._pass_start)} per example")
+            self._pass = self._passes
+
+
+def _mean(totals, since) -> str:
+    examples = totals[1] - since[1]
+    return f"{(totals[0] - since[0]) / examples:.4f}" if examples > 0 else "n/a"

@@ -113,7 +113,7 @@ def distance_answer(vectors: Vectors, line: bytes, end: int, stdout: BinaryIO) -
     if words == 0:
         return
     found, scores = vectors.top(unit_vector(total), np.flatnonzero(used), TOP, floor=-1.0)
-    results = [(vectors.words[i], float(x)) for i, x in zip(found.tolist(), scores)]
+    results = [(vectors.word_bytes[i], float(x)) for i, x in zip(found.tolist(), scores)]
     stdout.write(DISTANCE_HEADER + _rows(results, -1.0))
 
 
@@ -139,7 +139,7 @@ def analogy_answer(vectors: Vectors, line: bytes, end: int, stdout: BinaryIO) ->
     a, b, c = abc
     query = unit_vector((unit[b] - unit[a]) + unit[c])
     found, scores = vectors.top(query, np.flatnonzero(used), TOP, floor=0.0)
-    results = [(vectors.words[i], float(x)) for i, x in zip(found.tolist(), scores)]
+    results = [(vectors.word_bytes[i], float(x)) for i, x in zip(found.tolist(), scores)]
     stdout.write(ANALOGY_HEADER + _rows(results, 0.0))
 
 

@@ -115,7 +115,7 @@ class SimilarityReport:
 
 def evaluate(vectors: Vectors, pairs: List[WordPair]) -> SimilarityReport:
     """Score ``pairs`` with the model's cosine similarities and correlate with the humans'."""
-    upper = [word.upper() for word in vectors.words]
+    upper = [word.upper() for word in vectors.word_bytes]
     lookup = dict(zip(reversed(upper), range(len(upper) - 1, -1, -1)))   # first wins
     unit = vectors.unit()
     dot_rows = native.kernels().dot_rows

@@ -1,5 +1,19 @@
 """Word vectors in memory: the words, the matrix, unit-length rows, and nearest-word queries.
 
+``Vectors`` is what ``w2v_cli.load`` and ``w2v_cli.train`` return::
+
+    >>> import w2v_cli
+    >>> v = w2v_cli.load("vectors.bin")
+    >>> v.most_similar("king", n=3)             # as `distance` ranks them
+    >>> v.analogy("man", "king", "woman")       # as `word-analogy`: man : king :: woman : ?
+    >>> v["king"], "king" in v, len(v), v.similarity("king", "queen")
+
+Words are ``str`` (the file's bytes decoded as UTF-8; bytes that are not UTF-8 survive
+as surrogates, so nothing is lost) and may be given as ``bytes`` too; ``word_bytes``
+holds them as the file does.  The queries follow the companion tools exactly (their
+order of float32 operations, their ties and floors), so a list here is the list the
+tool prints.
+
 Queries score every word with one BLAS matrix product (fast even for millions of words),
 but the C tools print scores summed in float32 one dimension after the other, and BLAS
 sums in another order, which changes the 6th decimal now and then and can swap two
@@ -18,8 +32,9 @@ enter.
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -52,30 +67,61 @@ def unit_vector(vector: np.ndarray) -> np.ndarray:
     return scaled[0]
 
 
+Word = Union[str, bytes]
+
+
+def _as_bytes(word: object) -> bytes:
+    if isinstance(word, bytes):
+        return word
+    if isinstance(word, str):
+        return word.encode("utf-8", "surrogateescape")
+    raise TypeError(f"a word must be a str or bytes, not {type(word).__name__}")
+
+
+def _word_list(words: object, what: str) -> List[bytes]:
+    """``words`` (one word, or a list or tuple of words) as a list of bytes."""
+    if isinstance(words, (str, bytes)):
+        return [_as_bytes(words)]
+    if isinstance(words, (list, tuple)):
+        return [_as_bytes(word) for word in words]
+    raise TypeError(f"{what} must be a word (str or bytes) or a list of words, not "
+                    f"{type(words).__name__}")
+
+
+def _count(n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an int, not {type(n).__name__}")
+    return int(n)
+
+
 class Vectors:
     """A word list and its float32 matrix, with the C tools' queries.
 
     Parameters
     ----------
-    words : sequence of bytes
+    words : sequence of str or bytes
         The words in file order (vocabulary order: most frequent first).
     matrix : float32[len(words), size]
         Their vectors.
     """
 
-    def __init__(self, words: Sequence[bytes], matrix: np.ndarray) -> None:
-        self.words: List[bytes] = list(words)
+    def __init__(self, words: Sequence[Word], matrix: np.ndarray) -> None:
+        self.word_bytes: List[bytes] = [_as_bytes(word) for word in words]
         self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.words):
+        if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.word_bytes):
             raise ValueError("matrix must have one row per word")
         self._unit: Optional[np.ndarray] = None
         self._index: Optional[Dict[bytes, int]] = None
+        self._words: Optional[List[str]] = None
 
     @classmethod
     def load(cls, path: str, limit: Optional[int] = None) -> "Vectors":
-        """Read a binary or text vector file (``formats.read_vectors``)."""
+        """Read a binary or text vector file (``formats.read_vectors``); ``limit`` > 0
+        reads only the first ``limit`` words (the most frequent)."""
         from w2v_cli.formats import read_vectors
-        words, matrix = read_vectors(path, limit)
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or a path, not {type(path).__name__}")
+        words, matrix = read_vectors(os.fspath(path), limit)
         return cls(words, matrix)
 
     @classmethod
@@ -87,11 +133,21 @@ class Vectors:
         return vectors
 
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self.word_bytes)
+
+    def __repr__(self) -> str:
+        return f"<Vectors: {len(self)} words, size {self.size}>"
 
     @property
     def size(self) -> int:
         return self.matrix.shape[1]
+
+    @property
+    def words(self) -> List[str]:
+        """The words as str (UTF-8; other bytes as surrogates, see the module notes)."""
+        if self._words is None:
+            self._words = [w.decode("utf-8", "surrogateescape") for w in self.word_bytes]
+        return self._words
 
     # --- unit-length rows -----------------------------------------------------------
     def unit(self) -> np.ndarray:
@@ -112,17 +168,114 @@ class Vectors:
 
     # --- lookup ---------------------------------------------------------------------
     def index(self) -> Dict[bytes, int]:
-        """word -> position; for a word listed twice, the first position."""
+        """word (bytes) -> position; for a word listed twice, the first position."""
         if self._index is None:
-            count = len(self.words)
-            self._index = dict(zip(reversed(self.words), range(count - 1, -1, -1)))
+            count = len(self.word_bytes)
+            self._index = dict(zip(reversed(self.word_bytes), range(count - 1, -1, -1)))
         return self._index
 
-    def find(self, word: bytes) -> int:
-        """Position of ``word`` (exact bytes), -1 when absent."""
-        return self.index().get(word, -1)
+    def find(self, word: Word) -> int:
+        """Position of ``word`` (str or exact bytes), -1 when absent."""
+        return self.index().get(_as_bytes(word), -1)
 
-    # --- queries --------------------------------------------------------------------
+    def position(self, word: Word) -> int:
+        """Position of ``word``; ``KeyError`` naming it when absent."""
+        found = self.find(word)
+        if found < 0:
+            raise KeyError(f"{word!r} is not in the vocabulary")
+        return found
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, (str, bytes)) and self.find(word) >= 0
+
+    def __getitem__(self, word: Word) -> np.ndarray:
+        """The vector of ``word`` (float32[size], a read-only view of the matrix)."""
+        row = self.matrix[self.position(word)]
+        row.flags.writeable = False
+        return row
+
+    # --- queries by word ------------------------------------------------------------
+    def most_similar(self, positive: object = None, negative: object = None,
+                     n: int = 10) -> List[Tuple[str, float]]:
+        """The ``n`` words nearest to the sum of the ``positive`` words' unit vectors
+        minus the ``negative`` ones', with their cosine similarity, best first.
+
+        With positive words only, the list is the one ``distance`` prints for them (the
+        words themselves left out); ``most_similar(positive=[b, c], negative=[a])`` is
+        ``word-analogy``'s for "a b c" (only scores above 0 then, as there).
+        ``KeyError`` for an unknown word, ``TypeError`` for anything but words.
+        """
+        positive_words = _word_list(positive if positive is not None else [], "positive")
+        negative_words = _word_list(negative if negative is not None else [], "negative")
+        count = _count(n)
+        if not positive_words and not negative_words:
+            raise ValueError("most_similar needs at least one word")
+        plus = [self.position(w) for w in positive_words]
+        minus = [self.position(w) for w in negative_words]
+        unit = self.unit()
+        if not minus:                           # distance: float32 sums in query order
+            total = np.zeros(self.size, dtype=np.float32)
+            for row in plus:
+                total = total + unit[row]
+            floor = -1.0
+        else:                                   # word-analogy: (b - a) + c, ...
+            total = unit[plus[0]] if plus else np.zeros(self.size, dtype=np.float32)
+            for row in minus:
+                total = total - unit[row]
+            for row in plus[1:]:
+                total = total + unit[row]
+            floor = 0.0
+        found, scores = self.top(unit_vector(total), sorted(set(plus + minus)), count, floor)
+        return [(self.words[i], float(s)) for i, s in zip(found.tolist(), scores)]
+
+    def analogy(self, a: Word, b: Word, c: Word, n: int = 10) -> List[Tuple[str, float]]:
+        """"``a`` is to ``b`` as ``c`` is to ?": the ``n`` best answers, as
+        ``word-analogy`` ranks them for the line "a b c"."""
+        return self.most_similar(positive=[b, c], negative=[a], n=n)
+
+    def similarity(self, a: Word, b: Word) -> float:
+        """Cosine similarity of two words (their unit vectors' dot product, in the C
+        tools' float32 order)."""
+        unit = self.unit()
+        out = np.empty(1, dtype=np.float32)
+        native.kernels().dot_rows(unit, np.ascontiguousarray(unit[self.position(b)]),
+                                  np.array([self.position(a)], dtype=np.int64), out)
+        return float(out[0])
+
+    # --- files and other libraries --------------------------------------------------
+    def save(self, path: str, binary: bool = True) -> None:
+        """Write the vectors in word2vec's format (binary by default), atomically: the
+        file appears whole or not at all."""
+        from w2v_cli.formats import write_vectors
+        from w2v_cli.outputs import AtomicOutput
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or a path, not {type(path).__name__}")
+        output = AtomicOutput(os.fspath(path), "output file")
+        try:
+            output.write(lambda stream: write_vectors(stream, self.word_bytes, self.matrix,
+                                                      bool(binary)))
+        finally:
+            output.discard()
+
+    def to_gensim(self):
+        """A gensim ``KeyedVectors`` with these words and vectors (needs gensim)."""
+        try:
+            from gensim.models import KeyedVectors
+        except ImportError:
+            raise ImportError("to_gensim needs gensim: pip install gensim") from None
+        keyed = KeyedVectors(vector_size=self.size)
+        keyed.add_vectors(self.words, self.matrix)
+        return keyed
+
+    @classmethod
+    def from_gensim(cls, keyed) -> "Vectors":
+        """The words and vectors of a gensim ``KeyedVectors`` (in its order)."""
+        if not hasattr(keyed, "index_to_key") or not hasattr(keyed, "vectors"):
+            raise TypeError(f"from_gensim needs a gensim KeyedVectors, not "
+                            f"{type(keyed).__name__}")
+        return cls(list(keyed.index_to_key), np.asarray(keyed.vectors, dtype=np.float32))
+
+    # --- queries by position (the companion tools) ------------------------------------
     def top(self, vector: np.ndarray, exclude: Iterable[int] = (), count: int = 40,
             floor: float = -1.0) -> Tuple[np.ndarray, np.ndarray]:
         """The ``count`` best-scoring words for ``vector`` by the C tools' rules.
@@ -164,24 +317,6 @@ class Vectors:
         candidates, exact = candidates[keep], exact[keep]
         order = np.lexsort((candidates, -exact))[:count]
         return candidates[order], exact[order]
-
-    def nearest(self, positions: Sequence[int], count: int = 40) -> List[Tuple[bytes, float]]:
-        """``distance``: the words closest to the sum of the given words' unit vectors."""
-        unit = self.unit()
-        total = np.zeros(self.size, dtype=np.float32)
-        for position in positions:              # float32 sums in query order, as in C
-            total = total + unit[position]
-        found, scores = self.top(unit_vector(total), positions, count, floor=-1.0)
-        return [(self.words[i], float(s)) for i, s in zip(found.tolist(), scores)]
-
-    def analogy(self, a: int, b: int, c: int, exclude: Iterable[int] = (),
-                count: int = 40) -> List[Tuple[bytes, float]]:
-        """``word-analogy``: "a is to b as c is to ?", by vec(b) - vec(a) + vec(c)."""
-        unit = self.unit()
-        query = unit_vector((unit[b] - unit[a]) + unit[c])
-        excluded = {a, b, c, *exclude}
-        found, scores = self.top(query, sorted(excluded), count, floor=0.0)
-        return [(self.words[i], float(s)) for i, s in zip(found.tolist(), scores)]
 
     def best_matches(self, queries: np.ndarray, exclude: np.ndarray) -> np.ndarray:
         """For many queries at once, the best word scoring above 0 (compute-accuracy).

@@ -24,7 +24,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import time
-from typing import Callable, Dict, List, Optional, Protocol
+from typing import Callable, Dict, List, Optional, Protocol, Tuple
 
 import numpy as np
 
@@ -96,6 +96,11 @@ class Backend(abc.ABC):
     work: Dict[str, int] = {}
     notes: List[str] = []       # what the user should know of how it will train (-debug 2)
 
+    def loss(self) -> Optional[Tuple[float, float]]:
+        """(negative log-likelihood summed so far, examples trained) when the run keeps
+        track of its loss (``tracks_loss``), else None."""
+        return None
+
     @abc.abstractmethod
     def train(self, on_tick: OnTick = None) -> Weights:
         """Train every pass and return the weights; ``on_tick(progress)`` a few times a
@@ -110,6 +115,12 @@ BACKENDS = {
     "cuda": ("w2v_cli.backends.cuda", "CudaBackend"),
     "mpi": ("w2v_cli.backends.mpi", "MpiBackend"),
 }
+
+
+def tracks_loss(config: TrainConfig) -> bool:
+    """Whether the kernels add up the loss: only when it is reported (-debug 3), since
+    every target then costs a logarithm."""
+    return config.debug >= 3
 
 
 def trains_batched(config: TrainConfig) -> bool:

@@ -35,7 +35,8 @@ from typing import Callable, List, Optional
 import numpy as np
 
 from w2v_cli import native
-from w2v_cli.backends import Backend, OnTick, Progress, TokenIds, trains_batched
+from w2v_cli.backends import (Backend, OnTick, Progress, TokenIds, tracks_loss,
+                              trains_batched)
 from w2v_cli.backends.workers import Schedule, Scratch, Worker, trained_work
 from w2v_cli.config import MIN_ALPHA_FRACTION, TrainConfig
 from w2v_cli.corpus import ID_BLOCK
@@ -141,7 +142,7 @@ class CpuBackend(Backend):
         batched = trains_batched(config)
         scratch = _scratch_sizes(config, batched)
         self.workers = [Worker(k, config, self.progress.planned_words, scratch,
-                               first_stream + k, len(vocab))
+                               first_stream + k, len(vocab), tracks_loss(config))
                         for k in range(self.threads)]
         run = native.kernels()
         if batched:
@@ -232,6 +233,12 @@ class CpuBackend(Backend):
                                    float_params=self.float_params,
                                    progress=self.progress.words_done,
                                    shared_alpha=self.progress.alpha))
+
+    def loss(self):
+        if not tracks_loss(self.config):
+            return None
+        totals = sum(worker.loss for worker in self.workers)
+        return float(totals[abi.LOSS_SUM]), float(totals[abi.LOSS_EXAMPLES])
 
     def _check_passes(self, finished: bool) -> None:
         """Check the model once for every pass completed since the last check."""

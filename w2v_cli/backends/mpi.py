@@ -472,5 +472,9 @@ class MpiBackend(Backend):
             elapsed = time.perf_counter() - self._others_time
             self.progress.words_done[-1] = self._others_words + int(self._others_rate * elapsed)
 
+    def loss(self):
+        """This process's loss (each process reports on its own share)."""
+        return self.local.loss()
+
     def summary(self) -> str:
         return self.stats.summary(self.group.size, self.config.iter)

@@ -52,7 +52,7 @@ class Worker:
 
     def __init__(self, index: int, config: TrainConfig, planned: int,
                  scratch: Scratch = NO_SCRATCH, stream: Optional[int] = None,
-                 vocab_size: int = 0) -> None:
+                 vocab_size: int = 0, track_loss: bool = False) -> None:
         rows, ids, values = scratch
         self.index = index
         self.state = private_array(abi.STATE_SLOTS, np.int64)
@@ -62,6 +62,7 @@ class Worker:
         self.scratch_rows = row_matrix(rows, config.size)
         self.scratch_ids = private_array(ids, np.int64)
         self.scratch_values = private_array(values, np.float32)
+        self.loss = private_array(abi.LOSS_SLOTS, np.float64)
         self.int_params = np.zeros(abi.INT_PARAMS, dtype=np.int64)
         self.int_params[abi.P_CBOW] = 1 if config.cbow else 0
         self.int_params[abi.P_HS] = 1 if config.hs else 0
@@ -72,6 +73,7 @@ class Worker:
         self.int_params[abi.P_PLANNED] = planned
         self.int_params[abi.P_SIZE] = config.size
         self.int_params[abi.P_VOCAB] = vocab_size
+        self.int_params[abi.P_LOSS] = 1 if track_loss else 0
 
     def end_pass(self, progress: np.ndarray) -> None:
         """What the C thread does at end of file: count its last words, reset its counters."""

@@ -45,8 +45,13 @@ STATE_SLOTS = 10
 
 # Slots of the integer parameter array.
 (P_CBOW, P_HS, P_NEGATIVE, P_WINDOW, P_SAMPLE, P_WORKER, P_PLANNED, P_SIZE,
- P_VOCAB) = range(9)
-INT_PARAMS = 9
+ P_VOCAB, P_LOSS) = range(10)
+INT_PARAMS = 10
+# P_LOSS: 1 makes the training kernels add up the loss (``logistic.softplus``) in the
+# worker's ``loss`` array: the negative log-likelihood of every target they train, then
+# the examples trained (skip-gram: pairs; CBOW: centre words).
+LOSS_SUM, LOSS_EXAMPLES = range(2)
+LOSS_SLOTS = 2
 
 # Slots of the float64 parameter array.
 P_START_ALPHA, P_MIN_ALPHA = range(2)
@@ -126,7 +131,8 @@ TABLE_ARGS = _args("exp_table:f32[:] keep:f32[:] code_offsets:i64[:] codes:u8[:]
                    "points:i32[:] last_slot:i32[:] bucket_word:i32[:] bucket_shift:i64")
 WORKER_ARGS = _args("int_params:i64[:] float_params:f64[:] state:i64[:] rng:u64[:] "
                     "sentence:i32[:] progress:i64[:] shared_alpha:f32[:] "
-                    "scratch_rows:f32[:,:] scratch_ids:i64[:] scratch_values:f32[:]")
+                    "scratch_rows:f32[:,:] scratch_ids:i64[:] scratch_values:f32[:] "
+                    "loss:f64[:]")
 TRAIN_BLOCK_ARGS = BLOCK_ARGS + MODEL_ARGS + TABLE_ARGS + WORKER_ARGS
 
 

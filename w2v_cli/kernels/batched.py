@@ -34,10 +34,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import CONSUMED, P_HS, P_NEGATIVE, P_SIZE, P_VOCAB, P_WINDOW
+from w2v_cli.kernels.abi import (CONSUMED, LOSS_EXAMPLES, LOSS_SUM, P_HS, P_LOSS, P_NEGATIVE,
+                                 P_SIZE, P_VOCAB, P_WINDOW)
 from w2v_cli.kernels.classic import hierarchical_softmax
 from w2v_cli.kernels.draws import next_random, unigram_target
-from w2v_cli.kernels.logistic import negative_sampling_gradient
+from w2v_cli.kernels.logistic import negative_sampling_gradient, target_loss
 from w2v_cli.kernels.rows import (prefetch_row, row_add, row_combine, row_dots,
                                   row_set_combination)
 from w2v_cli.kernels.sentences import next_window, start_block
@@ -80,16 +81,19 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1
 
 @njit(inline="always")
 def score_outputs(syn1neg, outs, m, weights, syn0, contexts, n, grads, grad_stride, alpha,
-                  exp_table):
+                  exp_table, track, loss):
     """The gradient factors G of the ``m`` output rows ``syn1neg[outs[o]]`` against the
     window's ``n`` context rows, row o of G at ``grads[o * grad_stride:]``: label 1 for the
-    centre word (o = 0), 0 for the negatives, each scaled by how often it was drawn."""
+    centre word (o = 0), 0 for the negatives, each scaled by how often it was drawn (and,
+    with ``track``, each target's loss added as often)."""
     for o in range(m):
         label = F32(1) if o == 0 else F32(0)
         scale = alpha * weights[o]
         g = grads[o * grad_stride:(o + 1) * grad_stride]
         row_dots(syn1neg[outs[o]], syn0, contexts, n, g)     # the scores, turned into factors:
         for j in range(n):
+            if track != 0:
+                loss[LOSS_SUM] += np.float64(weights[o]) * target_loss(g[j], label)
             g[j] = negative_sampling_gradient(g[j], label, scale, exp_table)
 
 
@@ -97,7 +101,7 @@ def score_outputs(syn1neg, outs, m, weights, syn0, contexts, n, grads, grad_stri
 def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative,
                     r, code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
                     exp_table, alpha, contexts, outs, weights, grads, grad_stride,
-                    output_deltas, path_error, int_params):
+                    output_deltas, path_error, int_params, loss):
     """Train one window: every context row against the centre word and its negatives at
     once, and (``hs``) along the centre word's Huffman path pair by pair.
 
@@ -113,12 +117,15 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
             n += 1
     if n == 0:
         return r
+    track = int_params[P_LOSS]
+    if track != 0:
+        loss[LOSS_EXAMPLES] += np.float64(n)            # one example a pair
     m = 0
     if negative > 0:
         m, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift,
                               syn1neg, outs, weights, int_params)
         score_outputs(syn1neg, outs, m, weights, syn0, contexts, n, grads, grad_stride,
-                      alpha, exp_table)
+                      alpha, exp_table, track, loss)
         for o in range(m):               # the outputs' changes, from the old context rows
             row_set_combination(output_deltas[o], syn0, contexts, 0, n, grads,
                                 o * grad_stride, 1)
@@ -126,7 +133,8 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
         if hs != 0:
             path_error[:] = F32(0)
             hierarchical_softmax(syn0[contexts[j]], path_error, word, syn1, code_offsets,
-                                 codes, points, exp_table, alpha, int_params[P_SIZE])
+                                 codes, points, exp_table, alpha, int_params[P_SIZE], track,
+                                 loss)
             row_add(syn0[contexts[j]], path_error)
         if m > 0:
             row_combine(syn0[contexts[j]], syn1neg, outs, 0, m, grads, j, grad_stride)
@@ -138,7 +146,7 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
 def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep,
                         code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
                         int_params, float_params, state, rng, sentence, progress,
-                        shared_alpha, scratch_rows, scratch_ids, scratch_values):
+                        shared_alpha, scratch_rows, scratch_ids, scratch_values, loss):
     """Train on ``ids[:n_ids]`` with shared-negative batched skip-gram (``-batch 1``).
 
     Arguments as ``classic.train_block_classic``, except the scratch, sized by
@@ -169,7 +177,7 @@ def train_block_batched(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
                                  syn1, syn1neg, hs, negative, rng[0], code_offsets, codes,
                                  points, last_slot, bucket_word, bucket_shift, exp_table,
                                  shared_alpha[0], contexts, outs, weights, grads,
-                                 grad_stride, output_deltas, path_error, int_params)
+                                 grad_stride, output_deltas, path_error, int_params, loss)
     return state[CONSUMED]
 
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (CONSUMED, P_CBOW, P_HS, P_NEGATIVE, P_SIZE, P_VOCAB,
-                                 P_WINDOW)
+from w2v_cli.kernels.abi import (CONSUMED, LOSS_EXAMPLES, LOSS_SUM, P_CBOW, P_HS, P_LOSS,
+                                 P_NEGATIVE, P_SIZE, P_VOCAB, P_WINDOW)
 from w2v_cli.kernels.draws import next_random, unigram_target
-from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index
+from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index, target_loss
 from w2v_cli.kernels.rows import prefetch_row
 from w2v_cli.kernels.sentences import next_window, start_block
 from w2v_cli.kernels.variants import compile_variant
@@ -35,8 +35,9 @@ F32 = np.float32
 
 @njit(inline="always")
 def hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_table,
-                         alpha, size):
-    """Walk ``word``'s Huffman path from the root, updating inner nodes and ``neu1e``."""
+                         alpha, size, track, loss):
+    """Walk ``word``'s Huffman path from the root, updating inner nodes and ``neu1e``;
+    with ``track``, add each node's loss to ``loss[LOSS_SUM]``."""
     first = code_offsets[word]
     last = code_offsets[word + 1]
     for d in range(first, min(first + 2, last)):
@@ -48,6 +49,8 @@ def hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_
         f = F32(0)
         for k in range(size):
             f += h[k] * syn1[node, k]
+        if track != 0:
+            loss[LOSS_SUM] += target_loss(f, F32(1 - np.int64(codes[d])))
         if f <= -MAX_EXP_F or f >= MAX_EXP_F:
             continue                     # the C tool skips saturated nodes entirely
         f = exp_table[sigmoid_index(f)]
@@ -60,8 +63,9 @@ def hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_
 
 @njit(inline="always")
 def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_word,
-                      bucket_shift, vocab_size, exp_table, alpha, size):
-    """One positive and ``negative`` drawn targets; returns the advanced random state."""
+                      bucket_shift, vocab_size, exp_table, alpha, size, track, loss):
+    """One positive and ``negative`` drawn targets; returns the advanced random state
+    (with ``track``, each target's loss is added to ``loss[LOSS_SUM]``)."""
     # Replay the draws once to prefetch every target row; the loop below draws them again
     # from the same state, so the random stream is used exactly as before.
     prefetch_row(syn1neg, word, size)
@@ -83,6 +87,8 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
         f = F32(0)
         for k in range(size):
             f += h[k] * syn1neg[target, k]
+        if track != 0:
+            loss[LOSS_SUM] += target_loss(f, label)
         if f > MAX_EXP_F:
             g = (label - F32(1)) * alpha
         elif f < -MAX_EXP_F:
@@ -99,7 +105,7 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
 @njit(inline="always")
 def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative, r,
               code_offsets, codes, points, last_slot, bucket_word, bucket_shift, exp_table,
-              alpha, size, neu1, neu1e, int_params):
+              alpha, size, neu1, neu1e, int_params, loss):
     """Train the mean of the context rows against ``word``; returns the random state."""
     vocab_size = int_params[P_VOCAB]
     for k in range(size):
@@ -121,12 +127,16 @@ def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, ne
     inv = F32(cw)
     for k in range(size):
         neu1[k] /= inv
+    track = int_params[P_LOSS]
+    if track != 0:
+        loss[LOSS_EXAMPLES] += 1.0
     if hs != 0:
         hierarchical_softmax(neu1, neu1e, word, syn1, code_offsets, codes, points,
-                             exp_table, alpha, size)
+                             exp_table, alpha, size, track, loss)
     if negative > 0:
         r = negative_sampling(neu1, neu1e, word, syn1neg, negative, r, last_slot,
-                              bucket_word, bucket_shift, vocab_size, exp_table, alpha, size)
+                              bucket_word, bucket_shift, vocab_size, exp_table, alpha, size,
+                              track, loss)
     for c in range(first, last):
         if c == position:
             continue
@@ -139,9 +149,10 @@ def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, ne
 @njit(inline="always")
 def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative,
                   r, code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
-                  exp_table, alpha, size, neu1e, int_params):
+                  exp_table, alpha, size, neu1e, int_params, loss):
     """Train every context row against ``word``, one pair at a time."""
     vocab_size = int_params[P_VOCAB]
+    track = int_params[P_LOSS]
     for c in range(first, last):
         if c == position:
             continue
@@ -152,13 +163,15 @@ def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs
         for k in range(size):
             neu1e[k] = F32(0)
         h = syn0[context]
+        if track != 0:
+            loss[LOSS_EXAMPLES] += 1.0
         if hs != 0:
             hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points,
-                                 exp_table, alpha, size)
+                                 exp_table, alpha, size, track, loss)
         if negative > 0:
             r = negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot,
                                   bucket_word, bucket_shift, vocab_size, exp_table, alpha,
-                                  size)
+                                  size, track, loss)
         for k in range(size):
             syn0[context, k] += neu1e[k]
     return r
@@ -167,7 +180,7 @@ def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs
 def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, keep,
                         code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
                         int_params, float_params, state, rng, sentence, progress,
-                        shared_alpha, scratch_rows, scratch_ids, scratch_values):
+                        shared_alpha, scratch_rows, scratch_ids, scratch_values, loss):
     """Train on ``ids[:n_ids]`` as one C worker thread; returns the ids consumed.
 
     Parameters
@@ -187,6 +200,7 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
     shared_alpha : float32[1]  the current learning rate, shared by all workers
     scratch_rows : float32[2, stride]  this worker's neu1 and neu1e
     scratch_ids, scratch_values : unused here (the batched kernel's scratch)
+    loss : float64[LOSS_SLOTS]  the loss so far and the examples trained (``abi.P_LOSS``)
     """
     size = int_params[P_SIZE]          # rows may be padded beyond it (whole cache lines)
     cbow = int_params[P_CBOW]
@@ -208,12 +222,12 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
             rng[0] = cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg,
                                hs, negative, rng[0], code_offsets, codes, points, last_slot,
                                bucket_word, bucket_shift, exp_table, alpha, size, neu1, neu1e,
-                               int_params)
+                               int_params, loss)
         else:
             rng[0] = skipgram_step(word, sentence, first, last, position, syn0, syn1,
                                    syn1neg, hs, negative, rng[0], code_offsets, codes,
                                    points, last_slot, bucket_word, bucket_shift, exp_table,
-                                   alpha, size, neu1e, int_params)
+                                   alpha, size, neu1e, int_params, loss)
     return state[CONSUMED]
 
 

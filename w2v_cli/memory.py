@@ -1,0 +1,97 @@
+"""How much memory the model takes, and how much this process may have.
+
+Once the vocabulary is known, the run knows what its model needs (``model_bytes``: the
+input vectors and each output layer, their rows padded to whole cache lines), and
+refuses a model larger than the memory it may use: the limit of its control group
+(containers, batch schedulers) where one is set, else the machine's physical memory.
+Allocating it anyway would end in the kernel's out-of-memory killer halfway through.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Tuple
+
+from w2v_cli.errors import W2VError
+
+# Control-group limits of this value or more mean "no limit" (cgroup v1 writes 2^63 - 4K).
+_UNLIMITED = 1 << 60
+
+
+class ModelTooLarge(W2VError):
+    """The model would not fit in the memory this process may use."""
+
+
+def model_matrices(config) -> int:
+    """The input vectors, and the output vectors of negative sampling and of
+    hierarchical softmax where the run uses them."""
+    return 1 + (1 if config.negative > 0 else 0) + (1 if config.hs else 0)
+
+
+def model_bytes(config, vocab_size: int) -> int:
+    """Bytes of the model's matrices (rows padded to whole cache lines)."""
+    from w2v_cli.model import padded_width
+    return model_matrices(config) * vocab_size * padded_width(config.size) * 4
+
+
+def _cgroup_limit() -> Optional[int]:
+    """This process's control-group memory limit in bytes, or None (none set, or none
+    readable).  cgroup v2 (``memory.max``) and v1 (``memory.limit_in_bytes``)."""
+    try:
+        with open("/proc/self/cgroup") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    candidates = []
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":
+            candidates += [f"/sys/fs/cgroup{path}/memory.max", "/sys/fs/cgroup/memory.max"]
+        elif "memory" in controllers.split(","):
+            candidates += [f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes",
+                           "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
+    for candidate in candidates:
+        try:
+            with open(candidate) as handle:
+                text = handle.read().strip()
+        except OSError:
+            continue
+        if text == "max":
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            continue
+        return value if value < _UNLIMITED else None
+    return None
+
+
+def available_memory() -> Tuple[Optional[int], str]:
+    """(bytes this process may use, what limits it), or (None, "") when unknown."""
+    limit = _cgroup_limit()
+    if limit is not None:
+        return limit, "the memory limit of this process's control group"
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "physical memory"
+    except (AttributeError, ValueError, OSError):
+        return None, ""
+
+
+def amount(count: int) -> str:
+    """Bytes as a reader takes them in: GB from 1 GB on, else MB."""
+    return f"{count / 1e9:.2f} GB" if count >= 1e9 else f"{count / 1e6:.0f} MB"
+
+
+def check_model_fits(config, vocab_size: int) -> str:
+    """``ModelTooLarge`` when the model cannot fit; else a line saying what it takes."""
+    needed = model_bytes(config, vocab_size)
+    available, source = available_memory()
+    what = (f"the model ({vocab_size} words x {config.size} dimensions x "
+            f"{model_matrices(config)} matrices) takes {amount(needed)}")
+    if available is not None and needed > available:
+        raise ModelTooLarge(f"{what}, more than the {amount(available)} of {source}: "
+                            f"lower -size, or raise -min-count for fewer words")
+    if available is None:
+        return what
+    return f"{what} of the {amount(available)} of {source}"
