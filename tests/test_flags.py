@@ -1,0 +1,219 @@
+"""The flag table (``w2v_cli/flags.py``) and what is built from it: every command's
+options and --help, --version, the settings classes, docs/cli.md and the checks a Python
+caller gets."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import subprocess
+import sys
+import typing
+
+import click
+import pytest
+
+from tests.conftest import GOLDEN, run_cli
+from w2v_cli import __version__, cli, flags
+from w2v_cli.config import TrainConfig
+from w2v_cli.errors import ConfigError
+from w2v_cli.phrases import PhraseConfig
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LEE = GOLDEN / "corpus" / "lee.txt"
+
+
+def _squashed(text: str) -> str:
+    """``text`` without any whitespace: --help wraps its lines wherever it likes."""
+    return "".join(text.split())
+
+
+# --- the table itself ----------------------------------------------------------------------
+
+def test_every_command_of_the_table_is_installed_and_built_from_it():
+    assert set(flags.COMMANDS) == set(cli.COMMANDS) == set(cli.MAINS)
+    for flag in flags.FLAGS:
+        assert flag.commands and set(flag.commands) <= set(flags.COMMANDS), flag.name
+        for command in flag.commands:
+            assert flag.help_for(command).endswith("."), (flag.name, command)
+    names = [(command, flag.python_name) for flag in flags.FLAGS for command in flag.commands]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("command", list(flags.COMMANDS))
+def test_the_click_command_has_exactly_the_table_s_flags(command):
+    params = cli.COMMANDS[command].params
+    options = [param for param in params if isinstance(param, click.Option)
+               and not param.is_eager]
+    arguments = [param for param in params if isinstance(param, click.Argument)]
+    table = flags.of(command)
+    assert [option.opts for option in options] == [[flag.option] for flag in table
+                                                    if not flag.positional]
+    assert [option.name for option in options] == [flag.python_name for flag in table
+                                                   if not flag.positional]
+    assert [argument.name for argument in arguments] == [flag.python_name for flag in table
+                                                         if flag.positional]
+
+
+@pytest.mark.parametrize("command", list(flags.COMMANDS))
+def test_help_lists_every_flag_with_its_help_and_default(command):
+    result = run_cli(cli.MAINS[command], ["--help"])
+    assert result.exit_code == 0 and result.stderr == b""
+    shown = _squashed(result.stdout.decode())
+    assert shown.startswith(_squashed(f"Usage: {command} [OPTIONS]"))
+    assert _squashed(flags.COMMANDS[command].summary) in shown
+    for flag in flags.of(command):
+        spec = flag.name if flag.positional else f"{flag.option} {flag.value_name}"
+        record = _squashed(f"{spec} {flag.help_for(command)}")
+        default = flag.shown_default()
+        if default is not None and not flag.is_required(command):
+            record += _squashed(f"[default: {default}]")
+        assert record in shown, (flag.name, record)
+        if default is None:
+            assert record + "[default" not in shown, flag.name
+    for option in ("-version, --version", "-help, -h, --help"):
+        assert _squashed(option) in shown
+
+
+def test_help_shows_the_defaults_the_settings_classes_use():
+    for command, settings in (("word2vec", TrainConfig), ("word2phrase", PhraseConfig)):
+        made = settings()
+        for flag in flags.of(command):
+            value = getattr(made, flag.python_name)
+            if flag.default_text is None and not isinstance(flag.default, flags.Computed):
+                shown = None if value is None else flag.kind.show(value)
+                assert flag.shown_default() == shown, flag.name
+    assert TrainConfig().threads == flags.default_threads()
+    assert "0.025 for skip-gram, 0.05 for CBOW" == flags.get("word2vec", "alpha").shown_default()
+    assert TrainConfig(cbow=1).starting_alpha == 0.05
+    assert TrainConfig(cbow=0).starting_alpha == 0.025
+
+
+@pytest.mark.parametrize("command", list(flags.COMMANDS))
+@pytest.mark.parametrize("option", ["--version", "-version"])
+def test_every_command_answers_version(command, option):
+    result = run_cli(cli.MAINS[command], [option])
+    assert result.exit_code == 0 and result.stderr == b""
+    assert result.stdout == f"{command} (w2v_cli) {__version__}\n".encode()
+
+
+@pytest.mark.parametrize("settings, command", [(TrainConfig, "word2vec"),
+                                               (PhraseConfig, "word2phrase")])
+def test_settings_classes_have_one_field_per_flag_with_its_default_and_type(settings,
+                                                                            command):
+    fields = dataclasses.fields(settings)
+    table = flags.of(command)
+    assert [field.name for field in fields] == [flag.python_name for flag in table]
+    hints = typing.get_type_hints(settings)
+    for field, flag in zip(fields, table):
+        assert field.metadata["flag"] is flag
+        if isinstance(flag.default, flags.Computed):
+            assert field.default_factory is flag.default.make
+        else:
+            assert field.default == flag.default
+        assert hints[field.name] == eval(flag.annotation, vars(typing)), field.name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings().size = 3
+
+
+def test_docs_cli_md_is_what_the_table_makes():
+    """docs/cli.md is made by ``python -m w2v_cli.flags > docs/cli.md``."""
+    made = subprocess.run([sys.executable, "-m", "w2v_cli.flags"], capture_output=True,
+                          check=True).stdout.decode()
+    assert made == flags.markdown()
+    committed = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert committed == made, "docs/cli.md is stale: python -m w2v_cli.flags > docs/cli.md"
+    for command in flags.COMMANDS:
+        assert f"\n## {command}\n" in made
+        for flag in flags.of(command):
+            assert flags.markdown_cell(flag.help_for(command)) in made
+
+
+# --- checks: the command line and Python say the same ------------------------------------
+
+@pytest.mark.parametrize("command, name, value, text", [
+    ("word2vec", "size", 0, "0"),
+    ("word2vec", "size", 100_001, "100001"),
+    ("word2vec", "window", -3, "-3"),
+    ("word2vec", "threads", 1025, "1025"),
+    ("word2vec", "negative", -1, "-1"),
+    ("word2vec", "sample", -0.5, "-0.5"),
+    ("word2vec", "sample", float("nan"), "nan"),
+    ("word2vec", "alpha", 0.0, "0"),
+    ("word2vec", "alpha", 1e39, "1e39"),
+    ("word2vec", "iter", 10 ** 30, str(10 ** 30)),
+    ("word2vec", "min_count", -2, "-2"),
+    ("word2vec", "seed", 2 ** 64, str(2 ** 64)),
+    ("word2phrase", "min_count", 0, "0"),
+    ("word2phrase", "threshold", float("inf"), "inf"),
+])
+def test_python_values_are_refused_with_the_command_line_s_message(tmp_path, command, name,
+                                                                   value, text):
+    flag = flags.get(command, name)
+    with pytest.raises(ConfigError) as refused:
+        flags.python_values(command, {"train": str(LEE), "output": "o", name: value})
+    result = run_cli(cli.MAINS[command], ["-train", str(LEE), "-output", str(tmp_path / "o"),
+                                          flag.option, text])
+    assert result.exit_code == 2
+    assert result.error_lines == [f"{command}: error: {refused.value}"]
+
+
+def test_python_values_convert_what_python_callers_pass():
+    values = flags.python_values("word2vec", {"train": pathlib.Path("corpus.txt"),
+                                              "cbow": False, "hs": True, "size": 50,
+                                              "sample": 0, "threads": None})
+    assert values["train"] == "corpus.txt" and values["output"] is None
+    assert (values["cbow"], values["hs"]) == (0, 1) and type(values["hs"]) is int
+    assert values["sample"] == 0.0 and type(values["sample"]) is float
+    assert values["threads"] == flags.default_threads()
+    config = TrainConfig(**values).validate()
+    assert config.starting_alpha == 0.025 and config.size == 50
+    assert flags.python_values("word2phrase", {})["threshold"] == 100.0
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"size": 5.0}, "-size must be an integer, got 5.0"),
+    ({"size": True}, "-size must be an integer, got True"),
+    ({"size": None}, "-size must be an integer, got None"),
+    ({"sample": "0.1"}, "-sample must be a number, got '0.1'"),
+    ({"save_vocab": 3}, "-save-vocab must be a file name, got 3"),
+    ({"device": "tpu"}, "-device must be one of cpu, cuda, got 'tpu'"),
+    ({"min_cout": 3}, "word2vec has no flag 'min_cout' (its flags: train, output, size, "),
+])
+def test_python_values_of_the_wrong_type_are_one_line_errors(given, message):
+    with pytest.raises(ConfigError) as refused:
+        flags.python_values("word2vec", given)
+    assert str(refused.value).startswith(message)
+
+
+def test_rules_between_flags_and_required_flags_stay_in_validate():
+    with pytest.raises(ConfigError, match="^-hs 0 -negative 0 trains nothing"):
+        TrainConfig(train="x", hs=0, negative=0).validate()
+    with pytest.raises(ConfigError, match="^no training file given: use -train FILE$"):
+        TrainConfig().validate()
+    with pytest.raises(ConfigError, match=r"^-output FILE is required \(where the joined"):
+        PhraseConfig(train="x").validate()
+
+
+def test_adding_a_flag_is_one_entry_in_the_table(monkeypatch):
+    """A new flag appears in the settings class, --help, the docs and the Python checks."""
+    progress = flags.Flag("progress", flags.Choice("bar", "json"), "bar",
+                          "How progress is shown.", ("word2vec",), new=True)
+    monkeypatch.setattr(flags, "FLAGS", flags.FLAGS + (progress,))
+    monkeypatch.setitem(flags.BY_NAME, ("word2vec", "progress"), progress)
+
+    @dataclasses.dataclass(frozen=True)
+    @flags.settings("word2vec")
+    class Settings:
+        size: int = flags.TABLE
+
+    assert Settings().progress == "bar" and Settings().size == 100
+    command = cli._command("word2vec", "Details.")(lambda **values: None)
+    with click.Context(command, info_name="word2vec") as ctx:
+        assert _squashed("-progress bar|json How progress is shown. [default: bar]") in \
+            _squashed(command.get_help(ctx))
+    assert "| `-progress bar\\|json` | bar | one of bar, json | *new*: How progress" in \
+        flags.markdown()
+    assert flags.python_values("word2vec", {"progress": "json"})["progress"] == "json"
+    with pytest.raises(ConfigError, match="^-progress must be one of bar, json, got 'xml'$"):
+        flags.python_values("word2vec", {"progress": "xml"})
