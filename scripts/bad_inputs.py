@@ -119,6 +119,17 @@ def scratch() -> Path:
     return work
 
 
+def replacing(command, extra):
+    """``command`` with the flags that ``extra`` sets taken out, then ``extra``: a flag
+    given twice keeps its first value, as in the original."""
+    changed = set(extra[::2])
+    kept = [command[0]]
+    for flag, value in zip(command[1::2], command[2::2]):
+        if flag not in changed:
+            kept += [flag, value]
+    return kept + list(extra)
+
+
 def cases():
     """(description, command, stdin, output name to check) for each case."""
     w2v = tool("word2vec")
@@ -176,7 +187,7 @@ def cases():
                   "-iter 1e30", "-threads 100000000", "-negative 100000000",
                   "-seed 18446744073709551616", "-alpha 1e400", "-alpha nan", "-sample nan",
                   "-sample inf"):
-        yield flags, train + flags.split(), b"", "out.bin"
+        yield flags, replacing(train, flags.split()), b"", "out.bin"
     yield "-classes larger than the vocabulary", train + ["-classes", "5000"], b"", "out.bin"
     for flags in ("-batch 1 -cbow 0 -exact 1", "-device tpu",
                   "-device cuda -cbow 0 -hs 1 -negative 0"):
@@ -193,6 +204,8 @@ def cases():
         yield (f"training, {description} (model written)",
                shell(f"{quiet_train} {redirect}"), b"", "out.bin")
     yield "unknown flag -itter", train + ["-itter", "3"], b"", "out.bin"
+    yield ("flag given twice (-size 20 ... -size 30: the first is used, as in the original)",
+           train + ["-size", "30", "-iter", "1"], b"", None)
     yield "flag without value", [w2v, "-train", "lee.txt", "-output"], b"", None
     yield "SIGINT during training", "sigint", b"", "out.bin"
     yield "SIGTERM during training", "sigterm", b"", "out.bin"

@@ -1,6 +1,6 @@
 """The flag table (``w2v_cli/flags.py``) and what is built from it: every command's
-options and --help, --version, the settings classes, docs/cli.md and the checks a Python
-caller gets."""
+options and --help, --version, the settings classes, docs/cli.md, the checks a Python
+caller gets, and the original's rule that the first of a repeated flag wins."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.conftest import GOLDEN, run_cli
 from w2v_cli import __version__, cli, flags
 from w2v_cli.config import TrainConfig
 from w2v_cli.errors import ConfigError
+from w2v_cli.formats import read_vectors
 from w2v_cli.phrases import PhraseConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -217,3 +218,78 @@ def test_adding_a_flag_is_one_entry_in_the_table(monkeypatch):
     assert flags.python_values("word2vec", {"progress": "json"})["progress"] == "json"
     with pytest.raises(ConfigError, match="^-progress must be one of bar, json, got 'xml'$"):
         flags.python_values("word2vec", {"progress": "xml"})
+
+
+# --- the first of a repeated flag wins ---------------------------------------------------
+
+@pytest.mark.parametrize("args, kept, notes", [
+    (["-size", "20", "-size", "30"], ["-size", "20"],
+     ["-size given again; the first value, 20, is used and 30 ignored"]),
+    (["-size", "20", "-train", "a", "-size", "30", "-size=40", "-size", "20"],
+     ["-size", "20", "-train", "a"],
+     ["-size given again; the first value, 20, is used and 30 and 40 ignored"]),
+    (["-window=3", "-window", "4", "-window", "5", "-window", "6"], ["-window=3"],
+     ["-window given again; the first value, 3, is used and 4, 5 and 6 ignored"]),
+    (["-size", "20", "-size", "20"], ["-size", "20"], []),           # nothing changes
+    (["-output", "-size", "-size", "7"], ["-output", "-size", "-size", "7"], []),   # a value
+    (["-size", "20", "-size"], ["-size", "20", "-size"], []),        # left for the parser
+    (["-size", "20", "--", "-size", "30"], ["-size", "20", "--", "-size", "30"], []),
+    (["-output", "a.txt", "-output", ""], ["-output", "a.txt"],
+     ["-output given again; the first value, a.txt, is used and '' ignored"]),
+    (["-output", "a\nb", "-output", "c"], ["-output", "a\nb"],
+     ["-output given again; the first value, a\\nb, is used and c ignored"]),
+    (["-itter", "3", "-itter", "4"], ["-itter", "3", "-itter", "4"], []),   # not a flag
+])
+def test_take_first(args, kept, notes):
+    left, ignored = flags.take_first("word2vec", args)
+    assert left == kept
+    assert [item.note() for item in ignored] == notes
+
+
+def _vector_size(path) -> int:
+    return read_vectors(str(path))[1].shape[1]
+
+
+def test_word2vec_uses_the_first_of_a_repeated_flag_and_says_so(tmp_path):
+    base = ["-train", str(LEE), "-output", str(tmp_path / "v.txt"), "-iter", "1",
+            "-threads", "1", "-min-count", "5"]
+    result = run_cli(cli.word2vec_main, base + ["-size", "20", "-debug", "1", "-size", "30",
+                                                "-debug", "0", "-iter", "3"])
+    assert result.exit_code == 0
+    assert result.error_lines == [      # in the order the flags first appear
+        "word2vec: note: -iter given again; the first value, 1, is used and 3 ignored",
+        "word2vec: note: -size given again; the first value, 20, is used and 30 ignored",
+        "word2vec: note: -debug given again; the first value, 1, is used and 0 ignored"]
+    assert result.stdout.startswith(b"Starting training using file ")     # -debug 1, not 0
+    assert _vector_size(tmp_path / "v.txt") == 20
+    first = (tmp_path / "v.txt").read_bytes()
+    quiet = run_cli(cli.word2vec_main, base + ["-size", "20", "-debug", "0", "-size", "30"])
+    assert quiet.exit_code == 0 and quiet.stderr == b"" and quiet.stdout == b""
+    assert (tmp_path / "v.txt").read_bytes() == first           # -iter 1 as above
+
+
+def test_a_bad_first_value_is_refused_even_when_a_later_one_is_good(tmp_path):
+    result = run_cli(cli.word2vec_main, ["-train", str(LEE), "-output", str(tmp_path / "v"),
+                                         "-size", "0", "-size", "30"])
+    assert result.exit_code == 2
+    assert result.error_lines == [
+        "word2vec: note: -size given again; the first value, 0, is used and 30 ignored",
+        "word2vec: error: -size must be a positive integer, got 0"]
+    assert not (tmp_path / "v").exists()
+
+
+def test_word2phrase_uses_the_first_of_a_repeated_flag_and_says_so(tmp_path):
+    base = ["-train", str(LEE), "-debug", "1"]
+    once = run_cli(cli.word2phrase_main, base + ["-output", str(tmp_path / "a.txt"),
+                                                 "-threshold", "50"])
+    twice = run_cli(cli.word2phrase_main, base + ["-output", str(tmp_path / "b.txt"),
+                                                  "-threshold", "50", "-threshold", "1000",
+                                                  "-output", str(tmp_path / "c.txt")])
+    assert once.exit_code == twice.exit_code == 0 and once.stderr == b""
+    assert twice.error_lines == [
+        f"word2phrase: note: -output given again; the first value, {tmp_path}/b.txt, is "
+        f"used and {tmp_path}/c.txt ignored",
+        "word2phrase: note: -threshold given again; the first value, 50, is used and 1000 "
+        "ignored"]
+    assert (tmp_path / "b.txt").read_bytes() == (tmp_path / "a.txt").read_bytes()
+    assert not (tmp_path / "c.txt").exists()

@@ -192,7 +192,13 @@ def _parameter(flag: flags.Flag, command: str):
 
 
 class _TableCommand(click.Command):
-    """A command whose flags and arguments are the table's (its arguments' help too)."""
+    """A command whose flags are the table's.  As in the original, the first of a
+    repeated flag wins (``flags.take_first``); the later values are named on stderr from
+    ``-debug 1`` up."""
+
+    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
+        args, ctx.meta["w2v_cli.ignored"] = flags.take_first(self.name or "", args)
+        return super().parse_args(ctx, args)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         arguments = [flag for flag in flags.of(self.name or "") if flag.positional]
@@ -203,6 +209,15 @@ class _TableCommand(click.Command):
                                         if not flag.is_required(self.name or "") else ""))
                                     for flag in arguments])
         super().format_options(ctx, formatter)
+
+    def invoke(self, ctx: click.Context):
+        from w2v_cli import cluster, console
+
+        notes = [item.note() for item in ctx.meta.get("w2v_cli.ignored", ())]
+        if notes and ctx.params.get("debug", 1) >= 1 and cluster.current().is_root:
+            for note in notes:
+                console.tell(f"{ctx.info_name}: note: {note}\n")
+        return super().invoke(ctx)
 
 
 def _command(name: str, details: str, **settings):

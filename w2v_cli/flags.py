@@ -38,9 +38,9 @@ import dataclasses
 import math
 import numbers
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from w2v_cli.errors import ConfigError
+from w2v_cli.errors import ConfigError, shown
 
 # --- the commands ---------------------------------------------------------------------------
 
@@ -519,6 +519,66 @@ def python_values(command: str, given: Mapping[str, Any]) -> Dict[str, Any]:
     return values
 
 
+# --- the command line: the first of a repeated flag wins ----------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Ignored:
+    """A flag given more than once: the value used and the later ones, ignored."""
+
+    flag: Flag
+    first: str
+    later: Tuple[str, ...]
+
+    def note(self) -> str:
+        later = [shown_argument(value) for value in self.later]
+        listed = later[0] if len(later) == 1 else ", ".join(later[:-1]) + " and " + later[-1]
+        first = shown_argument(self.first)
+        return (f"{self.flag.option} given again; the first value, {first}, is used and "
+                f"{listed} ignored")
+
+
+def shown_argument(value: str) -> str:
+    """A command-line value in a one-line note (control characters escaped)."""
+    return shown(value.encode("utf-8", "surrogateescape")) if value else "''"
+
+
+def take_first(command: str, args: Sequence[str]) -> Tuple[List[str], List[Ignored]]:
+    """``args`` without the later occurrences of a repeated flag (and their values), and
+    what was left out.  The original looks every flag up from the start of the command
+    line and takes the first match, so ``$(COMMON) $(EXTRA)`` in a Makefile keeps
+    COMMON's values; so do we.  A later value equal to the first one is left out without
+    a note; a repeated flag with no value after it is kept, for the parser to refuse.
+    Everything after ``--`` is left alone, as the parser takes it as arguments."""
+    options = {flag.option: flag for flag in of(command) if not flag.positional}
+    kept: List[str] = []
+    seen: Dict[str, Tuple[Flag, str, List[str]]] = {}
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if arg == "--":
+            kept.extend(args[position:])
+            break
+        name, equals, value = arg.partition("=")
+        if arg in options and position + 1 < len(args):
+            name, value, used = arg, args[position + 1], 2
+        elif equals and name in options:
+            used = 1
+        else:
+            kept.append(arg)
+            position += 1
+            continue
+        if name in seen:
+            if value != seen[name][1]:
+                seen[name][2].append(value)
+        else:
+            seen[name] = (options[name], value, [])
+            kept.extend(args[position:position + used])
+        position += used
+    ignored = [Ignored(flag, first, tuple(later)) for flag, first, later in seen.values()
+               if later]
+    return kept, ignored
+
+
 # --- docs/cli.md ---------------------------------------------------------------------------------
 
 DOCS_HEADER = """\
@@ -529,7 +589,9 @@ DOCS_HEADER = """\
 
 Every command of the original toolkit, with the original's single-dash flags and
 defaults, plus the new ones (marked *new*).  Flags may come in any order; each takes a
-value.  Unknown flags are errors (the original ignored them).
+value.  As in the original, when a flag is given twice the **first** value is used
+(`word2vec $(COMMON) -size 20 $(EXTRA)` keeps 20 whatever `$(EXTRA)` says); from
+`-debug 1` up, a note on stderr names each value that was ignored.  Unknown flags are errors (the original ignored them).
 
 Every command answers `--help` (also `-help`, `-h`) and `--version` (also `-version`);
 with no arguments at all it prints its help and exits 0, as the original printed its usage.
