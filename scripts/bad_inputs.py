@@ -220,6 +220,8 @@ def cases():
                           ("non-numeric value (text)", "words.txt")):
         yield f"distance: {problem}", [tool("distance"), name], b"king\n", None
     yield "distance: NaN in a vector (accepted)", [tool("distance"), "nan.txt"], b"queen\n", None
+    yield ("distance: a second vector file (ignored, as by the original)",
+           [tool("distance"), "model.bin", "other.bin"], b"paris\n", None)
     yield "distance: end of input without EXIT", [tool("distance"), "model.bin"], b"paris\n", None
     yield "distance: binary file without newlines (accepted)", [tool("distance"), "no-newlines.bin"], b"paris\n", None
     yield "distance: header announces fewer words (reads that many)", [tool("distance"), "header-fewer.bin"], b"paris\n", None

@@ -22,6 +22,7 @@ from w2v_cli.phrases import PhraseConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LEE = GOLDEN / "corpus" / "lee.txt"
+MODEL = GOLDEN / "eval" / "vec-text8head-cbow-50.bin"
 
 
 def _squashed(text: str) -> str:
@@ -293,3 +294,25 @@ def test_word2phrase_uses_the_first_of_a_repeated_flag_and_says_so(tmp_path):
         "ignored"]
     assert (tmp_path / "b.txt").read_bytes() == (tmp_path / "a.txt").read_bytes()
     assert not (tmp_path / "c.txt").exists()
+
+
+# --- the query tools use their first arguments, as the originals do -------------------------
+
+@pytest.mark.parametrize("command, args, extra, stdin", [
+    ("distance", [str(MODEL)], ["other.bin"], b"paris\n"),
+    ("word-analogy", [str(MODEL)], ["other.bin", "more"], b"paris france berlin\n"),
+    ("compute-accuracy", [str(MODEL), "300"], ["1000"], b": s\nparis france berlin germany\n"),
+    ("compute-similarity", [str(MODEL), "PAIRS"], ["other.tsv"], b""),
+])
+def test_query_tools_ignore_further_arguments_with_a_note(tmp_path, command, args, extra,
+                                                          stdin):
+    (tmp_path / "PAIRS").write_bytes(b"paris\tfrance\t7\nking\tqueen\t8\ncar\tking\t1\n")
+    main = cli.MAINS[command]
+    alone = run_cli(main, args, input=stdin, cwd=tmp_path)
+    more = run_cli(main, args + extra, input=stdin, cwd=tmp_path)
+    assert alone.exit_code == more.exit_code == 0, more.stderr
+    assert alone.stderr == b""
+    assert more.stdout == alone.stdout
+    plural = "s" if len(extra) > 1 else ""
+    assert more.error_lines == [f"{command}: note: extra argument{plural} ignored: "
+                                f"{' '.join(extra)}"]

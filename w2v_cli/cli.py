@@ -194,7 +194,8 @@ def _parameter(flag: flags.Flag, command: str):
 class _TableCommand(click.Command):
     """A command whose flags are the table's.  As in the original, the first of a
     repeated flag wins (``flags.take_first``); the later values are named on stderr from
-    ``-debug 1`` up."""
+    ``-debug 1`` up.  A query tool uses its first arguments and names any further ones
+    (the original ignored them without a word)."""
 
     def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
         args, ctx.meta["w2v_cli.ignored"] = flags.take_first(self.name or "", args)
@@ -214,6 +215,9 @@ class _TableCommand(click.Command):
         from w2v_cli import cluster, console
 
         notes = [item.note() for item in ctx.meta.get("w2v_cli.ignored", ())]
+        if ctx.args:
+            extra = " ".join(flags.shown_argument(arg) for arg in ctx.args)
+            notes.append(f"extra argument{'s' if len(ctx.args) > 1 else ''} ignored: {extra}")
         if notes and ctx.params.get("debug", 1) >= 1 and cluster.current().is_root:
             for note in notes:
                 console.tell(f"{ctx.info_name}: note: {note}\n")
@@ -385,7 +389,12 @@ def _binary_streams(reads_stdin: bool = True):
     return _Queries(sys.stdin.buffer), stdout
 
 
-@_command("distance", DISTANCE_HELP)
+# The query tools take no flags; like the originals, they use their first arguments and
+# ignore any further ones (named on stderr).
+_EXTRA_ARGUMENTS = {"allow_extra_args": True}
+
+
+@_command("distance", DISTANCE_HELP, **_EXTRA_ARGUMENTS)
 def distance_command(file: str) -> None:
     from w2v_cli.query import run_distance
     from w2v_cli.vectors import Vectors
@@ -393,7 +402,7 @@ def distance_command(file: str) -> None:
     run_distance(Vectors.load_unit(file), *streams)
 
 
-@_command("word-analogy", ANALOGY_HELP)
+@_command("word-analogy", ANALOGY_HELP, **_EXTRA_ARGUMENTS)
 def word_analogy_command(file: str) -> None:
     from w2v_cli.query import run_analogy
     from w2v_cli.vectors import Vectors
@@ -401,7 +410,7 @@ def word_analogy_command(file: str) -> None:
     run_analogy(Vectors.load_unit(file), *streams)
 
 
-@_command("compute-accuracy", ACCURACY_HELP)
+@_command("compute-accuracy", ACCURACY_HELP, **_EXTRA_ARGUMENTS)
 def compute_accuracy_command(file: str, threshold: str) -> None:
     from w2v_cli.accuracy import evaluate_file, parse_threshold
 
@@ -412,7 +421,7 @@ def compute_accuracy_command(file: str, threshold: str) -> None:
     stdout.flush()
 
 
-@_command("compute-similarity", SIMILARITY_HELP)
+@_command("compute-similarity", SIMILARITY_HELP, **_EXTRA_ARGUMENTS)
 def compute_similarity_command(file: str, pairs: str) -> None:
     from w2v_cli.similarity import evaluate_files
     _, stdout = _binary_streams(reads_stdin=False)

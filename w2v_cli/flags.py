@@ -591,7 +591,9 @@ Every command of the original toolkit, with the original's single-dash flags and
 defaults, plus the new ones (marked *new*).  Flags may come in any order; each takes a
 value.  As in the original, when a flag is given twice the **first** value is used
 (`word2vec $(COMMON) -size 20 $(EXTRA)` keeps 20 whatever `$(EXTRA)` says); from
-`-debug 1` up, a note on stderr names each value that was ignored.  Unknown flags are errors (the original ignored them).
+`-debug 1` up, a note on stderr names each value that was ignored.  The query tools use
+their first arguments and ignore any further ones, as the originals do, with a note on
+stderr.  Unknown flags are errors (the original ignored them).
 
 Every command answers `--help` (also `-help`, `-h`) and `--version` (also `-version`);
 with no arguments at all it prints its help and exits 0, as the original printed its usage.
