@@ -102,9 +102,10 @@ def run_once(corpus: str, config: str, layout: str, seed: int, iters: int, out: 
 
     processes, threads = parse_layout(layout)
     vectors = out / f"{Path(corpus).stem}-{config}-{layout}-{seed}.bin"
+    # --flags before the configuration's flags: word2vec takes the first of a repeated flag.
     flags = ["-train", corpus, "-output", str(vectors), "-binary", "1", "-seed", str(seed),
              "-iter", str(iters), "-debug", "3", "-threads", str(threads),
-             *CONFIGS[config], *extra]
+             *extra, *CONFIGS[config]]
     command = [_tool("word2vec"), *flags]
     if processes > 1:
         command = [_tool("mpiexec"), "-n", str(processes), *command]

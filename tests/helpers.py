@@ -91,3 +91,12 @@ class ArrayIds:
 
         def close(self) -> None:
             pass
+
+
+def with_flags(usual, *given) -> List[str]:
+    """The flags ``usual`` (``-flag value`` pairs) less those that ``given`` sets, then
+    ``given``: as the original, a command takes the first of a repeated flag, so a test
+    that changes a usual flag must not give it twice."""
+    changed = set(given[::2])
+    return [arg for flag, value in zip(usual[::2], usual[1::2]) if flag not in changed
+            for arg in (flag, value)] + list(given)

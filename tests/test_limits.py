@@ -11,6 +11,7 @@ import tracemalloc
 import pytest
 
 from tests.conftest import GOLDEN, run_cli
+from tests.helpers import with_flags
 from tests.shell import command
 from w2v_cli.cli import word2vec_main
 from w2v_cli.config import MAX_NEGATIVE, MAX_THREADS, TrainConfig
@@ -42,9 +43,11 @@ def test_schedule_hands_out_exactly_the_requested_passes():
 
 
 def _refused(tmp_path, *flags):
-    """Run word2vec on Lee with ``flags``; return its one error line (and check it)."""
-    result = run_cli(word2vec_main, ["-train", str(_LEE), "-output", str(tmp_path / "v.bin"),
-                                     "-size", "10", "-iter", "1", "-debug", "0", *flags])
+    """Run word2vec on Lee with ``flags`` (in place of the usual ones they name); return
+    its one error line (and check it)."""
+    result = run_cli(word2vec_main, with_flags(["-train", str(_LEE), "-output",
+                                                str(tmp_path / "v.bin"), "-size", "10",
+                                                "-iter", "1", "-debug", "0"], *flags))
     lines = [line for line in result.error_lines if line.strip()]
     assert result.exit_code == 2, (result.exit_code, lines)
     assert len(lines) == 1 and lines[0].startswith("word2vec: error: "), lines

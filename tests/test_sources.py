@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import GOLDEN, golden_bytes
+from tests.helpers import with_flags
 from tests.shell import bash, command, error_lines, open_files, run, shell_line, \
     wait_until
 from w2v_cli.errors import InputError
@@ -30,8 +31,8 @@ COMPRESSORS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress
 
 
 def _train(work, train, output, *extra, stdin=b"", env=None):
-    return run([command("word2vec"), "-train", train, "-output", output, *FLAGS, *extra],
-               work, stdin=stdin, env=env)
+    return run([command("word2vec"), "-train", train, "-output", output,
+                *with_flags(FLAGS, *extra)], work, stdin=stdin, env=env)
 
 
 @pytest.fixture
@@ -210,7 +211,7 @@ def test_a_fifo_whose_writer_comes_late_is_waited_for(tmp_path, expected):
     with open(log, "wb") as stderr:
         # -debug 1: under -debug 0 (errors only) the wait is not announced.
         trainer = subprocess.Popen([command("word2vec"), "-train", "fifo", "-output",
-                                                          "v.bin", *FLAGS, "-debug", "1"],
+                                    "v.bin", *with_flags(FLAGS, "-debug", "1")],
                                    cwd=tmp_path, stderr=stderr, stdout=subprocess.DEVNULL)
     try:
         wait_until(lambda: log.stat().st_size > 0, process=trainer)     # the notice

@@ -60,12 +60,13 @@ def test_eight_threads_give_the_vector_lengths_of_one(text8_cut, tmp_path, flags
 
 
 def test_ranges_shorter_than_a_learning_rate_refresh_still_lower_it():
-    """32 workers on 100,000 tokens get ranges of about 400 tokens, far below the 10,000
+    """32 workers on 1,000,000 tokens get ranges of about 3,900 tokens, below the 10,000
     words between two refreshes of the learning rate; it must still fall (it once stayed
     at its start for the whole run).  A worker refreshes it every 10,000 words of its
-    own, so the last refresh comes before the end: here at about 80% of the run."""
+    own (about 62,000 each here), so the last refresh comes a little before the end: at
+    worst 32 x 10,000 of the 2,000,000 words, 16% of the start."""
     rng = np.random.default_rng(1)
-    ids = rng.integers(1, 50, size=100_000).astype(np.int32)
+    ids = rng.integers(1, 50, size=1_000_000).astype(np.int32)
     ids[::100] = 0                                    # sentences of 100 words
     vocab = Vocabulary([b"</s>"] + [b"w%d" % i for i in range(1, 50)],
                        np.array([1000] + [2000] * 49, dtype=np.int64))

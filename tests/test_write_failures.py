@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import GOLDEN, run_cli_in_process
+from tests.helpers import with_flags
 from w2v_cli import cleanup, native, native_build, outputs
 from w2v_cli.cli import word2phrase_main, word2vec_main
 
@@ -59,8 +60,8 @@ def _unnamed_in(folder: Path):
 
 
 def _word2vec(work: Path, *args, stdin=None):
-    return run_cli_in_process(word2vec_main, ["-train", str(LEE), *FLAGS, *args], input=stdin,
-                              cwd=work)
+    return run_cli_in_process(word2vec_main, ["-train", str(LEE), *with_flags(FLAGS, *args)],
+                              input=stdin, cwd=work)
 
 
 def _one_line(result) -> str:

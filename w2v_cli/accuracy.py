@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from w2v_cli.errors import ConfigError
+from w2v_cli import flags
 from w2v_cli.vectors import Vectors
 
 SEMANTIC_SECTIONS = 5           # sections 1..5 are semantic (questions-words.txt layout)
@@ -201,11 +201,11 @@ def _report(events, right: List[bool]) -> AccuracyReport:
 def parse_threshold(text: str) -> Optional[int]:
     """compute-accuracy's THRESHOLD argument: how many vectors to load (None: all).
 
-    A whole number of words, 0 meaning all of them; anything else is a ConfigError.
+    A whole number of words, 0 meaning all of them; anything else is a ConfigError (the
+    limit and its message are the flag table's).
     """
-    if not text.strip().isdigit():
-        raise ConfigError(f"THRESHOLD must be a whole number of words (0 = all), got '{text}'")
-    return int(text) or None
+    threshold = flags.get("compute-accuracy", "threshold")
+    return int(threshold.check(text, "compute-accuracy")) or None
 
 
 def evaluate_file(path: str, questions: bytes, threshold: Optional[int] = None

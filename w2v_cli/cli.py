@@ -14,15 +14,12 @@ from typing import List, Optional, Tuple
 
 import click
 
-from w2v_cli import __version__
-from w2v_cli.config import DEVICES
+from w2v_cli import __version__, flags
 
 HELP_OPTIONS = {"help_option_names": ["--help", "-help", "-h"], "max_content_width": 100}
 
-WORD2VEC_HELP = f"""Learn word vectors from a text corpus (w2v_cli {__version__}).
-
-Drop-in for the original word2vec trainer: same flags, defaults and file formats.
-The corpus is read as raw bytes; spaces, tabs and newlines separate words and every
+WORD2VEC_HELP = """Drop-in for the original word2vec trainer: same flags, defaults and file
+formats.  The corpus is read as raw bytes; spaces, tabs and newlines separate words and every
 newline also counts as the sentence-end token </s>.  -train also takes gzip, bzip2 or
 xz files (recognised by a complete header; -decompress 0 reads them as they are), and -
 for standard input.  Pipes, FIFOs and <(...) are read once.
@@ -156,72 +153,102 @@ def _first_unknown_flag(command: click.Command, args: List[str]) -> Optional[str
     return None
 
 
+# --- commands built from the flag table -------------------------------------------------
+
+_CLICK_TYPES = {flags.Integer: click.INT, flags.Unsigned: click.INT, flags.Switch: click.INT,
+                flags.Real: click.FLOAT, flags.Path: click.STRING, flags.Text: click.STRING}
+
+
+class _TableOption(click.Option):
+    """An option whose ``[default: ...]`` in --help is the table's text for it."""
+
+    def __init__(self, *args, shown_default: Optional[str] = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.shown_default = shown_default
+
+    def get_help_extra(self, ctx: click.Context):
+        extra = super().get_help_extra(ctx)
+        extra.pop("default", None)
+        if self.shown_default is not None:
+            extra["default"] = self.shown_default
+        return extra
+
+
+def _parameter(flag: flags.Flag, command: str):
+    """The click option (``-name``, stored as ``name`` with underscores) or argument of
+    one entry of the flag table."""
+    if flag.positional:
+        if flag.is_required(command):
+            return click.argument(flag.python_name, metavar=flag.name)
+        return click.argument(flag.python_name, metavar=f"[{flag.name}]", required=False,
+                              default=flag.default)
+    kind = flag.kind
+    click_type = (click.Choice(kind.choices) if isinstance(kind, flags.Choice)
+                  else _CLICK_TYPES[type(kind)])
+    default = None if isinstance(flag.default, flags.Computed) else flag.default
+    return click.option(flag.option, flag.python_name, cls=_TableOption, type=click_type,
+                        default=default, metavar=flag.value_name, help=flag.help_for(command),
+                        shown_default=flag.shown_default())
+
+
+class _TableCommand(click.Command):
+    """A command whose flags are the table's.  As in the original, the first of a
+    repeated flag wins (``flags.take_first``); the later values are named on stderr from
+    ``-debug 1`` up.  A query tool uses its first arguments and names any further ones
+    (the original ignored them without a word)."""
+
+    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
+        args, ctx.meta["w2v_cli.ignored"] = flags.take_first(self.name or "", args)
+        return super().parse_args(ctx, args)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        arguments = [flag for flag in flags.of(self.name or "") if flag.positional]
+        if arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl([(flag.name, flag.help_for(self.name or "")
+                                     + (f"  [default: {flag.shown_default()}]"
+                                        if not flag.is_required(self.name or "") else ""))
+                                    for flag in arguments])
+        super().format_options(ctx, formatter)
+
+    def invoke(self, ctx: click.Context):
+        from w2v_cli import cluster, console
+
+        notes = [item.note() for item in ctx.meta.get("w2v_cli.ignored", ())]
+        if ctx.args:
+            extra = " ".join(flags.shown_argument(arg) for arg in ctx.args)
+            notes.append(f"extra argument{'s' if len(ctx.args) > 1 else ''} ignored: {extra}")
+        if notes and ctx.params.get("debug", 1) >= 1 and cluster.current().is_root:
+            for note in notes:
+                console.tell(f"{ctx.info_name}: note: {note}\n")
+        return super().invoke(ctx)
+
+
+def _command(name: str, details: str, **settings):
+    """The click command ``name``: its summary (from the table) and ``details`` as its
+    help, its flags and arguments from the table, --help and --version."""
+    def build(function):
+        function = click.version_option(__version__, "-version", "--version",
+                                        message="%(prog)s (w2v_cli) %(version)s")(function)
+        for flag in reversed(flags.of(name)):
+            function = _parameter(flag, name)(function)
+        return click.command(name, cls=_TableCommand, help=flags.COMMANDS[name].summary
+                             + "\n\n" + details,
+                             context_settings=dict(HELP_OPTIONS, **settings))(function)
+    return build
+
+
 # --- word2vec -----------------------------------------------------------------------------
 
-def _flag(name: str, **kwargs):
-    """A single-dash option named like the C flag (``-min-count`` -> ``min_count``)."""
-    return click.option("-" + name, name.replace("-", "_"), **kwargs)
-
-
-@click.command(context_settings=HELP_OPTIONS, help=WORD2VEC_HELP, no_args_is_help=False)
-@_flag("train", metavar="FILE", help="Training text (plain, gzip, bzip2, xz; - for stdin).")
-@_flag("output", metavar="FILE",
-       help="Where to write the word vectors (or the classes). Without it, only the "
-            "vocabulary is built (and saved with -save-vocab).")
-@_flag("size", type=int, default=100, show_default=True, help="Dimensions of the vectors.")
-@_flag("window", type=int, default=5, show_default=True,
-       help="Largest distance between a word and its context words.")
-@_flag("sample", type=float, default=1e-3, show_default=True,
-       help="Subsampling threshold for frequent words; 0 turns it off (useful range 1e-5 to 1e-3).")
-@_flag("hs", type=int, default=0, show_default=True, help="1: use hierarchical softmax.")
-@_flag("negative", type=int, default=5, show_default=True,
-       help="Negative examples per word (typical 3 to 25); 0: no negative sampling.")
-@_flag("threads", type=int, default=None,
-       help="Worker threads.  [default: the number of available cores; the original used 12]")
-@_flag("iter", type=int, default=5, show_default=True, help="Passes over the corpus.")
-@_flag("min-count", type=int, default=5, show_default=True,
-       help="Ignore words that occur fewer times than this.")
-@_flag("alpha", type=float, default=None,
-       help="Starting learning rate.  [default: 0.025 for skip-gram, 0.05 for CBOW]")
-@_flag("classes", type=int, default=0, show_default=True,
-       help="Write K-means word classes (this many) instead of vectors.")
-@_flag("debug", type=int, default=2, show_default=True,
-       help="0: errors only; 1: vocabulary figures on stdout; 2: also progress bars on "
-            "stderr; 3: also the time of each phase.")
-@_flag("binary", type=int, default=0, show_default=True,
-       help="1: write the vectors in the binary format.")
-@_flag("save-vocab", metavar="FILE", help="Save the vocabulary (word count per line).")
-@_flag("read-vocab", metavar="FILE",
-       help="Take the vocabulary and counts from this file instead of counting the corpus.")
-@_flag("cbow", type=int, default=1, show_default=True,
-       help="1: continuous bag of words; 0: skip-gram.")
-@_flag("seed", type=int, default=1, show_default=True,
-       help="Random seed; with -threads 1 equal seeds give identical files. The default "
-            "reproduces the original's random numbers.")
-@_flag("exact", type=int, default=0, show_default=True,
-       help="1: do every float32 operation in the original's order, without SIMD "
-            "(slower; with -threads 1 it matches the original built without FMA).")
-@_flag("batch", type=int, default=0, show_default=True,
-       help="1: shared-negative batched skip-gram (faster; each window's context words "
-            "share one draw of negatives and are trained together as small matrix "
-            "products; hierarchical softmax and CBOW keep their original updates; results "
-            "differ from the original's).")
-@_flag("decompress", type=int, default=1, show_default=True,
-       help="0: read -train and -read-vocab as they are, even when they start with a "
-            "complete gzip, bzip2 or xz header.")
-@_flag("device", type=click.Choice(DEVICES), default="cpu", show_default=True,
-       help="cuda: train on an NVIDIA GPU (needs the cuda extra: pip install "
-            "'w2v_cli[cuda]'); skip-gram and CBOW with negative sampling, skip-gram "
-            "always with negatives shared per window as with -batch 1; -threads host "
-            "threads prepare the corpus for it.")
-def word2vec_command(**flags) -> None:
+@_command("word2vec", WORD2VEC_HELP)
+def word2vec_command(**values) -> None:
     from w2v_cli import cluster
     from w2v_cli.config import TrainConfig
     from w2v_cli.pipeline import run_word2vec
 
-    if flags["threads"] is None:
-        flags["threads"] = cluster.current().default_threads()
-    run_word2vec(TrainConfig(**flags))
+    if values["threads"] is None:
+        values["threads"] = cluster.current().default_threads()
+    run_word2vec(TrainConfig(**values))
 
 
 # Training never calls BLAS: the thread pool numpy's BLAS starts on import would only
@@ -254,54 +281,39 @@ MAINS: dict = {"word2vec": word2vec_main}
 
 # --- companion tools ----------------------------------------------------------------------
 
-VECTOR_FILE_NOTE = """FILE is a vector file written by word2vec, binary or text (told apart by its
-content, whatever its name)."""
-
-DISTANCE_HELP = f"""Show the 40 words nearest to a word, or to the sum of several words.
-
-{VECTOR_FILE_NOTE}  Queries are read from standard input, one per line, until a
-line EXIT or the end of the input; the scores are cosine similarities.
+DISTANCE_HELP = """Queries are read from standard input, one per line, until a line EXIT
+or the end of the input; the scores are cosine similarities.
 
 \b
 Example:
   printf 'paris\\nking queen\\n' | distance vectors.bin
 """
 
-ANALOGY_HELP = f"""Answer analogies: for "A B C", the 40 words nearest to B - A + C.
-
-{VECTOR_FILE_NOTE}  Read "A B C" lines from standard input ("A is to B as C is
-to ?") until a line EXIT or the end of the input.
+ANALOGY_HELP = """Read "A B C" lines from standard input ("A is to B as C is to ?") until
+a line EXIT or the end of the input.
 
 \b
 Example:
   printf 'man king woman\\n' | word-analogy vectors.bin
 """
 
-ACCURACY_HELP = f"""Score a model on analogy questions read from standard input.
-
-{VECTOR_FILE_NOTE}  Each question "A B C D" counts as right when D is the word
-nearest to B - A + C; ": name" lines start sections.  THRESHOLD > 0 loads only the
-first THRESHOLD words (the most frequent; 30000 is usual), 0 (default) all of them.
+ACCURACY_HELP = """Each question "A B C D" counts as right when D is the word nearest to
+B - A + C; ": name" lines start sections.
 
 \b
 Example:
   compute-accuracy vectors.bin 30000 < questions-words.txt
 """
 
-SIMILARITY_HELP = f"""Spearman correlation between a model's cosine similarities and human scores.
-
-{VECTOR_FILE_NOTE}  PAIRS has one "word1<TAB>word2<TAB>score" line per pair and "#"
-comment lines (the WordSim-353 layout).  Words are matched ignoring ASCII case; pairs with
-an unknown word are skipped and counted.
+SIMILARITY_HELP = """Words are matched ignoring ASCII case; pairs with an unknown word are
+skipped and counted.
 
 \b
 Example:
   compute-similarity vectors.bin wordsim353.tsv
 """
 
-WORD2PHRASE_HELP = """Join frequent word pairs of a text into phrases such as new_york.
-
-A pair "a b" is joined as "a_b" when
+WORD2PHRASE_HELP = """A pair "a b" is joined as "a_b" when
 (count(a b) - min_count) / count(a) / count(b) * words_in_text is above -threshold.
 Run the output through word2phrase again to get phrases of three and four words.
 -train also takes gzip, bzip2 or xz files (-decompress 0 reads them as they are), and -
@@ -377,8 +389,12 @@ def _binary_streams(reads_stdin: bool = True):
     return _Queries(sys.stdin.buffer), stdout
 
 
-@click.command(context_settings=HELP_OPTIONS, help=DISTANCE_HELP)
-@click.argument("file", metavar="FILE")
+# The query tools take no flags; like the originals, they use their first arguments and
+# ignore any further ones (named on stderr).
+_EXTRA_ARGUMENTS = {"allow_extra_args": True}
+
+
+@_command("distance", DISTANCE_HELP, **_EXTRA_ARGUMENTS)
 def distance_command(file: str) -> None:
     from w2v_cli.query import run_distance
     from w2v_cli.vectors import Vectors
@@ -386,8 +402,7 @@ def distance_command(file: str) -> None:
     run_distance(Vectors.load_unit(file), *streams)
 
 
-@click.command(context_settings=HELP_OPTIONS, help=ANALOGY_HELP)
-@click.argument("file", metavar="FILE")
+@_command("word-analogy", ANALOGY_HELP, **_EXTRA_ARGUMENTS)
 def word_analogy_command(file: str) -> None:
     from w2v_cli.query import run_analogy
     from w2v_cli.vectors import Vectors
@@ -395,9 +410,7 @@ def word_analogy_command(file: str) -> None:
     run_analogy(Vectors.load_unit(file), *streams)
 
 
-@click.command(context_settings=HELP_OPTIONS, help=ACCURACY_HELP)
-@click.argument("file", metavar="FILE")
-@click.argument("threshold", metavar="[THRESHOLD]", required=False, default="0")
+@_command("compute-accuracy", ACCURACY_HELP, **_EXTRA_ARGUMENTS)
 def compute_accuracy_command(file: str, threshold: str) -> None:
     from w2v_cli.accuracy import evaluate_file, parse_threshold
 
@@ -408,9 +421,7 @@ def compute_accuracy_command(file: str, threshold: str) -> None:
     stdout.flush()
 
 
-@click.command(context_settings=HELP_OPTIONS, help=SIMILARITY_HELP)
-@click.argument("file", metavar="FILE")
-@click.argument("pairs", metavar="PAIRS")
+@_command("compute-similarity", SIMILARITY_HELP, **_EXTRA_ARGUMENTS)
 def compute_similarity_command(file: str, pairs: str) -> None:
     from w2v_cli.similarity import evaluate_files
     _, stdout = _binary_streams(reads_stdin=False)
@@ -419,22 +430,10 @@ def compute_similarity_command(file: str, pairs: str) -> None:
     stdout.flush()
 
 
-@click.command(context_settings=HELP_OPTIONS, help=WORD2PHRASE_HELP)
-@_flag("train", metavar="FILE", help="The text to read (plain, gzip, bzip2, xz; - for stdin).")
-@_flag("output", metavar="FILE", help="Where to write the text with phrases joined.")
-@_flag("min-count", type=int, default=5, show_default=True,
-       help="Ignore words and pairs that occur fewer times than this.")
-@_flag("threshold", type=float, default=100.0, show_default=True,
-       help="Join a pair when its score is above this (higher: fewer phrases).")
-@_flag("debug", type=int, default=2, show_default=True,
-       help="0: errors only; 1: the vocabulary figures on stdout; 2: also progress bars "
-            "on stderr.")
-@_flag("decompress", type=int, default=1, show_default=True,
-       help="0: read -train as it is, even when it starts with a complete gzip, bzip2 "
-            "or xz header.")
-def word2phrase_command(**flags) -> None:
+@_command("word2phrase", WORD2PHRASE_HELP)
+def word2phrase_command(**values) -> None:
     from w2v_cli.phrases import PhraseConfig, run_word2phrase
-    run_word2phrase(PhraseConfig(**flags))
+    run_word2phrase(PhraseConfig(**values))
 
 
 def distance_main(args: Optional[List[str]] = None) -> None:

@@ -79,8 +79,10 @@ def available_memory() -> Tuple[Optional[int], str]:
 
 
 def amount(count: int) -> str:
-    """Bytes as a reader takes them in: GB from 1 GB on, else MB."""
-    return f"{count / 1e9:.2f} GB" if count >= 1e9 else f"{count / 1e6:.0f} MB"
+    """Bytes as a reader takes them in: GB from 1 GB on, MB from 1 MB, else KB."""
+    if count >= 1e9:
+        return f"{count / 1e9:.2f} GB"
+    return f"{count / 1e6:.0f} MB" if count >= 1e6 else f"{count / 1e3:.0f} KB"
 
 
 def check_model_fits(config, vocab_size: int) -> str:

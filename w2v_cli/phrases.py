@@ -35,10 +35,8 @@ from typing import BinaryIO, Optional, TextIO
 
 import numpy as np
 
-from w2v_cli import console, native, sources
-from w2v_cli.config import check_integers, check_not_negative, check_real
+from w2v_cli import console, flags, native, sources
 from w2v_cli.corpus import iter_token_batches
-from w2v_cli.errors import ConfigError
 from w2v_cli.outputs import AtomicOutput, refuse_same_file
 from w2v_cli.wordtable import WordTable
 
@@ -50,33 +48,23 @@ _STREAM_STRINGS = 1 << 19
 
 
 @dataclasses.dataclass(frozen=True)
+@flags.settings("word2phrase")
 class PhraseConfig:
-    """The settings of one ``word2phrase`` run; names follow the C flags."""
+    """The settings of one ``word2phrase`` run: one field per flag of ``flags.FLAGS``,
+    named like the flag, with the flag's default."""
 
-    train: str = ""
-    output: Optional[str] = None
-    min_count: int = 5
-    threshold: float = 100.0
-    debug: int = 2
-    decompress: int = 1             # 0: read -train as it is, never as a compressed file
+    train: Optional[str] = flags.TABLE
+    output: Optional[str] = flags.TABLE
+    min_count: int = flags.TABLE
+    threshold: float = flags.TABLE
+    debug: int = flags.TABLE
+    decompress: int = flags.TABLE   # 0: read -train as it is, never as a compressed file
 
     def validate(self) -> "PhraseConfig":
-        """Raise ConfigError for a value the original would misbehave on; the checks and
-        messages are word2vec's (``config.py``)."""
-        check_integers(self)
-        check_not_negative("-min-count", self.min_count)
-        if self.min_count == 0:
-            # A joined word is given the count 0 so that it cannot join the next one,
-            # which holds only while min_count >= 1: with 0, the original divides by that
-            # count, scores infinity and chains whole lines into one token.
-            raise ConfigError("-min-count must be at least 1 for word2phrase, got 0 (with 0 "
-                              "the original divides by zero and joins whole lines into one "
-                              "token)")
-        check_real("-threshold", self.threshold)
-        if not self.train:
-            raise ConfigError("-train FILE is required (the text to read)")
-        if not self.output:
-            raise ConfigError("-output FILE is required (where the joined text goes)")
+        """Raise ConfigError for a value the original would misbehave on; the limits and
+        messages of the flags word2vec shares are word2vec's (``flags.FLAGS``)."""
+        flags.check_values("word2phrase", self)
+        flags.check_required("word2phrase", self)
         return self
 
 
