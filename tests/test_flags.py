@@ -18,7 +18,7 @@ from w2v_cli import __version__, cli, flags
 from w2v_cli.config import TrainConfig
 from w2v_cli.errors import ConfigError
 from w2v_cli.formats import read_vectors
-from w2v_cli.phrases import PhraseConfig
+from w2v_cli.word2phrase import PhraseConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LEE = GOLDEN / "corpus" / "lee.txt"
@@ -199,26 +199,26 @@ def test_rules_between_flags_and_required_flags_stay_in_validate():
 
 def test_adding_a_flag_is_one_entry_in_the_table(monkeypatch):
     """A new flag appears in the settings class, --help, the docs and the Python checks."""
-    progress = flags.Flag("progress", flags.Choice("bar", "json"), "bar",
-                          "How progress is shown.", ("word2vec",), new=True)
-    monkeypatch.setattr(flags, "FLAGS", flags.FLAGS + (progress,))
-    monkeypatch.setitem(flags.BY_NAME, ("word2vec", "progress"), progress)
+    report = flags.Flag("report", flags.Choice("text", "json"), "text",
+                        "How the report is shown.", ("word2vec",), new=True)
+    monkeypatch.setattr(flags, "FLAGS", flags.FLAGS + (report,))
+    monkeypatch.setitem(flags.BY_NAME, ("word2vec", "report"), report)
 
     @dataclasses.dataclass(frozen=True)
     @flags.settings("word2vec")
     class Settings:
         size: int = flags.TABLE
 
-    assert Settings().progress == "bar" and Settings().size == 100
+    assert Settings().report == "text" and Settings().size == 100
     command = cli._command("word2vec", "Details.")(lambda **values: None)
     with click.Context(command, info_name="word2vec") as ctx:
-        assert _squashed("-progress bar|json How progress is shown. [default: bar]") in \
+        assert _squashed("-report text|json How the report is shown. [default: text]") in \
             _squashed(command.get_help(ctx))
-    assert "| `-progress bar\\|json` | bar | one of bar, json | *new*: How progress" in \
+    assert "| `-report text\\|json` | text | one of text, json | *new*: How the report" in \
         flags.markdown()
-    assert flags.python_values("word2vec", {"progress": "json"})["progress"] == "json"
-    with pytest.raises(ConfigError, match="^-progress must be one of bar, json, got 'xml'$"):
-        flags.python_values("word2vec", {"progress": "xml"})
+    assert flags.python_values("word2vec", {"report": "json"})["report"] == "json"
+    with pytest.raises(ConfigError, match="^-report must be one of text, json, got 'xml'$"):
+        flags.python_values("word2vec", {"report": "xml"})
 
 
 # --- the first of a repeated flag wins ---------------------------------------------------

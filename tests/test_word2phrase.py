@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import GOLDEN, golden_bytes, run_cli
-from w2v_cli import phrases, sources
+from w2v_cli import sources
+from w2v_cli import word2phrase as phrases
 from w2v_cli.cli import word2phrase_main, word2vec_main
 
 

@@ -9,8 +9,10 @@ optional progress bar.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Optional
+import tempfile
+from typing import Iterable, Iterator, Optional
 
 from w2v_cli.vectors import Vectors
 
@@ -23,3 +25,155 @@ def load(path, limit: Optional[int] = None) -> Vectors:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
         raise TypeError(f"limit must be an int, not {type(limit).__name__}")
     return Vectors.load(os.fspath(path), limit)
+
+
+def train(train, output=None, *, progress=None, **flags) -> Vectors:
+    """Train word vectors as ``word2vec`` does, and return them.
+
+    Parameters
+    ----------
+    train : str, path, or iterable of sentences
+        The training text (as ``-train``: plain, gzip, bzip2 or xz), or the sentences
+        themselves: each a list of tokens (str or bytes, without spaces, TABs or
+        newlines), written to a temporary file first.
+    output : str or path, optional
+        Also write the vectors there, as ``-output`` does (``binary=True`` for the binary
+        format); without it no file is written.
+    progress : bool or "json", optional
+        Show a progress bar on stderr (default: only when stderr is a terminal); "json"
+        writes one JSON object a line instead (``-progress json``).
+    **flags
+        Every flag of ``word2vec`` (docs/cli.md), named with underscores:
+        ``size=100, window=5, cbow=True, negative=5, hs=False, sample=1e-3,
+        min_count=5, iter=5, threads=None (all cores), binary=False, seed=1,
+        batch=False, save_vocab=None, read_vocab=None, save_context=None,
+        init_vectors=None, debug=0, ...``; the same defaults (but ``debug``, 0 here: no
+        messages) and the same checks as the command.
+
+    Raises
+    ------
+    ConfigError, InputError, OutputError, TrainingDiverged, ... (``W2VError``)
+        With the command's one-line message.  ``-threads 1`` gives the command's result
+        byte for byte.
+    """
+    from w2v_cli import flags as table
+    from w2v_cli.config import TrainConfig
+    from w2v_cli.pipeline import run_word2vec
+
+    show, style = _progress(progress)
+    given = dict(flags)
+    given.setdefault("debug", 0)
+    if style is not None:
+        given["progress"] = style
+    with _training_text(train) as path:
+        config = TrainConfig(**table.python_values(
+            "word2vec", dict(given, train=path, output=_path(output, "output")))).validate()
+        trained = run_word2vec(config, keep_vectors=True, show_progress=show)
+    assert trained is not None
+    weights = trained.weights
+    return Vectors(trained.words, weights.input_rows())          # a copy: the model goes
+
+
+def phrases(train, output, min_count: int = 5, threshold: float = 100, *, progress=None,
+            **flags) -> str:
+    """Join frequent word pairs into phrases (``new_york``) as ``word2phrase`` does,
+    writing the text to ``output``; returns its path.  ``train`` as for ``train``; the
+    other flags of ``word2phrase`` as keyword arguments (``debug=0`` here)."""
+    from w2v_cli import flags as table
+    from w2v_cli.word2phrase import PhraseConfig, run_word2phrase
+
+    show, _ = _progress(progress)
+    given = dict(flags, min_count=min_count, threshold=threshold)
+    given.setdefault("debug", 0)
+    with _training_text(train) as path:
+        out = _path(output, "output")
+        config = PhraseConfig(**table.python_values(
+            "word2phrase", dict(given, train=path, output=out))).validate()
+        run_word2phrase(config, show_progress=show)
+    return out
+
+
+def _path(value, name: str) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or a path, not {type(value).__name__}")
+    return os.fspath(value)
+
+
+def _progress(progress):
+    """(show progress?, -progress style or None) for ``progress``."""
+    if progress is None:
+        import sys
+        from w2v_cli import console
+        return console.is_terminal(sys.stderr), None
+    if progress == "json":
+        return True, "json"
+    if isinstance(progress, bool):
+        return progress, "bar" if progress else None
+    raise TypeError(f"progress must be True, False, None or \"json\", not {progress!r}")
+
+
+_SEPARATORS = (b" ", b"\t", b"\n", b"\r")
+
+
+@contextlib.contextmanager
+def _training_text(train) -> Iterator[str]:
+    """A path to the training text: ``train`` itself, or a temporary file holding the
+    sentences it yields (removed afterwards)."""
+    if isinstance(train, (str, os.PathLike)):
+        yield os.fspath(train)
+        return
+    if isinstance(train, (bytes, bytearray)) or not isinstance(train, Iterable):
+        raise TypeError(f"train must be a path or an iterable of sentences (lists of "
+                        f"tokens), not {type(train).__name__}")
+    from w2v_cli import cleanup
+
+    from w2v_cli.errors import TemporarySpaceError
+
+    folder = cleanup.temporary_folder()
+
+    def failed(exc: OSError) -> TemporarySpaceError:
+        return TemporarySpaceError(f"cannot write the sentences into the temporary folder "
+                                   f"{folder}: {exc.strerror or exc} (TMPDIR chooses the "
+                                   f"folder)")
+
+    try:
+        handle = tempfile.NamedTemporaryFile(dir=folder, prefix="w2v-sentences-",
+                                             delete=False)
+    except OSError as exc:
+        raise failed(exc) from None
+    cleanup.register(handle.name)
+    try:
+        with handle:
+            for number, sentence in enumerate(train):
+                line = b" ".join(_token(token, number)
+                                 for token in _sentence(sentence, number)) + b"\n"
+                try:
+                    handle.write(line)
+                except OSError as exc:
+                    raise failed(exc) from None
+        yield handle.name
+    finally:
+        cleanup.remove(handle.name)
+
+
+def _sentence(sentence, number: int):
+    if isinstance(sentence, (str, bytes)) or not isinstance(sentence, Iterable):
+        raise TypeError(f"sentence {number} must be a list of tokens, not "
+                        f"{type(sentence).__name__}")
+    return sentence
+
+
+def _token(token, number: int) -> bytes:
+    if isinstance(token, str):
+        data = token.encode("utf-8", "surrogateescape")
+    elif isinstance(token, bytes):
+        data = token
+    else:
+        raise TypeError(f"sentence {number}: a token must be a str or bytes, not "
+                        f"{type(token).__name__}")
+    if not data or any(separator in data for separator in _SEPARATORS):
+        raise ValueError(f"sentence {number}: the token {token!r} is empty or contains a "
+                         f"space, TAB or newline, which would make it several tokens")
+    return data

@@ -432,7 +432,7 @@ def compute_similarity_command(file: str, pairs: str) -> None:
 
 @_command("word2phrase", WORD2PHRASE_HELP)
 def word2phrase_command(**values) -> None:
-    from w2v_cli.phrases import PhraseConfig, run_word2phrase
+    from w2v_cli.word2phrase import PhraseConfig, run_word2phrase
     run_word2phrase(PhraseConfig(**values))
 
 

@@ -62,6 +62,9 @@ class TrainConfig:
     batch: int = flags.TABLE               # 1: shared-negative batched training (backends/)
     decompress: int = flags.TABLE          # 0: read -train and -read-vocab as they are
     device: str = flags.TABLE              # "cuda": train on an NVIDIA GPU (backends/cuda.py)
+    save_context: Optional[str] = flags.TABLE     # also write the output vectors here
+    init_vectors: Optional[str] = flags.TABLE     # start input vectors from this file
+    progress: str = flags.TABLE            # "bar" or "json" (progress.py)
 
     @property
     def starting_alpha(self) -> float:
@@ -76,6 +79,13 @@ class TrainConfig:
         if not self.hs and self.negative == 0:
             raise ConfigError("-hs 0 -negative 0 trains nothing: enable hierarchical softmax "
                               "(-hs 1) or negative sampling (-negative N)")
+        if self.save_context and self.negative == 0:
+            raise ConfigError("-save-context writes negative sampling's output vectors, one "
+                              "per word; with -negative 0 there are none (hierarchical "
+                              "softmax has one per inner node of its tree, not per word)")
+        if self.save_context and self.classes:
+            raise ConfigError("-save-context writes vectors; with -classes the run writes "
+                              "word classes instead")
         flags.check_required("word2vec", self)
         return self
 

@@ -6,18 +6,19 @@ help text and the commands that take it.  Built from it:
 
 * the click options and arguments of every command (``cli.py``);
 * the fields, defaults and checks of ``TrainConfig`` (``config.py``) and ``PhraseConfig``
-  (``phrases.py``), the settings the library runs on;
+  (``word2phrase.py``), the settings the library runs on;
 * ``docs/cli.md``: ``python -m w2v_cli.flags > docs/cli.md`` (a test fails when the
   committed file differs from what this prints).
 
 Adding a flag is one entry in ``FLAGS``, e.g.::
 
-    Flag("progress", Choice("bar", "json"), "bar", "How progress is shown.", W2V, new=True)
+    Flag("report", Choice("text", "json"), "text", "How the report is shown.", W2V,
+         new=True)
 
-and the command line, ``--help``, the docs, the settings class (a field ``progress``
-with that default) and the checks follow; the library then reads ``config.progress``.
+and the command line, ``--help``, the docs, the settings class (a field ``report``
+with that default) and the checks follow; the library then reads ``config.report``.
 A field that typed code reads (``backends/``) is also declared in the settings class,
-name and type only (``progress: str = flags.TABLE``), so that the type checker knows it.
+name and type only (``report: str = flags.TABLE``), so that the type checker knows it.
 
 From Python, a command's flags are keyword arguments named like the flags with
 underscores (``-min-count`` is ``min_count``); ``python_values`` checks them as the
@@ -418,6 +419,15 @@ FLAGS: Tuple[Flag, ...] = (
                     "complete gzip, bzip2 or xz header.",
         "word2phrase": "0: read -train as it is, even when it starts with a complete gzip, "
                        "bzip2 or xz header."}, BOTH, new=True),
+    Flag("save-context", PATH, None, "Also write the output (context) vectors, negative "
+         "sampling's, in the format of -output, one per vocabulary word in the same order.",
+         W2V, new=True),
+    Flag("init-vectors", PATH, None, "Start the input vectors of the words this vector file "
+         "holds from it (text or binary, the same -size), the others as usual.", W2V,
+         new=True),
+    Flag("progress", Choice("bar", "json"), "bar", "How -debug 2 shows progress: bar (on a "
+         "terminal), or json: one JSON object a line on stderr (words done, words/s, alpha, "
+         "loss, seconds left), for logs.", W2V, new=True),
     Flag("device", Choice("cpu", "cuda"), "cpu", "cuda: train on an NVIDIA GPU (needs the "
          "cuda extra: pip install 'w2v_cli[cuda]'); skip-gram and CBOW with negative "
          "sampling, skip-gram always with negatives shared per window as with -batch 1; "

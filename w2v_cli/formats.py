@@ -167,10 +167,21 @@ def read_vectors(path: str, limit: Optional[int] = None) -> Tuple[List[bytes], n
         values, a value that is not a number, or binary records that the header's
         dimension does not fit.
     """
+    return _reading(path, lambda reader: reader.read(limit))
+
+
+def read_dimensions(path: str) -> Tuple[int, int]:
+    """(words, dimensions) of the vector file at ``path``, from its header; the errors
+    of ``read_vectors``."""
+    return _reading(path, lambda reader: reader._header()[:2])
+
+
+def _reading(path: str, use):
+    """``use(reader)`` over the vector file at ``path``, its errors naming the file."""
     stream = open_input(path, "vector file")
     try:
         with stream:
-            return _VectorReader(stream, path).read(limit)
+            return use(_VectorReader(stream, path))
     except IsADirectoryError:
         raise InputError(f"vector file is a directory: {path}") from None
     except OSError as exc:

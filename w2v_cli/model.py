@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import mmap
 import threading
-from typing import List
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -48,6 +48,7 @@ class Weights:
     syn1neg: np.ndarray
     size: int
     vocab_size: int
+    from_file: int = 0          # input vectors that started from -init-vectors
 
     def input_vectors(self) -> np.ndarray:
         """float32[V, size]: the trained word vectors, without the padding (a copy)."""
@@ -131,12 +132,38 @@ def fill_input_vectors(syn0: np.ndarray, seed: int, size: int, threads: int) -> 
         raise errors[0]
 
 
-def init_weights(config: TrainConfig, vocab_size: int) -> Weights:
-    """Random input vectors (seeded like the C tool) and zeroed output layers."""
+def init_weights(config: TrainConfig, vocab_size: int,
+                 words: Optional[Sequence[bytes]] = None) -> Weights:
+    """Random input vectors (seeded like the C tool) and zeroed output layers; with
+    ``-init-vectors``, the input vectors of the ``words`` that file holds start from it
+    (``start_from_vectors``)."""
     size = config.size
     dummy = np.zeros((1, 1), dtype=np.float32)
     syn0 = model_matrix(vocab_size, size)
     fill_input_vectors(syn0, config.seed, size, config.threads)
+    from_file = 0
+    if config.init_vectors and words is not None:
+        from_file = start_from_vectors(syn0, words, config.init_vectors, size)
     syn1 = model_matrix(vocab_size, size) if config.hs else dummy
     syn1neg = model_matrix(vocab_size, size) if config.negative > 0 else dummy
-    return Weights(syn0, syn1, syn1neg, size, vocab_size)
+    return Weights(syn0, syn1, syn1neg, size, vocab_size, from_file)
+
+
+def start_from_vectors(syn0: np.ndarray, words: Sequence[bytes], path: str,
+                       size: int) -> int:
+    """Set the rows of ``syn0`` of the ``words`` that the vector file at ``path`` holds
+    (text or binary) to its vectors; returns how many.  ``InputError`` when the file's
+    vectors are not ``size`` long."""
+    from w2v_cli.errors import InputError
+    from w2v_cli.formats import read_vectors
+
+    found, matrix = read_vectors(path)
+    if matrix.shape[1] != size:
+        raise InputError(f"-init-vectors {path} holds vectors of {matrix.shape[1]} "
+                         f"dimensions, but -size is {size}")
+    position = {word: row for row, word in reversed(list(enumerate(found)))}
+    ours = [(row, position[word]) for row, word in enumerate(words) if word in position]
+    if ours:
+        rows, theirs = (np.array(column, dtype=np.int64) for column in zip(*ours))
+        syn0[rows, :size] = matrix[theirs]
+    return len(ours)

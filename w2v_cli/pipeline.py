@@ -11,9 +11,10 @@ checks and writes the output files.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
-from typing import Optional, TextIO
+from typing import List, Optional, TextIO
 
 from w2v_cli import console, sources
 from w2v_cli.config import TrainConfig
@@ -21,8 +22,23 @@ from w2v_cli.errors import InputError
 from w2v_cli.outputs import AtomicOutput, refuse_same_file
 
 
-def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
-    """Run one ``word2vec`` command; raises ``W2VError`` subclasses on bad input."""
+@dataclasses.dataclass
+class Trained:
+    """What a run trained, for a library caller: the vocabulary's words and the model."""
+
+    words: List[bytes]
+    weights: object                     # model.Weights
+
+
+def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None,
+                 keep_vectors: bool = False,
+                 show_progress: Optional[bool] = None) -> Optional[Trained]:
+    """Run one ``word2vec`` command; raises ``W2VError`` subclasses on bad input.
+
+    ``keep_vectors`` trains even without ``-output`` and returns what was trained (the
+    library's ``train``); ``show_progress`` overrides ``-debug``'s choice of showing the
+    progress bar.
+    """
     from w2v_cli import cluster
     from w2v_cli.backends import batch_notice, choose_backend
 
@@ -43,27 +59,41 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None) -> None:
 
     # Before anything is read or written: every input opened (not read: a pipe keeps its
     # data), an output that is also an input refused, every output reserved.
-    inputs = []
-    vocab_output = output = None
+    inputs: dict = {}
+    outputs: dict = {}
     try:
         if group.is_root:
-            inputs.append(sources.InputFile(config.train, "training file"))
-            if config.read_vocab:
-                inputs.append(sources.InputFile(config.read_vocab, "vocabulary file"))
-            refuse_same_file(zip(("-train", "-read-vocab"), inputs),
-                             [("-output", config.output), ("-save-vocab", config.save_vocab)])
-            if config.save_vocab:
-                vocab_output = AtomicOutput(config.save_vocab, "vocabulary file",
-                                            notices(config))
-            if config.output:
-                output = AtomicOutput(config.output, "output file", notices(config))
-        _run(config, say, inputs, vocab_output, output, group)
+            named = (("-train", config.train, "training file"),
+                     ("-read-vocab", config.read_vocab, "vocabulary file"),
+                     ("-init-vectors", config.init_vectors, "vector file"))
+            for flag, path, what in named:
+                if path:
+                    inputs[flag] = sources.InputFile(path, what)
+            written = (("-output", config.output, "output file"),
+                       ("-save-vocab", config.save_vocab, "vocabulary file"),
+                       ("-save-context", config.save_context, "context vector file"))
+            refuse_same_file(inputs.items(), [(flag, path) for flag, path, _ in written])
+            if config.init_vectors:
+                _check_initial_vectors(config)
+            for flag, path, what in written:
+                if path:
+                    outputs[flag] = AtomicOutput(path, what, notices(config))
+        return _run(config, say, inputs, outputs, group, keep_vectors,
+                    config.debug >= 2 if show_progress is None else show_progress)
     finally:
-        for reserved in (vocab_output, output):
-            if reserved is not None:
-                reserved.discard()
-        for source in inputs:
+        for reserved in outputs.values():
+            reserved.discard()
+        for source in inputs.values():
             source.close()
+
+
+def _check_initial_vectors(config: TrainConfig) -> None:
+    """Before any work: an -init-vectors file whose vectors have another size."""
+    from w2v_cli.formats import read_dimensions
+    _, size = read_dimensions(config.init_vectors)
+    if size != config.size:
+        raise InputError(f"-init-vectors {config.init_vectors} holds vectors of {size} "
+                         f"dimensions, but -size is {config.size}")
 
 
 def _refuse_standard_input(config: TrainConfig) -> None:
@@ -92,8 +122,8 @@ def notices(config: TrainConfig):
     return notice if config.debug >= 1 else _silent
 
 
-def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
-         output: Optional[AtomicOutput], group) -> None:
+def _run(config: TrainConfig, say, inputs: dict, outputs: dict, group, keep_vectors: bool,
+         show_progress: bool) -> Optional[Trained]:
     # Heavy imports here, not at module level: `word2vec --help` must not load numba.
     from w2v_cli import formats, native
     from w2v_cli.counting import count_corpus
@@ -103,22 +133,24 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
     native.kernels(notices(config))     # a first run compiles them now, not in a bar
     clock = _PhaseClock()
     decompress = config.decompress != 0
-    wants_vectors = config.output is not None
+    wants_vectors = config.output is not None or keep_vectors
+    output = outputs.get("-output")
     listed = corpus = None
     if group.is_root:
         if config.read_vocab:
             # Read before the corpus, as the original does (a script may feed both FIFOs
             # from one process in that order).
-            vocab_file = sources.CorpusFile(inputs[1], decompress, notices(config),
-                                            "vocabulary file")
+            vocab_file = sources.CorpusFile(inputs["-read-vocab"], decompress,
+                                            notices(config), "vocabulary file")
             try:
                 listed = read_vocab_file(vocab_file, config.min_count)
             finally:
                 vocab_file.close()
-        if _read_once(config, inputs[0], group):
-            corpus = sources.StreamedCorpus(inputs[0], decompress, notices(config))
+        training = inputs["-train"]
+        if _read_once(config, training, group, wants_vectors):
+            corpus = sources.StreamedCorpus(training, decompress, notices(config))
         else:
-            corpus = sources.CorpusFile(inputs[0], decompress, notices(config))
+            corpus = sources.CorpusFile(training, decompress, notices(config))
 
     def check(vocab, distinct_words: int) -> None:
         say(f"Vocab size: {len(vocab)}")
@@ -138,15 +170,20 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
         clock.mark("vocabulary and token ids")
         try:
             vocab = counted.vocab
-            if vocab_output is not None:
+            if "-save-vocab" in outputs:
                 group.check_peers()     # a signal held by an MPI exchange stops us here
-                vocab_output.write(lambda stream: write_vocab(stream, vocab))
+                outputs["-save-vocab"].write(lambda stream: write_vocab(stream, vocab))
             if not wants_vectors:
-                return                  # vocabulary only, as the C tool does without -output
-            weights = _train(config, vocab, counted.ids, clock, group)
-            if output is None:
-                return                  # rank 0 writes the files
+                return None             # vocabulary only, as the C tool does without -output
+            weights = _train(config, vocab, counted.ids, clock, group, show_progress)
+            trained = Trained(vocab.words, weights) if keep_vectors else None
             group.check_peers()
+            if "-save-context" in outputs:
+                context = weights.syn1neg[:weights.vocab_size, :weights.size]
+                outputs["-save-context"].write(lambda stream: formats.write_vectors(
+                    stream, vocab.words, context, config.binary != 0))
+            if output is None:
+                return trained          # rank 0 writes the files
             if config.classes > 0:
                 from w2v_cli.classes import kmeans_classes
                 labels = kmeans_classes(weights.input_vectors(), config.classes,
@@ -162,6 +199,7 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
             clock.mark("writing")
             if config.debug >= 3:
                 clock.report()
+            return trained
         finally:
             counted.close()
     finally:
@@ -169,12 +207,12 @@ def _run(config: TrainConfig, say, inputs, vocab_output: Optional[AtomicOutput],
             corpus.close()
 
 
-def _read_once(config: TrainConfig, training_file, group) -> bool:
+def _read_once(config: TrainConfig, training_file, group, wants_vectors: bool) -> bool:
     """Whether the corpus is trained as it is read, with no copy of it or of its token
     ids: a stream (pipe, FIFO, standard input), one pass, the vocabulary from a file, one
     process, vectors wanted.  Everything else reads the corpus more than once."""
     return (bool(config.read_vocab) and config.iter == 1 and group.size == 1
-            and config.output is not None and not training_file.regular)
+            and wants_vectors and not training_file.regular)
 
 
 def _bar(config: TrainConfig, size: int, label: str):
@@ -197,20 +235,30 @@ def _check_trainable(vocab, distinct_words: int, config: TrainConfig) -> None:
                      f"{config.train}")
 
 
-def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group):
+def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group,
+           show_progress: bool):
     from w2v_cli import progress
     from w2v_cli.backends import create_backend
 
     backend = create_backend(config, vocab, cache, group.size)
+    if config.init_vectors and config.debug >= 1 and group.is_root:
+        notice(f"note: -init-vectors: {backend.weights.from_file} of the {len(vocab)} words "
+               f"start from {config.init_vectors}")
     clock.mark("model setup")
-    show = config.debug >= 2 and group.is_root
-    if show:
+    show = show_progress and group.is_root
+    if config.debug >= 2 and group.is_root:
         for line in backend.notes:
             notice(f"note: {line}")
-    bar = progress.TrainingProgress(backend.progress.planned_words) if show else None
-    ticks = [bar] if bar is not None else []
+    bar = None
+    ticks: list = []
+    if show and config.progress == "json":
+        ticks.append(progress.JsonProgress(backend.progress, backend.loss))
+    elif show:
+        bar = progress.TrainingProgress(backend.progress.planned_words)
+        ticks.append(bar)
     report = None
-    if config.debug >= 3 and group.is_root and backend.loss() is not None:
+    if config.debug >= 3 and group.is_root and config.progress != "json" and (
+            backend.loss() is not None):
         write = bar.write if bar is not None else (lambda line: console.tell(line + "\n"))
         report = progress.LossReport(backend.loss, vocab.train_words, config.iter, write)
         ticks.append(report)
@@ -223,6 +271,9 @@ def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group):
         weights = backend.train(on_tick=on_tick if ticks else None)
         if report is not None:
             report.close(backend.progress)
+        for tick in ticks:
+            if isinstance(tick, progress.JsonProgress):
+                tick.close()
     finally:
         if bar is not None:
             bar.close()

@@ -124,3 +124,52 @@ class LossReport:
 def _mean(totals, since) -> str:
     examples = totals[1] - since[1]
     return f"{(totals[0] - since[0]) / examples:.4f}" if examples > 0 else "n/a"
+
+
+class JsonProgress:
+    """``-progress json``: instead of the bar, one JSON object a line on stderr every
+    ``every`` seconds and at the end, for a batch job's log::
+
+        {"words_done": 1200000, "words_total": 6147247, "words_per_s": 1830000,
+         "alpha": 0.020118, "loss": 2.4171, "seconds_left": 2.7}
+
+    ``loss`` is the mean over the examples trained since the previous line (null when
+    none was), from the kernels' counters (``LossReport``)."""
+
+    def __init__(self, progress, loss, every: float = 5.0) -> None:
+        import time
+        self._progress = progress
+        self._loss = loss
+        self._every = every
+        self._clock = time.monotonic
+        self._last_time = self._clock()
+        self._last_loss = (0.0, 0.0)
+
+    def __call__(self, progress) -> None:
+        if self._clock() - self._last_time >= self._every:
+            self._line()
+
+    def _line(self) -> None:
+        import json
+        import time
+        progress = self._progress
+        self._last_time = self._clock()
+        done = progress.done()
+        total = max(1, progress.planned_words - 1)
+        elapsed = max(1e-9, time.time() - progress.started)
+        rate = done / elapsed
+        loss = None
+        totals = self._loss()
+        if totals is not None:
+            examples = totals[1] - self._last_loss[1]
+            if examples > 0:
+                loss = round((totals[0] - self._last_loss[0]) / examples, 4)
+            self._last_loss = totals
+        record = {"words_done": done, "words_total": total, "words_per_s": round(rate),
+                  "alpha": round(progress.learning_rate(), 6), "loss": loss,
+                  "seconds_left": round(max(0, total - done) / rate, 1) if rate else None}
+        console.tell(json.dumps(record) + "\n")
+
+    def close(self) -> None:
+        """The last line, at the end of training."""
+        self._line()

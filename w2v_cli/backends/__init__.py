@@ -118,9 +118,9 @@ BACKENDS = {
 
 
 def tracks_loss(config: TrainConfig) -> bool:
-    """Whether the kernels add up the loss: only when it is reported (-debug 3), since
-    every target then costs a logarithm."""
-    return config.debug >= 3
+    """Whether the kernels add up the loss: only when it is reported (-debug 3, or
+    -progress json), since every target then costs a table lookup and an addition."""
+    return config.debug >= 3 or (config.debug >= 2 and config.progress == "json")
 
 
 def trains_batched(config: TrainConfig) -> bool:

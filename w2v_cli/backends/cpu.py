@@ -131,7 +131,7 @@ class CpuBackend(Backend):
         self.worker_niceness = worker_niceness
         self.block_ids = block_ids
         self.before_block = before_block
-        self.weights = init_weights(config, len(vocab))
+        self.weights = init_weights(config, len(vocab), vocab.words)
         starting_alpha = np.float32(config.starting_alpha * learning_rate_scale)
         self.float_params = np.array(  # (start, floor) as the C code compares them, in double
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)

@@ -107,7 +107,7 @@ class CudaBackend(Backend):
                                          threads=self.THREADS_PER_BLOCK)
         if probe.simulated():
             _tune_for_the_simulator()
-        self.weights = init_weights(config, len(vocab))
+        self.weights = init_weights(config, len(vocab), vocab.words)
         self.walkers = config.threads
         self.progress = Progress.start(config, vocab.train_words, self.walkers)
         starting_alpha = np.float32(config.starting_alpha)

@@ -476,5 +476,9 @@ class MpiBackend(Backend):
         """This process's loss (each process reports on its own share)."""
         return self.local.loss()
 
+    @property
+    def weights(self) -> Weights:
+        return self.local.weights
+
     def summary(self) -> str:
         return self.stats.summary(self.group.size, self.config.iter)

@@ -169,8 +169,10 @@ def write_phrases(corpus: sources.CorpusFile, counts: PhraseCounts, min_count: i
             stream.write(memoryview(out)[:written])
 
 
-def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> None:
-    """Run one ``word2phrase`` command; raises ``W2VError`` subclasses on bad input."""
+def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None,
+                    show_progress: Optional[bool] = None) -> None:
+    """Run one ``word2phrase`` command; raises ``W2VError`` subclasses on bad input.
+    ``show_progress`` overrides ``-debug``'s choice of showing the progress bars."""
     from w2v_cli import progress
 
     stdout = stdout or sys.stdout
@@ -193,7 +195,7 @@ def run_word2phrase(config: PhraseConfig, stdout: Optional[TextIO] = None) -> No
             corpus = sources.CorpusFile(source, config.decompress != 0, notify)
 
             def bar(description: str):
-                if config.debug < 2:
+                if not (config.debug >= 2 if show_progress is None else show_progress):
                     return None
                 return progress.ByteProgress(corpus.size, description,
                                              sources.compressed_position)
