@@ -83,7 +83,8 @@ def plan_runs(quick: bool, simulate: bool) -> list:
 
 
 def train(run: dict, corpus: Path, out: Path, simulate: bool, timeout: float) -> dict:
-    vectors = out / f"vectors-{'cbow' if run['cbow'] else 'sg'}-{run['size']}-seed{run['seed']}.bin"
+    model = "cbow" if run["cbow"] else "sg"
+    vectors = out / f"vectors-{model}-{run['size']}-seed{run['seed']}.bin"
     flags = ["-train", str(corpus), "-output", str(vectors), "-device", "cuda",
              "-cbow", str(run["cbow"]), "-size", str(run["size"]), "-seed", str(run["seed"]),
              "-binary", "1", "-debug", "3"]
@@ -109,7 +110,8 @@ def train(run: dict, corpus: Path, out: Path, simulate: bool, timeout: float) ->
     trained = passes * words
     result.update(status="ok", train_words=words, words_trained=trained, phases=phases,
                   run_words_per_s=trained / wall,
-                  training_words_per_s=trained / phases["training"] if phases.get("training") else None,
+                  training_words_per_s=(trained / phases["training"]
+                                        if phases.get("training") else None),
                   vectors=str(vectors))
     return result
 

@@ -7,8 +7,8 @@ more centres per second than T times this.
 
 prints one JSON object: the settings, the words walked, the centres produced, the
 seconds of the walk and centres/s (and words/s).  Settings are ``TrainConfig`` fields
-(the flags' names with underscores); the others keep the defaults.  The corpus is counted and turned into token
-ids first (not timed), as a run does before training.
+(the flags' names with underscores); the others keep the defaults.  The corpus is
+counted and turned into token ids first (not timed), as a run does before training.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Callable, List, Optional
 import pytest
 from click.testing import CliRunner
 
-from tests.shell import BIN      # the console scripts of this environment
+from tests.shell import BIN  # the console scripts of this environment
 
 TESTS = Path(__file__).resolve().parent
 GOLDEN = TESTS / "data" / "golden"

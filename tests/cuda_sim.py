@@ -41,8 +41,8 @@ def run_kernel(case: dict) -> dict:
 
 
 def run_backend(case: dict) -> dict:
-    from w2v_cli.backends import cuda as cuda_backend
     from tests.helpers import ArrayIds
+    from w2v_cli.backends import cuda as cuda_backend
     from w2v_cli.config import TrainConfig
     from w2v_cli.tables import TrainingTables
     from w2v_cli.vocab import Vocabulary

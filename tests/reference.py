@@ -22,7 +22,7 @@ def next_random(r: int) -> int:
     return (r * 25214903917 + 11) & MASK64
 
 
-# --- tokeniser (§2.1) and vocab files (§2.5) ---------------------------------------------------------------------
+# --- tokeniser (§2.1) and vocab files (§2.5) --------------------------------------------
 
 def tokenize(data: bytes) -> List[bytes]:
     """Tokens of ``data``: one byte at a time, like the C ReadWord loop."""
@@ -584,10 +584,10 @@ def gpu_train(syn0: np.ndarray, syn1neg: np.ndarray, exp_table: np.ndarray,
         low, high = max(first - window, 0), min(last + window, n_centres)
         ring: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
 
-        def load(p):
+        def load(p, ring=ring):
             ring[p] = (syn0[centres[p]].copy(), syn0[centres[p]].copy())
 
-        def store(p):
+        def store(p, ring=ring):
             value, origin = ring.pop(p)
             change = (value - origin).astype(F32)
             nonzero = change != 0
@@ -629,7 +629,8 @@ def gpu_train(syn0: np.ndarray, syn1neg: np.ndarray, exp_table: np.ndarray,
                     for g, o, out in zip(grads, rows, out_rows):
                         if live[o]:
                             error = (error + (g * out).astype(F32)).astype(F32)
-                            syn1neg[outs[o]] = (syn1neg[outs[o]] + (g * hidden).astype(F32)).astype(F32)
+                            syn1neg[outs[o]] = (syn1neg[outs[o]]
+                                                + (g * hidden).astype(F32)).astype(F32)
                     continue
                 grads = np.zeros((len(rows), n), dtype=F32)
                 for a, (o, out) in enumerate(zip(rows, out_rows)):

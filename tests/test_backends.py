@@ -14,7 +14,6 @@ from tests.helpers import ArrayIds
 from w2v_cli.backends import choose_backend, create_backend
 from w2v_cli.cli import word2vec_main
 from w2v_cli.config import TrainConfig
-
 from w2v_cli.errors import ConfigError
 from w2v_cli.kernels import abi
 from w2v_cli.vocab import Vocabulary

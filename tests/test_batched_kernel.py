@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 
 from tests import reference
-from tests.test_training_kernel import _corpus
 from tests.helpers import ArrayIds
+from tests.test_training_kernel import _corpus
 from w2v_cli.backends import create_backend
 from w2v_cli.config import TrainConfig
-
 from w2v_cli.kernels import abi
 from w2v_cli.vocab import Vocabulary
 

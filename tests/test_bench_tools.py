@@ -179,7 +179,8 @@ def _results():
     return [
         R("ours", "sg-ns", 1, 5, wall_s=10.0, cpu_s=9.9, peak_rss_mb=100, words_per_s=1000.0,
           accuracy=8.0, seen=9000, total=19544, loop_s=8.75),
-        R("gensim-line", "sg-ns", 1, 5, wall_s=25.0, cpu_s=26.0, peak_rss_mb=125, words_per_s=400.0,
+        R("gensim-line", "sg-ns", 1, 5, wall_s=25.0, cpu_s=26.0, peak_rss_mb=125,
+          words_per_s=400.0,
           accuracy=8.2, seen=9000, total=19544),
         R("ours", "sg-ns", 2, 5, wall_s=5.5, cpu_s=11.0, peak_rss_mb=101, words_per_s=1900.0,
           accuracy=7.9, seen=9000, total=19544, loop_s=4.5),

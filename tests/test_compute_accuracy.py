@@ -6,8 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.companion_helpers import (EVAL, GOLDEN_MODEL, HAND_MATRIX, HAND_WORDS, QUESTIONS,
-                                     write_model)
+from tests.companion_helpers import (
+    EVAL,
+    GOLDEN_MODEL,
+    HAND_MATRIX,
+    HAND_WORDS,
+    QUESTIONS,
+    write_model,
+)
 from tests.conftest import run_cli
 from w2v_cli import accuracy
 from w2v_cli.cli import compute_accuracy_main

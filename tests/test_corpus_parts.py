@@ -10,8 +10,14 @@ from tests.conftest import GOLDEN, run_cli, run_cli_in_process
 from tests.helpers import format_vocab, tokenize_bytes
 from w2v_cli import cli, corpus_parts
 from w2v_cli.corpus import ChainedIds, TokenIdCache
-from w2v_cli.corpus_parts import count_in_parts, merge_counts, table_payload
-from w2v_cli.corpus_parts import CorpusPart, part_bounds, split_corpus
+from w2v_cli.corpus_parts import (
+    CorpusPart,
+    count_in_parts,
+    merge_counts,
+    part_bounds,
+    split_corpus,
+    table_payload,
+)
 from w2v_cli.sources import CorpusFile, open_input
 from w2v_cli.vocab import count_words, vocabulary_of
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import GOLDEN
-from tests.shell import outside_checkout, env_with_tests
+from tests.shell import env_with_tests, outside_checkout
 from w2v_cli.backends import choose_backend
 from w2v_cli.config import TrainConfig
 from w2v_cli.errors import ConfigError, DeviceError
@@ -99,7 +99,8 @@ def test_a_cpu_run_never_imports_numba_cuda(tmp_path):
             "except SystemExit as exit:\n"
             "    assert not exit.code, exit.code\n"
             "print('numba.cuda' in sys.modules, 'numba' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=outside_checkout(), capture_output=True,
+    done = subprocess.run([sys.executable, "-c", code], cwd=outside_checkout(),
+                          capture_output=True,
                           timeout=300, env=dict(os.environ, **env_with_tests()))
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().split() == ["False", "False"]

@@ -24,7 +24,7 @@ import pytest
 
 from tests import reference
 from tests.cuda_cases import CASES, all_outputs, twin
-from tests.shell import outside_checkout, env_with_tests
+from tests.shell import env_with_tests, outside_checkout
 from w2v_cli.sampling import NegativeTable
 
 pytest.importorskip("numba_cuda", reason="the cuda extra (numba-cuda) is not installed; "
@@ -120,7 +120,8 @@ def test_kernels_compile_for_an_h200_in_float32_only(tmp_path):
         pytest.skip("NVVM is not installed (pip install 'numba-cuda[cu12]')")
     env = dict(os.environ, **env_with_tests())
     env.pop("NUMBA_ENABLE_CUDASIM", None)
-    done = subprocess.run([sys.executable, "-m", "tests.cuda_ptx", str(tmp_path)], cwd=outside_checkout(),
+    done = subprocess.run([sys.executable, "-m", "tests.cuda_ptx", str(tmp_path)],
+                          cwd=outside_checkout(),
                           env=env, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     for name in ("train_skipgram", "train_cbow"):

@@ -6,8 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.companion_helpers import (EVAL, GOLDEN_MODEL, HAND_MATRIX, HAND_WORDS, result_rows,
-                                     run_piped, vector_file_bytes, write_model)
+from tests.companion_helpers import (
+    EVAL,
+    GOLDEN_MODEL,
+    HAND_MATRIX,
+    HAND_WORDS,
+    result_rows,
+    run_piped,
+    vector_file_bytes,
+    write_model,
+)
 from tests.conftest import run_cli
 from w2v_cli.cli import distance_main
 from w2v_cli.query import DISTANCE_HEADER, DISTANCE_PROMPT

@@ -16,8 +16,16 @@ from pathlib import Path
 import pytest
 
 import w2v_cli
-from tests.conftest import (BIN, GOLDEN, NOBODY, TESTS, as_nobody, can_run_as_nobody,
-                            console_script, run_as_nobody)
+from tests.conftest import (
+    BIN,
+    GOLDEN,
+    NOBODY,
+    TESTS,
+    as_nobody,
+    can_run_as_nobody,
+    console_script,
+    run_as_nobody,
+)
 from w2v_cli import native, native_build
 
 CHECKOUT = TESTS.parent
@@ -45,7 +53,7 @@ def test_the_suite_runs_against_the_installed_package(tmp_path):
     done = subprocess.run([sys.executable, "-c", "import w2v_cli; print(w2v_cli.__file__)"],
                           cwd=tmp_path, capture_output=True, check=True, timeout=60)
     assert Path(done.stdout.decode().strip()).resolve().parent == INSTALLED
-    for name, main in COMMANDS.items():       # the console scripts run this interpreter
+    for main in COMMANDS.values():            # the console scripts run this interpreter
         script = Path(console_script(main))
         assert script.parent == BIN and not _inside(script, CHECKOUT)
         shebang = script.read_text().splitlines()[0]

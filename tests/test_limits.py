@@ -146,8 +146,9 @@ def test_sigint_during_kmeans_stops_at_once(tmp_path):
 
 def test_kmeans_is_the_same_for_any_split(tmp_path):
     import numpy as np
-    from w2v_cli import classes
+
     from tests import reference
+    from w2v_cli import classes
     vectors = np.random.default_rng(3).standard_normal((301, 7)).astype(np.float32)
     expected = reference.kmeans(vectors, 13)
     saved = classes.CALL_WORK

@@ -23,11 +23,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import GOLDEN
-from tests.shell import open_files, env_with_tests, wait_until
+from tests.shell import env_with_tests, open_files, wait_until
 from w2v_cli import cluster
-from w2v_cli.backends.mpi import (combined_tail_rows, crowded_hosts, learning_rate_scale,
-                                  rows_for_sync)
-
+from w2v_cli.backends.mpi import (
+    combined_tail_rows,
+    crowded_hosts,
+    learning_rate_scale,
+    rows_for_sync,
+)
 
 LEE = GOLDEN / "corpus" / "lee.txt"
 EDGE = GOLDEN / "corpus" / "edge.txt"

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOLDEN, can_run_as_nobody, golden_bytes, run_as_nobody
-from tests.shell import bash, command, error_lines, open_files, run, shell_line, \
-    wait_until
+from tests.shell import bash, command, error_lines, open_files, run, shell_line, wait_until
 from w2v_cli import outputs
 from w2v_cli.errors import OutputError
 from w2v_cli.outputs import PARTIAL_SUFFIX, AtomicOutput, partial_name, sweep_partial_files

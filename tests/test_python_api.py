@@ -11,7 +11,7 @@ import pytest
 import w2v_cli
 from tests.companion_helpers import GOLDEN_MODEL
 from tests.conftest import GOLDEN, run_cli
-from w2v_cli.cli import (distance_main, word2phrase_main, word2vec_main, word_analogy_main)
+from w2v_cli.cli import distance_main, word2phrase_main, word2vec_main, word_analogy_main
 
 LEE = GOLDEN / "corpus" / "lee.txt"
 SMALL = dict(size=20, iter=2, threads=1, min_count=3)

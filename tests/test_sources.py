@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import GOLDEN, golden_bytes
 from tests.helpers import with_flags
-from tests.shell import bash, command, error_lines, open_files, run, shell_line, \
-    wait_until
+from tests.shell import bash, command, error_lines, open_files, run, shell_line, wait_until
 from w2v_cli.errors import InputError
 from w2v_cli.sources import CorpusFile, InputFile, detect_compression, read_input
 
@@ -469,7 +468,8 @@ def test_a_training_file_truncated_by_another_job_fails_the_run(tmp_path, monkey
     """Another job truncates the corpus after the first block was counted: one line, exit
     1, no output (the rest of the run would have trained on what was left)."""
     from tests.conftest import run_cli_in_process
-    from w2v_cli import cli, corpus as corpus_module
+    from w2v_cli import cli
+    from w2v_cli import corpus as corpus_module
 
     path = tmp_path / "corpus.txt"
     path.write_bytes(LEE.read_bytes() * 4)              # more than one 1 MB block

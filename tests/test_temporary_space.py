@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import resource
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import GOLDEN, run_cli, run_cli_in_process
+from tests.conftest import GOLDEN, run_cli_in_process
 from w2v_cli.cli import word2vec_main
 
 LEE = GOLDEN / "corpus" / "lee.txt"

@@ -9,12 +9,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from tests.conftest import GOLDEN, run_cli
 from tests.shell import open_files, wait_until
+from w2v_cli import native
 from w2v_cli.cli import word2vec_main
 from w2v_cli.errors import OutputError
 from w2v_cli.outputs import AtomicOutput
@@ -91,14 +93,23 @@ def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code, debu
         preexec_fn=_sigint_as_from_a_terminal)
     process.stdin.write(_LEE.read_bytes())
     process.stdin.close()
+    chunks: list = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(
+        lambda: process.stderr.read1(4096), b"")))
+    reader.start()
     # The run holds a file in the temporary folder (the token-id cache, the copy of
-    # standard input) once it has started reading.
+    # standard input) once it has started reading; with -debug 2, wait for the progress
+    # bar too, since a first run compiles the kernels before it trains.
     wait_until(lambda: any(link.startswith(str(temp)) for link in open_files(process.pid)),
                process=process)
+    if debug == "2":
+        wait_until(lambda: b"training:" in b"".join(chunks), timeout=120, process=process)
     time.sleep(1.0)                                   # well into training
     process.send_signal(signum)
-    stderr = "".join(line for line in process.stderr.read().decode().splitlines(True)
-                     if not line.startswith("word2vec: note: the model"))
+    reader.join(timeout=30)
+    skipped = ("word2vec: note: the model", f"word2vec: {native.COMPILING_NOTICE}")
+    stderr = "".join(line for line in b"".join(chunks).decode().splitlines(True)
+                     if not line.startswith(skipped))
     assert process.wait(timeout=30) == code
     # One line: the progress bar's line (-debug 2) is ended, no empty line follows.
     message = f"word2vec: interrupted by {signal.Signals(signum).name}\n"

@@ -12,9 +12,8 @@ import pytest
 
 from tests import reference
 from tests.helpers import ArrayIds
-from w2v_cli.config import TrainConfig
-
 from w2v_cli.backends import create_backend
+from w2v_cli.config import TrainConfig
 from w2v_cli.vocab import Vocabulary
 
 
@@ -66,7 +65,8 @@ CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("settings", CONFIGS, ids=lambda s: "cbow{cbow}-hs{hs}-neg{negative}-s{sample:g}".format(**s))
+@pytest.mark.parametrize("settings", CONFIGS,
+                         ids=lambda s: "cbow{cbow}-hs{hs}-neg{negative}-s{sample:g}".format(**s))
 def test_exact_kernel_equals_reference(settings):
     ids, counts = _corpus(seed=7, tokens=2500, vocab_size=40)
     alpha = 0.05 if settings["cbow"] else 0.025

@@ -51,7 +51,8 @@ def test_vocab_file_round_trip_and_refiltering():
     vocab = vocab_from_list(words, counts, 1)
     assert format_vocab(vocab) == golden_bytes("vocab/vocab-lee-m1.txt")
     # A higher -min-count re-filters the read vocabulary, as the C tool does.
-    assert format_vocab(vocab_from_list(words, counts, 5)) == golden_bytes("vocab/vocab-lee-m5.txt")
+    expected = golden_bytes("vocab/vocab-lee-m5.txt")
+    assert format_vocab(vocab_from_list(words, counts, 5)) == expected
 
 
 def test_vocab_file_with_crlf_reads_like_lf():

@@ -18,7 +18,6 @@ from w2v_cli import sources
 from w2v_cli import word2phrase as phrases
 from w2v_cli.cli import word2phrase_main, word2vec_main
 
-
 # --- a slow, literal reference ----------------------------------------------------------------
 
 def reference_word2phrase(data: bytes, min_count: int, threshold: float):

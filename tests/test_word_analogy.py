@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.companion_helpers import (EVAL, GOLDEN_MODEL, HAND_MATRIX, HAND_WORDS, result_rows,
-                                     run_piped, write_model)
+from tests.companion_helpers import (
+    EVAL,
+    GOLDEN_MODEL,
+    HAND_MATRIX,
+    HAND_WORDS,
+    result_rows,
+    run_piped,
+    write_model,
+)
 from tests.conftest import run_cli
 from w2v_cli.cli import word_analogy_main
 from w2v_cli.query import ANALOGY_HEADER, ANALOGY_PROMPT

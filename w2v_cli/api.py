@@ -105,6 +105,7 @@ def _progress(progress):
     """(show progress?, -progress style or None) for ``progress``."""
     if progress is None:
         import sys
+
         from w2v_cli import console
         return console.is_terminal(sys.stderr), None
     if progress == "json":
@@ -128,7 +129,6 @@ def _training_text(train) -> Iterator[str]:
         raise TypeError(f"train must be a path or an iterable of sentences (lists of "
                         f"tokens), not {type(train).__name__}")
     from w2v_cli import cleanup
-
     from w2v_cli.errors import TemporarySpaceError
 
     folder = cleanup.temporary_folder()

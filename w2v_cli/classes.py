@@ -45,10 +45,11 @@ def kmeans_classes(vectors: np.ndarray, k: int, threads: int = 1) -> np.ndarray:
     rows = max(1, CALL_WORK // max(1, k * size))
     calls = -(-count // rows)
     for _ in range(ROUNDS):
-        run_tasks(lambda _: run.centroids(vectors, labels, cent, members), 1, 1)
+        run_tasks(lambda _, labels=labels: run.centroids(vectors, labels, cent, members),
+                  1, 1)
         new_labels = np.empty_like(labels)
 
-        def assign(call: int) -> None:
+        def assign(call: int, new_labels=new_labels) -> None:
             first = call * rows
             run.assign(vectors, cent, first, min(count, first + rows), new_labels)
 

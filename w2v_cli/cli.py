@@ -270,7 +270,7 @@ def word2vec_main(args: Optional[List[str]] = None) -> None:
         if cluster.launched_rank() == 0:
             from w2v_cli import console
             console.tell(f"word2vec: error: {exc}\n")
-        raise SystemExit(exc.exit_code)
+        raise SystemExit(exc.exit_code) from None
     args = group.shared_arguments(sys.argv[1:] if args is None else args)
     run_command(word2vec_command, "word2vec", args, conclude=group.conclude)
 

@@ -42,10 +42,23 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ContextManager,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+)
 
 from w2v_cli.config import MAX_THREADS, available_cores, default_threads
 from w2v_cli.errors import ConfigError, W2VError, interrupted_message
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Variables that give the number of processes of the job, one per launcher family:
 # MPICH/Intel MPI (Hydra, PMI-1/2), Open MPI, Slurm's srun (its step, not the allocation:
@@ -63,7 +76,7 @@ _FIRST_WAIT_SECONDS = 0.00005   # the first sleep while a data exchange is unfin
 _LATE_SIGNAL_SECONDS = 0.1
 
 
-def _int_variable(names, environ) -> Optional[int]:
+def _int_variable(names: Tuple[str, ...], environ: Mapping[str, str]) -> Optional[int]:
     for name in names:
         value = environ.get(name, "").split("(")[0].split(",")[0]
         if value.strip().isdigit():
@@ -71,13 +84,13 @@ def _int_variable(names, environ) -> Optional[int]:
     return None
 
 
-def launched_processes(environ=None) -> int:
+def launched_processes(environ: Optional[Mapping[str, str]] = None) -> int:
     """How many processes the launcher started (1 without a launcher)."""
     environ = os.environ if environ is None else environ
     return max(1, _int_variable(SIZE_VARIABLES, environ) or 1)
 
 
-def launched_rank(environ=None) -> int:
+def launched_rank(environ: Optional[Mapping[str, str]] = None) -> int:
     """This process's rank as the launcher numbered it (0 without a launcher)."""
     environ = os.environ if environ is None else environ
     return _int_variable(RANK_VARIABLES, environ) or 0
@@ -107,7 +120,7 @@ class SingleProcess:
     def check_peers(self) -> None:
         pass
 
-    def exchange(self):
+    def exchange(self) -> ContextManager[None]:
         return contextlib.nullcontext()
 
     def conclude(self, code: int, message: Optional[str]) -> Tuple[int, Optional[str]]:
@@ -125,7 +138,7 @@ class _HeldSignals:
         self.pending: Optional[int] = None
 
     def hold(self) -> None:
-        def record(signum, frame):
+        def record(signum: int, frame: Any) -> None:
             if self.pending is None:
                 self.pending = signum
         for signum in self.SIGNALS:
@@ -150,7 +163,7 @@ class MpiCluster:
 
     NOTICE_TAG = 1
 
-    def __init__(self, MPI) -> None:
+    def __init__(self, MPI: Any) -> None:
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD.Dup()          # the run's collectives and data
         self._notices = MPI.COMM_WORLD.Dup()      # failure notices, apart from the data
@@ -158,7 +171,7 @@ class MpiCluster:
         self.size = self.comm.Get_size()
         self.is_root = self.rank == 0
         self.host = MPI.Get_processor_name()
-        self._pending_barrier = None
+        self._pending_barrier: Any = None     # an MPI request while a barrier is open
         self._sent_notices: list = []
         self._received_notices: set = set()
         self._outcome: Optional[Tuple[int, Optional[str]]] = None
@@ -250,7 +263,7 @@ class MpiCluster:
             raise PeerFailed("another process failed")
 
     @contextlib.contextmanager
-    def exchange(self):
+    def exchange(self) -> Iterator[None]:
         """A block of data collectives, entered by every process after an ``agree``.
 
         Signals wait until the block is over.  A failure inside it would leave the
@@ -278,22 +291,28 @@ class MpiCluster:
         self._deliver()
 
     # --- data ----------------------------------------------------------------------------
-    def allreduce_sum(self, send, receive) -> None:
+    def allreduce_sum(self, send: np.ndarray, receive: np.ndarray) -> None:
         """``receive`` = the sum of every process's ``send`` (NumPy arrays), waiting for
         the others without holding a core (inside an ``exchange`` block).
 
         MPI's blocking collectives spin while they wait; with more processes than
         cores the spinning ones keep the late one, whose arrival they wait for, off the
-        core (docs/mpi.md gives what that cost).  So the
-        collective is started non-blocking and tested, sleeping in between: at first
-        briefly (a sync between processes that have cores of their own takes well under
-        a millisecond), then longer.
+        core (docs/mpi.md gives what that cost).  So the processes first meet in a
+        non-blocking barrier, tested with sleeps in between: at first briefly (a sync
+        between processes that have cores of their own takes well under a millisecond),
+        then longer.  Once every process has arrived, the sum itself is the blocking
+        collective: a non-blocking one advances only when tested, a step per test for a
+        large array with some MPICH releases (4.2: a sync of 80 MB took seconds of
+        sleeps), while the blocking one runs at the network's speed.
         """
-        request = self.comm.Iallreduce(send, receive, op=self.MPI.SUM)
+        request = self.comm.Ibarrier()
         wait = _FIRST_WAIT_SECONDS
         while not request.Test():
             time.sleep(wait)
             wait = min(2 * wait, _POLL_SECONDS)
+        request = self.comm.Iallreduce(send, receive, op=self.MPI.SUM)
+        while not request.Test():
+            os.sched_yield()
 
     # --- the end -----------------------------------------------------------------------
     def conclude(self, code: int, message: Optional[str]) -> Tuple[int, Optional[str]]:
@@ -348,11 +367,13 @@ class MpiCluster:
             return entries
         self._hold()
         deadline = time.monotonic() + _LATE_SIGNAL_SECONDS
-        while self._held.pending is None and time.monotonic() < deadline:
+        held = self._held
+        assert held is not None              # _hold() just set it
+        while held.pending is None and time.monotonic() < deadline:
             time.sleep(_POLL_SECONDS)
         mine = entry.get("signal")
         if mine is None:
-            mine = self._held.pending
+            mine = held.pending
         received = self.comm.allgather(mine)
         return [dict(e, signal=signum) for e, signum in zip(entries, received)]
 

@@ -14,14 +14,21 @@ from typing import Optional
 
 from w2v_cli import flags
 from w2v_cli.errors import ConfigError
+
 # The -threads default and the limits on flag values live with the flags (flags.py); named
 # here too for the modules that import them from here.
-from w2v_cli.flags import (INT64_MAX, MAX_NEGATIVE, MAX_THREADS,  # noqa: F401
-                           available_cores, default_threads)
+from w2v_cli.flags import INT64_MAX, MAX_NEGATIVE, MAX_THREADS, available_cores, default_threads  # noqa: F401
+
 # The constants the compiled kernels use too are declared in ``kernels/abi.py``.
-from w2v_cli.kernels.abi import (ALPHA_UPDATE_WORDS, EXP_TABLE_SIZE,  # noqa: F401
-                                 MAX_EXP, MAX_SENTENCE_LENGTH, MAX_WORD_BYTES,
-                                 SENTENCE_END, UNIGRAM_TABLE_SIZE)
+from w2v_cli.kernels.abi import (  # noqa: F401
+    ALPHA_UPDATE_WORDS,
+    EXP_TABLE_SIZE,
+    MAX_EXP,
+    MAX_SENTENCE_LENGTH,
+    MAX_WORD_BYTES,
+    SENTENCE_END,
+    UNIGRAM_TABLE_SIZE,
+)
 
 # --- constants of the original algorithm (reference §2.3) -------------------------------
 

@@ -23,6 +23,7 @@ import os
 from typing import BinaryIO, Iterator, Optional
 
 import numpy as np
+
 from w2v_cli import cleanup, native
 from w2v_cli.config import MAX_WORD_BYTES
 from w2v_cli.errors import InputError, TemporarySpaceError

@@ -87,8 +87,8 @@ def count_corpus(group, config, corpus, listed, keep_ids: bool, bar: Bar,
         return _streamed(corpus, listed, check)
     share = _this_share(group, corpus)
     label = "reading" if listed is not None or config.read_vocab else "vocabulary"
-    on_block = _watching(group, bar(share.size if share else 0, label) if (
-        share is not None) else None)
+    shown = bar(share.size if share else 0, label) if share is not None else None
+    on_block = _watching(group, shown)
     # Rank 0 reading a corpus for everyone must keep its ids to send them out; any other
     # share that can be read again does so when its ids have no room (``_ids_fit``).
     scattered = group.size > 1 and not (share is not None and share.is_range)
@@ -138,12 +138,18 @@ def count_corpus(group, config, corpus, listed, keep_ids: bool, bar: Bar,
                     counted.ids = distributed.scatter_ids(group, counted.ids, counted)
         else:
             counted.close()
+        if shown is not None:
+            shown.close()
+            shown = None
         group.agree()                                   # every process ready
         return counted
     except BaseException:
         for cache in caches:
             cache.close()
         raise
+    finally:
+        if shown is not None:                   # a failed read: the bar stops where it was
+            shown.close(finished=False)
 
 
 def _streamed(corpus, listed, check) -> CountedCorpus:

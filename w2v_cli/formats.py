@@ -32,8 +32,13 @@ import numpy as np
 
 from w2v_cli import native
 from w2v_cli.errors import FormatError, InputError, shown
-from w2v_cli.kernels.abi import (SCAN_ASK_PYTHON, SCAN_DONE, SCAN_ENDED, SCAN_NEED_INPUT,
-                                 SCAN_POOL_FULL)
+from w2v_cli.kernels.abi import (
+    SCAN_ASK_PYTHON,
+    SCAN_DONE,
+    SCAN_ENDED,
+    SCAN_NEED_INPUT,
+    SCAN_POOL_FULL,
+)
 from w2v_cli.sources import open_input
 
 _TEXT_CHUNK_BYTES = 8 << 20

@@ -38,8 +38,11 @@ class ByteProgress:
         if done > self._bar.n:
             self._bar.update(done - self._bar.n)
 
-    def close(self) -> None:
-        self._bar.update(max(0, self._bar.total - self._bar.n))
+    def close(self, finished: bool = True) -> None:
+        """End the bar (full when the read ``finished``).  A bar left open stays
+        registered with tqdm, and the training bar would then be drawn a line lower."""
+        if finished:
+            self._bar.update(max(0, self._bar.total - self._bar.n))
         self._bar.close()
 
 

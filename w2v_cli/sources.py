@@ -30,7 +30,7 @@ import stat
 import sys
 import time
 import zlib
-from typing import BinaryIO, Callable, Optional, Union
+from typing import Any, BinaryIO, Callable, Optional, Union
 
 from w2v_cli import cleanup, console, environment
 from w2v_cli.errors import InputError
@@ -127,7 +127,7 @@ class InputFile:
                 raise InputError(f"cannot read {what} -: standard input is closed")
             fd = _stdin_descriptor()
             if fd is None:
-                stream = getattr(sys.stdin, "buffer", sys.stdin)
+                stream: Optional[BinaryIO] = getattr(sys.stdin, "buffer", None)
                 if stream is None:
                     raise InputError("standard input is closed")
                 self._stream = stream
@@ -243,14 +243,14 @@ def _wait_for_writer(source: InputFile, notify: Notify) -> bytes:
 class _Prefixed(io.RawIOBase):
     """A stream that yields ``first`` and then the rest of ``rest``."""
 
-    def __init__(self, first: bytes, rest: BinaryIO) -> None:
+    def __init__(self, first: bytes, rest: Any) -> None:
         self._first = memoryview(first)
-        self._rest = rest
+        self._rest = rest               # any stream with readinto (raw or buffered)
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Any) -> int:
         if self._first:
             n = min(len(buffer), len(self._first))
             buffer[:n] = self._first[:n]
@@ -283,7 +283,7 @@ class _FileRange(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         wanted = min(len(view), self._end - self._position)
         if wanted <= 0:
@@ -347,14 +347,14 @@ class _Decompressed(io.RawIOBase):
     ``fileobj`` is the compressed stream (``compressed_position`` reads its position).
     """
 
-    def __init__(self, raw: _FileRange, kind: str, path: str, what: str,
+    def __init__(self, raw: Any, kind: str, path: str, what: str,
                  on_trailing: Callable[[int], None]) -> None:
-        self.fileobj = raw
+        self.fileobj = raw              # a _FileRange, or a stream read once
         self._kind = kind
         self._path = path
         self._what = what
         self._on_trailing = on_trailing
-        self._decoder = _DECODERS[kind]()
+        self._decoder: Any = _DECODERS[kind]()
         self._zlib = kind == "gzip"
         self._input = b""               # compressed bytes not given to the decoder yet
         self._ended = False
@@ -365,7 +365,7 @@ class _Decompressed(io.RawIOBase):
     def _read_raw(self) -> bytes:
         return self.fileobj.read(_COPY_BYTES) or b""
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         if not len(view):
             return 0

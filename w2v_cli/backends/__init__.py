@@ -24,7 +24,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import time
-from typing import Callable, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 import numpy as np
 
@@ -181,7 +181,7 @@ def _check_cuda(config: TrainConfig) -> None:
     probe.require_gpu()
 
 
-def create_backend(config: TrainConfig, vocab, ids: TokenIds, processes: int = 1) -> Backend:
+def create_backend(config: TrainConfig, vocab: Any, ids: TokenIds, processes: int = 1) -> Backend:
     """The backend ``choose_backend(config, processes)`` names, with the run's tables,
     ready to ``train()``."""
     import importlib

@@ -30,13 +30,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
 from w2v_cli import native
-from w2v_cli.backends import (Backend, OnTick, Progress, TokenIds, tracks_loss,
-                              trains_batched)
+from w2v_cli.backends import Backend, OnTick, Progress, TokenIds, tracks_loss, trains_batched
 from w2v_cli.backends.workers import Schedule, Scratch, Worker, trained_work
 from w2v_cli.config import MIN_ALPHA_FRACTION, TrainConfig
 from w2v_cli.corpus import ID_BLOCK
@@ -177,7 +176,7 @@ class CpuBackend(Backend):
         alone = self.threads == 1
         try:
             while not self._stop.is_set():
-                count = self.ids.next_block(buffer)
+                count = self.ids.next_block(buffer)    # type: ignore[attr-defined]
                 if count == 0:
                     break
                 self._run_kernel(worker, buffer, count, abi.CARRY if alone else abi.FLUSH)
@@ -199,11 +198,13 @@ class CpuBackend(Backend):
         """
         buffer = np.empty(self.block_ids, dtype=np.int32)   # the worker's only block memory
         empty = np.zeros(1, dtype=np.int32)
+        schedule = self._schedule
+        assert schedule is not None
         try:
             if self.worker_niceness:
                 _lower_priority(self.worker_niceness)
             while not self._stop.is_set():
-                item = self._schedule.next()
+                item = schedule.next()
                 if item is None:
                     worker.finish(self.progress.words_done)
                     return
@@ -234,10 +235,10 @@ class CpuBackend(Backend):
                                    progress=self.progress.words_done,
                                    shared_alpha=self.progress.alpha))
 
-    def loss(self):
+    def loss(self) -> Optional[Tuple[float, float]]:
         if not tracks_loss(self.config):
             return None
-        totals = sum(worker.loss for worker in self.workers)
+        totals = np.sum([worker.loss for worker in self.workers], axis=0)
         return float(totals[abi.LOSS_SUM]), float(totals[abi.LOSS_EXAMPLES])
 
     def _check_passes(self, finished: bool) -> None:

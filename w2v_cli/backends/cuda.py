@@ -27,12 +27,13 @@ import sys
 import threading
 import time
 import warnings
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 
 from w2v_cli import native
 from w2v_cli.backends import Backend, OnTick, Progress, TokenIds
+
 # The walkers are workers without training scratch, handed work as CPU workers are.
 from w2v_cli.backends.workers import Schedule, Worker, trained_work
 from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
@@ -64,7 +65,7 @@ class _Slot:
     """Pinned host buffers for the centres of up to ``capacity`` words, the device
     buffers they are copied to, and the stream that copies and trains them."""
 
-    def __init__(self, cuda, capacity: int) -> None:
+    def __init__(self, cuda: Any, capacity: int) -> None:
         self.capacity = capacity
         self.centres = cuda.pinned_array(capacity, dtype=np.int32)
         self.reach = cuda.pinned_array(capacity, dtype=np.int32)

@@ -77,7 +77,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import List, Optional
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -121,7 +121,7 @@ CHUNK_ROWS = 2048       # rows reduced per MPI call: bounds the buffers' memory
 WORKER_NICENESS = 5
 
 
-def crowded_hosts(places) -> List[str]:
+def crowded_hosts(places: Sequence[Tuple[int, str, int]]) -> List[str]:
     """A note for each host where the run's processes outnumber the cores; ``places``
     has each process's (threads, host, cores it may use)."""
     hosts: dict = {}
@@ -363,7 +363,7 @@ class MpiBackend(Backend):
                 payload += reduce(batch, filled)
         return payload
 
-    def _reduce_head(self, batch, filled: int) -> int:
+    def _reduce_head(self, batch: List[Tuple[Any, int, int, int]], filled: int) -> int:
         """Head rows: agreed += (sum of the changes since the last agreement) / k."""
         read, send, total = self._read[:filled], self._head_send[:filled], self._head_sum[:filled]
         for synced, low, high, at in batch:
@@ -382,7 +382,7 @@ class MpiBackend(Backend):
             self._check(synced, agreed, synced.row_numbers(low, high))
         return send.nbytes
 
-    def _reduce_tail(self, batch, filled: int) -> int:
+    def _reduce_tail(self, batch: List[Tuple[Any, int, int, int]], filled: int) -> int:
         """Tail rows: from the sums of the changed rows (T), of the unchanged ones (U,
         each the agreed value) and the count c of processes that changed each row, the
         agreed value U / (N - c) and the new one: agreed + (T - c agreed) / k; a row
@@ -438,13 +438,13 @@ class MpiBackend(Backend):
         """Train this process's share, syncing; return the final, shared model."""
         shown = [0.0]
 
-        def show(progress) -> None:                 # the progress bar, 5 times a second
+        def show(progress: Any) -> None:                 # the progress bar, 5 times a second
             now = time.perf_counter()
             if on_tick is not None and now - shown[0] >= DISPLAY_SECONDS:
                 shown[0] = now
                 on_tick(progress)
 
-        def tick(progress) -> None:
+        def tick(progress: Any) -> None:
             if time.perf_counter() >= self._next_sync:
                 self._sync(finished=False)
             else:
@@ -472,7 +472,7 @@ class MpiBackend(Backend):
             elapsed = time.perf_counter() - self._others_time
             self.progress.words_done[-1] = self._others_words + int(self._others_rate * elapsed)
 
-    def loss(self):
+    def loss(self) -> Optional[Tuple[float, float]]:
         """This process's loss (each process reports on its own share)."""
         return self.local.loss()
 

@@ -10,7 +10,7 @@ the same ``Schedule`` and carry their state from one block to the next in a ``Wo
 from __future__ import annotations
 
 import threading
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
@@ -31,7 +31,7 @@ def worker_seed(seed: int, stream: int) -> np.uint64:
     return np.uint64((seed - 1 + stream) % (1 << 64))
 
 
-def private_array(length: int, dtype) -> np.ndarray:
+def private_array(length: int, dtype: Any) -> np.ndarray:
     """A zeroed array that shares no cache line with any other allocation.
 
     Each worker rewrites its scratch vectors at every word; small arrays allocated one

@@ -50,11 +50,31 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda, float32, int32
 
-from w2v_cli.gpu.layout import (CENTRES_PER_BLOCK, CONTEXT_SLOTS, ERROR, GRADS, HIDDEN,
-                                NEGATIVE, ORIGIN, OUT_IDS, OUT_LIVE, OUTS, RING, ROW, SIZE,
-                                TILE, VALUE, WINDOW)
-from w2v_cli.kernels.abi import (EXP_TABLE_SIZE, MAX_EXP, REACH_MASK, REACH_SHIFT,
-                                 UNIGRAM_TABLE_SIZE)
+from w2v_cli.gpu.layout import (
+    CENTRES_PER_BLOCK,
+    CONTEXT_SLOTS,
+    ERROR,
+    GRADS,
+    HIDDEN,
+    NEGATIVE,
+    ORIGIN,
+    OUT_IDS,
+    OUT_LIVE,
+    OUTS,
+    RING,
+    ROW,
+    SIZE,
+    TILE,
+    VALUE,
+    WINDOW,
+)
+from w2v_cli.kernels.abi import (
+    EXP_TABLE_SIZE,
+    MAX_EXP,
+    REACH_MASK,
+    REACH_SHIFT,
+    UNIGRAM_TABLE_SIZE,
+)
 
 F32 = np.float32
 _ZERO = F32(0)

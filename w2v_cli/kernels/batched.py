@@ -34,13 +34,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (CONSUMED, LOSS_EXAMPLES, LOSS_SUM, P_HS, P_LOSS, P_NEGATIVE,
-                                 P_SIZE, P_VOCAB, P_WINDOW)
+from w2v_cli.kernels.abi import (
+    CONSUMED,
+    LOSS_EXAMPLES,
+    LOSS_SUM,
+    P_HS,
+    P_LOSS,
+    P_NEGATIVE,
+    P_SIZE,
+    P_VOCAB,
+    P_WINDOW,
+)
 from w2v_cli.kernels.classic import hierarchical_softmax
 from w2v_cli.kernels.draws import next_random, unigram_target
 from w2v_cli.kernels.logistic import negative_sampling_gradient, target_loss
-from w2v_cli.kernels.rows import (prefetch_row, row_add, row_combine, row_dots,
-                                  row_set_combination)
+from w2v_cli.kernels.rows import prefetch_row, row_add, row_combine, row_dots, row_set_combination
 from w2v_cli.kernels.sentences import next_window, start_block
 from w2v_cli.kernels.variants import compile_variant
 
@@ -60,7 +68,7 @@ def draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift, syn1
     outs[0] = word
     weights[0] = F32(1)
     m = 1
-    for d in range(negative):
+    for _ in range(negative):
         r = next_random(r)
         target = unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size)
         if target == word:

@@ -22,8 +22,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (CONSUMED, LOSS_EXAMPLES, LOSS_SUM, P_CBOW, P_HS, P_LOSS,
-                                 P_NEGATIVE, P_SIZE, P_VOCAB, P_WINDOW)
+from w2v_cli.kernels.abi import (
+    CONSUMED,
+    LOSS_EXAMPLES,
+    LOSS_SUM,
+    P_CBOW,
+    P_HS,
+    P_LOSS,
+    P_NEGATIVE,
+    P_SIZE,
+    P_VOCAB,
+    P_WINDOW,
+)
 from w2v_cli.kernels.draws import next_random, unigram_target
 from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index, target_loss
 from w2v_cli.kernels.rows import prefetch_row
@@ -70,7 +80,7 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
     # from the same state, so the random stream is used exactly as before.
     prefetch_row(syn1neg, word, size)
     ahead = r
-    for d in range(negative):
+    for _ in range(negative):
         ahead = next_random(ahead)
         prefetch_row(syn1neg, unigram_target(ahead, last_slot, bucket_word, bucket_shift,
                                              vocab_size), size)

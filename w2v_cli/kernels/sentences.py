@@ -19,11 +19,28 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (ADVANCE, ALPHA_UPDATE_WORDS, CARRY, CONSUMED, DISCARD,
-                                 FINISHING, LAST_WORD_COUNT, MAX_SENTENCE_LENGTH,
-                                 P_MIN_ALPHA, P_PLANNED, P_SAMPLE, P_START_ALPHA, P_WINDOW,
-                                 P_WORKER, PAIRS, READING, SENTENCE_LENGTH,
-                                 SENTENCE_POSITION, WINDOWS, WORD_COUNT)
+from w2v_cli.kernels.abi import (
+    ADVANCE,
+    ALPHA_UPDATE_WORDS,
+    CARRY,
+    CONSUMED,
+    DISCARD,
+    FINISHING,
+    LAST_WORD_COUNT,
+    MAX_SENTENCE_LENGTH,
+    P_MIN_ALPHA,
+    P_PLANNED,
+    P_SAMPLE,
+    P_START_ALPHA,
+    P_WINDOW,
+    P_WORKER,
+    PAIRS,
+    READING,
+    SENTENCE_LENGTH,
+    SENTENCE_POSITION,
+    WINDOWS,
+    WORD_COUNT,
+)
 from w2v_cli.kernels.draws import next_random, uniform, window_shrink
 
 F32 = np.float32

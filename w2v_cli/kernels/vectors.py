@@ -14,8 +14,14 @@ tools' printed scores digit for digit.
 import numpy as np
 from numba import njit
 
-from w2v_cli.kernels.abi import (SCAN_ASK_PYTHON, SCAN_DONE, SCAN_ENDED, SCAN_NEED_INPUT,
-                                 SCAN_POOL_FULL, SCAN_SHORT_VECTOR)
+from w2v_cli.kernels.abi import (
+    SCAN_ASK_PYTHON,
+    SCAN_DONE,
+    SCAN_ENDED,
+    SCAN_NEED_INPUT,
+    SCAN_POOL_FULL,
+    SCAN_SHORT_VECTOR,
+)
 
 _SPACE, _TAB, _NEWLINE, _CR = 32, 9, 10, 13
 _POW10 = np.array([1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
