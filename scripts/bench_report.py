@@ -10,10 +10,10 @@ As a script it writes the figures the documentation shows, from saved bench.json
 so that no measured figure there is typed by hand (``make performance-page``)::
 
     python scripts/bench_report.py --docs JSON [JSON ...] [--chart IMAGE] > docs/performance.md
-    python scripts/bench_report.py --glance JSON [--readme README.md]
+    python scripts/bench_report.py --glance JSON [JSON ...] [--readme README.md]
 
 ``--docs`` prints the whole page: how the benchmark measures, then every report in turn.
-``--glance`` prints the README's small table (or, with ``--readme``, puts it between the
+``--glance`` prints the README's small tables (or, with ``--readme``, puts it between the
 README's markers).  tests/test_docs.py checks that both are in step with their JSON.
 
 The figures and the targets they are held against:
@@ -748,15 +748,43 @@ def glance_table(results: list, meta: dict, page: str = "docs/performance.md") -
         rss.append(f"{fmt(max(values), 0)} MB" if values else "—")
     lines.append("| peak RSS | " + " | ".join(rss) + " |")
     m = meta["machine"]
+    where = f"{m['cpu']}, {m['cores']} cores, {m['date'][:10]}"
+    if meta.get("large"):
+        flags = meta["config_flags"]
+        lines += ["", f"A large model: wall time of the whole process and analogy accuracy "
+                  f"(median of {meta['repeat']} run{'s' if meta['repeat'] > 1 else ''}), "
+                  f"`{meta['corpus_name']}` ({meta['corpus_words']:,} words), every word "
+                  f"kept, `-size {flags[meta['configs'][0]]['size']}`, {meta['iter']} "
+                  f"pass{'es' if meta['iter'] > 1 else ''}, {where}.  "
+                  + "; ".join(f"{config}: {_flag_line(flags[config])}"
+                              for config in meta["configs"])
+                  + f".  Every figure and the targets: [performance]({page})."]
+        return lines
     lines += ["", f"Median wall time of the whole process and mean analogy accuracy, "
               f"`{meta['corpus_name']}` ({meta['corpus_words']:,} words), {meta['iter']} "
-              f"passes, {m['cpu']}, {m['cores']} cores, {m['date'][:10]}.  sg: skip-gram, "
+              f"passes, {where}.  sg: skip-gram, "
               "cbow: CBOW; ns: `-negative 5`, hs: `-hs 1 -negative 0`; other flags at their "
               "defaults.  Every figure, one thread too"
               + (", and what to know of this run" if meta.get("note")
                  or meta.get("reconstructed") else "")
               + f": [performance]({page})."]
     return lines
+
+
+def _flag_line(flags: dict) -> str:
+    """A configuration's distinctive flags as a command line would give them."""
+    shown = ("cbow", "window", "negative", "sample")
+    return "`" + " ".join(f"-{name} {flags[name]:g}" for name in shown if name in flags) + "`"
+
+
+def glance_tables(paths: Sequence[str]) -> List[str]:
+    """The README's tables, one per saved result, in the order given."""
+    body: List[str] = []
+    for path in paths:
+        if body:
+            body.append("")
+        body += glance_table(*load(path))
+    return body
 
 
 def replace_between(path: Path, begin: str, end: str, body: List[str]) -> None:
@@ -776,8 +804,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--docs", nargs="+", metavar="JSON",
                       help="print docs/performance.md from these results, in this order")
-    mode.add_argument("--glance", metavar="JSON",
-                      help="print the README's small table from this result")
+    mode.add_argument("--glance", nargs="+", metavar="JSON",
+                      help="print the README's small tables from these results")
     parser.add_argument("--chart", metavar="IMAGE",
                         help="--docs: the chart to show, as the page links it")
     parser.add_argument("--readme", metavar="FILE",
@@ -788,7 +816,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             + (f" --chart {args.chart}" if args.chart else "") + " > docs/performance.md"
         sys.stdout.write(docs_page(args.docs, args.chart, command))
         return 0
-    body = glance_table(*load(args.glance))
+    body = glance_tables(args.glance)
     if args.readme:
         replace_between(Path(args.readme), GLANCE_BEGIN, GLANCE_END, body)
     else:

@@ -300,10 +300,11 @@ class MpiCluster:
         core (docs/mpi.md gives what that cost).  So the processes first meet in a
         non-blocking barrier, tested with sleeps in between: at first briefly (a sync
         between processes that have cores of their own takes well under a millisecond),
-        then longer.  Once every process has arrived, the sum itself is the blocking
-        collective: a non-blocking one advances only when tested, a step per test for a
-        large array with some MPICH releases (4.2: a sync of 80 MB took seconds of
-        sleeps), while the blocking one runs at the network's speed.
+        then longer.  Once every process has arrived, the sum is started non-blocking
+        and tested after the shortest sleep only: some MPICH releases (4.2) advance a
+        large sum a step per test, and the longer sleeps made a sync of 80 MB take
+        seconds.  (The blocking sum, once all have arrived, is no answer: with more
+        processes than cores its spinning stalled the run outright.)
         """
         request = self.comm.Ibarrier()
         wait = _FIRST_WAIT_SECONDS
@@ -312,7 +313,7 @@ class MpiCluster:
             wait = min(2 * wait, _POLL_SECONDS)
         request = self.comm.Iallreduce(send, receive, op=self.MPI.SUM)
         while not request.Test():
-            os.sched_yield()
+            time.sleep(_FIRST_WAIT_SECONDS)
 
     # --- the end -----------------------------------------------------------------------
     def conclude(self, code: int, message: Optional[str]) -> Tuple[int, Optional[str]]:
