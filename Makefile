@@ -126,9 +126,10 @@ bench-wiki8: $(VENV)/.bench-installed $(WIKI8)   ## quality on wiki8 beside the 
 # docs/bench/ (bench_report.py, the benchmark's own report code; never typed by hand).
 # After a new run: cp bench-results/bench.json docs/bench/text8.json, and
 # bench-results/bench.png docs/bench-text8.png; tests/test_docs.py checks both are in step.
-PERF_JSON ?= docs/bench/text8.json docs/bench/wiki8-sg-ns.json docs/bench/wiki8-cbow-ns.json
+PERF_JSON ?= docs/bench/text8.json docs/bench/large.json docs/bench/wiki8-sg-ns.json \
+  docs/bench/wiki8-cbow-ns.json
 # The README's tables: the small model beside the large one.
-GLANCE_JSON ?= docs/bench/text8.json
+GLANCE_JSON ?= docs/bench/text8.json docs/bench/large.json
 
 .PHONY: performance-page
 

@@ -763,8 +763,11 @@ def glance_table(results: list, meta: dict, page: str = "docs/performance.md") -
     lines += ["", f"Median wall time of the whole process and mean analogy accuracy, "
               f"`{meta['corpus_name']}` ({meta['corpus_words']:,} words), {meta['iter']} "
               f"passes, {where}.  sg: skip-gram, "
-              "cbow: CBOW; ns: `-negative 5`, hs: `-hs 1 -negative 0`; other flags at their "
-              "defaults.  Every figure, one thread too"
+              "cbow: CBOW; ns: `-negative 5`, hs: `-hs 1 -negative 0`"
+              + "".join(f"; {config}: `-size {meta['config_flags'][config]['size']}` "
+                        f"{_flag_line(meta['config_flags'][config])}"
+                        for config in meta["configs"] if config.endswith("-prod"))
+              + "; other flags at their defaults.  Every figure, one thread too"
               + (", and what to know of this run" if meta.get("note")
                  or meta.get("reconstructed") else "")
               + f": [performance]({page})."]
