@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from marked_section import replace_between
+
 ROOT = Path(__file__).resolve().parent.parent
 LEE = ROOT / "tests" / "data" / "golden" / "corpus" / "lee.txt"
 MODEL = ROOT / "tests" / "data" / "golden" / "eval" / "vec-text8head-cbow-50.bin"
@@ -517,22 +519,12 @@ def table_rows():
 PAGE = ROOT / "docs" / "errors.md"
 
 
-def replace_table(page: Path, rows) -> None:
-    """Put the table between the page's markers (the rest of the file is kept)."""
-    text = page.read_text(encoding="utf-8")
-    before, found, rest = text.partition(TABLE_BEGIN + "\n")
-    _, ended, after = rest.partition(TABLE_END)
-    if not (found and ended):
-        sys.exit(f"bad_inputs: {page} has no table markers ({TABLE_BEGIN!r} ... {TABLE_END!r})")
-    page.write_text(before + TABLE_BEGIN + "\n" + "\n".join(rows) + "\n" + TABLE_END + after,
-                    encoding="utf-8")
-
-
 def main() -> None:
     """Print the table, or with ``--write [FILE]`` write it into FILE (docs/errors.md)
     between the markers."""
     if len(sys.argv) in (2, 3) and sys.argv[1] == "--write":
-        replace_table(Path(sys.argv[2]) if len(sys.argv) == 3 else PAGE, list(table_rows()))
+        replace_between(Path(sys.argv[2]) if len(sys.argv) == 3 else PAGE, TABLE_BEGIN,
+                        TABLE_END, list(table_rows()), "bad_inputs")
         return
     for row in table_rows():
         print(row, flush=True)

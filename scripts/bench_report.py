@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 import bench_flops
+from marked_section import replace_between
 
 OURS = ("ours", "ours-batched")
 DEFAULT, BATCHED = OURS
@@ -790,17 +791,6 @@ def glance_tables(paths: Sequence[str]) -> List[str]:
     return body
 
 
-def replace_between(path: Path, begin: str, end: str, body: List[str]) -> None:
-    """Put ``body`` between the markers of ``path`` (the rest of the file is kept)."""
-    text = path.read_text(encoding="utf-8")
-    before, found, rest = text.partition(begin + "\n")
-    _, ended, after = rest.partition(end)
-    if not (found and ended):
-        sys.exit(f"bench_report: {path} has no markers ({begin!r} ... {end!r})")
-    path.write_text(before + begin + "\n" + "\n".join(body) + "\n" + end + after,
-                    encoding="utf-8")
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         description="The documentation's performance figures, from saved bench.json files.")
@@ -821,7 +811,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     body = glance_tables(args.glance)
     if args.readme:
-        replace_between(Path(args.readme), GLANCE_BEGIN, GLANCE_END, body)
+        replace_between(Path(args.readme), GLANCE_BEGIN, GLANCE_END, body, "bench_report")
     else:
         print("\n".join(body))
     return 0

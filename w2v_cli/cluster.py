@@ -127,6 +127,16 @@ class SingleProcess:
         return code, message
 
 
+def _sleep_until_done(request: Any) -> None:
+    """Test an MPI request until it completes, sleeping in between: briefly at first (a
+    meeting of processes with cores of their own ends well within a millisecond), then
+    up to ``_POLL_SECONDS``."""
+    wait = _FIRST_WAIT_SECONDS
+    while not request.Test():
+        time.sleep(wait)
+        wait = min(2 * wait, _POLL_SECONDS)
+
+
 class _HeldSignals:
     """SIGINT and SIGTERM are recorded, not acted on, until ``release()``; then the
     handlers that were in place before run as if the signal had just arrived."""
@@ -225,10 +235,7 @@ class MpiCluster:
         ``entry`` with all of them.  Returns with signals held."""
         if self._pending_barrier is None:
             self._pending_barrier = self.comm.Ibarrier()
-        wait = _FIRST_WAIT_SECONDS
-        while not self._pending_barrier.Test():
-            time.sleep(wait)                 # SIGINT/SIGTERM raise here, at once
-            wait = min(2 * wait, _POLL_SECONDS)
+        _sleep_until_done(self._pending_barrier)   # SIGINT/SIGTERM raise in its sleeps
         self._pending_barrier = None
         self._hold()
         return self.comm.allgather(entry)
@@ -306,11 +313,7 @@ class MpiCluster:
         seconds.  (The blocking sum, once all have arrived, is no answer: with more
         processes than cores its spinning stalled the run outright.)
         """
-        request = self.comm.Ibarrier()
-        wait = _FIRST_WAIT_SECONDS
-        while not request.Test():
-            time.sleep(wait)
-            wait = min(2 * wait, _POLL_SECONDS)
+        _sleep_until_done(self.comm.Ibarrier())
         request = self.comm.Iallreduce(send, receive, op=self.MPI.SUM)
         while not request.Test():
             time.sleep(_FIRST_WAIT_SECONDS)
