@@ -36,6 +36,9 @@ of the wall time and words/s of every row):
 * useful GFLOP/s of our training loop (pairs trained x flops per pair / loop seconds,
   from ``-debug 3``; scripts/bench_flops.py) beside this machine's peak, measured once per
   run by scripts/peak_flops.py;
+* with ``--large``, skip-gram's pairs/s against the memory ceiling (the pairs/s of a
+  loop that only reads and writes the rows the pairs touch: scripts/row_ceiling.py) and
+  one host walker thread's rate for ``-device cuda`` (scripts/walk_rate.py);
 * which of the batched mode's targets hold in this run;
 * our time outside the training loop (-debug 3 phase timings) and peak RSS against
   gensim's.
@@ -697,6 +700,7 @@ def main(argv=None) -> int:
 
     if args.large:
         meta["walker"] = walker_rates(args, logs)
+        meta["row_ceiling"] = row_ceilings(args, logs, top)
 
     planned = schedule(args)
     runs: Dict[Tuple[str, str, int], List[Result]] = {}
@@ -747,6 +751,33 @@ def walker_rates(args, logs: Path) -> Dict[str, dict]:
         else:
             print(f"bench: walk {name} failed:\n{proc.stderr[-500:]}", file=sys.stderr)
     return rates
+
+
+def row_ceilings(args, logs: Path, threads: int) -> Dict[str, dict]:
+    """Skip-gram pairs/s that the rows' trips from memory allow, on 1 and ``threads``
+    threads, at each negative-sampling skip-gram configuration's settings
+    (scripts/row_ceiling.py)."""
+    python = Path(args.word2vec).resolve().parent / "python"
+    ceilings = {}
+    for config in args.configs:
+        settings = CONFIGS[config]
+        if settings["cbow"] or not settings["negative"]:
+            continue
+        fields = {k: v for k, v in settings.items() if k not in ("alpha", "hs", "cbow")}
+        proc = subprocess.run([str(python), str(SCRIPTS / "row_ceiling.py"), args.corpus,
+                               f"threads={threads}",
+                               *(f"{k}={v}" for k, v in fields.items())],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        (logs / f"row-ceiling-{config}.err").write_text(proc.stderr)
+        if proc.returncode == 0:
+            ceilings[config] = json.loads(proc.stdout.strip().splitlines()[-1])
+            rates = ", ".join(f"{rate / 1e6:.2f}M pairs/s on {count} thread(s)"
+                              for count, rate in ceilings[config]["pairs_per_s"].items())
+            print(f"bench: row ceiling {config}: {rates}", file=sys.stderr)
+        else:
+            print(f"bench: row ceiling {config} failed:\n{proc.stderr[-500:]}",
+                  file=sys.stderr)
+    return ceilings
 
 
 def write_json(path: Path, meta: dict, results: List[Result]) -> None:

@@ -423,6 +423,37 @@ def _gflops_table(results: list, meta: dict) -> List[str]:
                     " (no code length: HS rows without GFLOP/s)") if with_hs else "")
               + ". The same count for both modes: the original algorithm's work for the "
               "pairs trained (see scripts/bench_flops.py)."]
+    return lines + _row_ceiling_table(results, meta)
+
+
+def _row_ceiling_table(results: list, meta: dict) -> List[str]:
+    """Skip-gram's pairs/s against the memory ceiling (scripts/row_ceiling.py)."""
+    ceilings = meta.get("row_ceiling") or {}
+    lines: List[str] = []
+    for config, ceiling in ceilings.items():
+        for threads_key, ceiling_rate in ceiling["pairs_per_s"].items():
+            threads = int(threads_key)
+            ours = find(results, "ours", config, threads)
+            if ours is None or not ours.ok or not ours.pairs:
+                continue
+            if not lines:
+                lines = ["", "Memory ceiling (scripts/row_ceiling.py, measured in this run): "
+                         "pairs per second of a loop that only reads and writes the rows a "
+                         "skip-gram pair touches (the context's input row, the centre's and "
+                         "the negatives' output rows, drawn as training draws them), with no "
+                         "arithmetic; no trainer of the original algorithm can exceed it. "
+                         "The peer's pairs/s assumes it trains as many pairs as ours "
+                         "(the same flags) in its whole wall time.", "",
+                         "| config | threads | ceiling pairs/s | ours pairs/s | ours / ceiling "
+                         "| gensim-file pairs/s | ceiling / gensim-file |",
+                         "|---|---|---|---|---|---|---|"]
+            ours_rate = ours.pairs / statistics.median(ours.run_values("loop_s"))
+            peer = find(results, "gensim-file", config, threads)
+            peer_rate = ours.pairs / peer.wall_s if peer is not None and peer.ok else math.nan
+            peer_text = "—" if math.isnan(peer_rate) else f"{fmt(peer_rate / 1e6, 2)}M"
+            lines.append(f"| {config} | {threads} | {fmt(ceiling_rate / 1e6, 2)}M | "
+                         f"{fmt(ours_rate / 1e6, 2)}M | {fmt(ours_rate / ceiling_rate, 2)} | "
+                         f"{peer_text} | {fmt(ceiling_rate / peer_rate, 2)} |")
     return lines
 
 

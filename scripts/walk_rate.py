@@ -17,23 +17,20 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict, Tuple
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def walk_rate(corpus: str, settings: Dict[str, object]) -> Dict[str, object]:
-    from w2v_cli import native
-    from w2v_cli.backends.workers import Worker
+def counted_corpus(corpus: str, settings: Dict[str, object]) -> Tuple[Any, Any]:
+    """(config, counted): the settings as a one-thread, one-pass ``TrainConfig`` and the
+    corpus counted and turned into token ids as a run does (the caller closes it)."""
     from w2v_cli.cluster import SingleProcess
-    from w2v_cli.config import MIN_ALPHA_FRACTION, TrainConfig
-    from w2v_cli.corpus import ID_BLOCK
+    from w2v_cli.config import TrainConfig
     from w2v_cli.counting import count_corpus
-    from w2v_cli.kernels import abi
     from w2v_cli.sources import CorpusFile
-    from w2v_cli.tables import TrainingTables
 
     config = TrainConfig(**dict(settings, train=corpus, output="unused", threads=1,
                                 iter=1)).validate()
@@ -43,6 +40,18 @@ def walk_rate(corpus: str, settings: Dict[str, object]) -> Dict[str, object]:
                                bar=lambda size, label: None)
     finally:
         source.close()
+    return config, counted
+
+
+def walk_rate(corpus: str, settings: Dict[str, object]) -> Dict[str, object]:
+    from w2v_cli import native
+    from w2v_cli.backends.workers import Worker
+    from w2v_cli.config import MIN_ALPHA_FRACTION
+    from w2v_cli.corpus import ID_BLOCK
+    from w2v_cli.kernels import abi
+    from w2v_cli.tables import TrainingTables
+
+    config, counted = counted_corpus(corpus, settings)
     vocab = counted.vocab
     tables = TrainingTables(config, vocab)
     run = native.kernels()
@@ -82,7 +91,8 @@ def walk_rate(corpus: str, settings: Dict[str, object]) -> Dict[str, object]:
                 words_per_s=vocab.train_words / seconds)
 
 
-def _value(text: str) -> object:
+def setting_value(text: str) -> object:
+    """A ``setting=value`` argument's value: an int, else a float, else the text."""
     for kind in (int, float):
         try:
             return kind(text)
@@ -93,4 +103,4 @@ def _value(text: str) -> object:
 
 if __name__ == "__main__":
     pairs = (item.split("=", 1) for item in sys.argv[2:])
-    print(json.dumps(walk_rate(sys.argv[1], {k: _value(v) for k, v in pairs})))
+    print(json.dumps(walk_rate(sys.argv[1], {k: setting_value(v) for k, v in pairs})))

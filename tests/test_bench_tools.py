@@ -516,3 +516,30 @@ def test_vocabulary_counts_come_from_our_vocab_file(tmp_path):
     args = SimpleNamespace(word2vec=command("word2vec"), corpus=str(corpus))
     # min-count 5 drops "rare"; "</s>" (one newline) is kept first, as the original keeps it
     assert bench.vocabulary_counts(args, tmp_path) == [1, 30, 20, 10]
+
+
+def test_report_puts_skipgram_against_the_memory_ceiling():
+    results = [_batched_results()[1],
+               bench.Result("gensim-file", "sg-ns", 2, 5, wall_s=8.0, words_per_s=500.0)]
+    meta = _meta(systems=["ours", "gensim-file"], threads=[2],
+                 row_ceiling={"sg-ns": {"pairs_per_s": {"1": 150_000.0, "2": 400_000.0}}})
+    text = bench_report.markdown_report(results, meta)
+    # ours at 2 threads: 1,000,001 pairs / 5.5 s (median loop) = 0.18M pairs/s, 0.45 of
+    # 0.40M; gensim-file: the same pairs in its 8.0 s wall = 0.13M, ceiling 3.2x that.
+    # No row at 1 thread: ours did not run there.
+    assert "| sg-ns | 2 | 0.40M | 0.18M | 0.45 | 0.13M | 3.20 |" in text
+    assert "| sg-ns | 1 | 0.15M |" not in text
+    assert "Memory ceiling" not in bench_report.markdown_report(results, _meta(
+        systems=["ours", "gensim-file"], threads=[2]))
+
+
+def test_row_ceiling_measures_positive_rates(tmp_path):
+    row_ceiling = _load("row_ceiling")
+    corpus = tmp_path / "c.txt"
+    words = [f"w{i % 97}" for i in range(20_000)]
+    corpus.write_text(" ".join(words) + "\n")
+    found = row_ceiling.row_ceiling(str(corpus), 2, 5_000, {"size": 20, "min_count": 1})
+    assert found["vocab_size"] == 98                # 97 words and </s>
+    assert found["rows_per_pair"] == 7              # context, centre, 5 negatives
+    assert set(found["pairs_per_s"]) == {"1", "2"}
+    assert all(rate > 0 for rate in found["pairs_per_s"].values())

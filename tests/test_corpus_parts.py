@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import GOLDEN, run_cli, run_cli_in_process
 from tests.helpers import format_vocab, tokenize_bytes
 from w2v_cli import cli, corpus_parts
+from w2v_cli import counting as counting_module
 from w2v_cli.corpus import ChainedIds, TokenIdCache
 from w2v_cli.corpus_parts import (
     CorpusPart,
@@ -199,7 +200,8 @@ def test_a_many_thread_run_counts_in_parts_and_writes_the_one_thread_vocabulary(
         calls.append(parts)
         return original(corpus, parts, *args)
 
-    monkeypatch.setattr(corpus_parts, "count_in_parts", counting)
+    # patched where the run looks it up (counting.py imports it by name)
+    monkeypatch.setattr(counting_module, "count_in_parts", counting)
     outputs = {}
     for threads in (1, 3):
         vocab = tmp_path / f"vocab-{threads}.txt"

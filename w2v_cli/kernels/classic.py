@@ -73,17 +73,33 @@ def hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_
 
 @njit(inline="always")
 def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_word,
-                      bucket_shift, vocab_size, exp_table, alpha, size, track, loss):
+                      bucket_shift, vocab_size, exp_table, alpha, size, track, loss,
+                      draws_before_next):
     """One positive and ``negative`` drawn targets; returns the advanced random state
-    (with ``track``, each target's loss is added to ``loss[LOSS_SUM]``)."""
-    # Replay the draws once to prefetch every target row; the loop below draws them again
-    # from the same state, so the random stream is used exactly as before.
+    (with ``track``, each target's loss is added to ``loss[LOSS_SUM]``).
+    ``draws_before_next`` is how many draws the walk makes before the next call draws its
+    negatives (0 within a skip-gram window, 1 before the next centre: its window's
+    shrink), or -1 when that is not known."""
+    # Replay the draws to prefetch every target row; the loop below draws them again
+    # from the same state, so the random stream is used exactly as before.  The next
+    # call's negatives are asked for too: a call's own targets are needed almost at once,
+    # so their prefetch hides only part of a row's trip from memory, and at 300
+    # dimensions and 10^5 words that trip is most of the time (docs/experiments.md).  At
+    # a sentence's end the walk draws more (subsampling the next sentence) and those
+    # prefetches miss, which costs little.
     prefetch_row(syn1neg, word, size)
     ahead = r
     for _ in range(negative):
         ahead = next_random(ahead)
         prefetch_row(syn1neg, unigram_target(ahead, last_slot, bucket_word, bucket_shift,
                                              vocab_size), size)
+    if draws_before_next >= 0:
+        for _ in range(draws_before_next):
+            ahead = next_random(ahead)
+        for _ in range(negative):
+            ahead = next_random(ahead)
+            prefetch_row(syn1neg, unigram_target(ahead, last_slot, bucket_word,
+                                                 bucket_shift, vocab_size), size)
     for d in range(negative + 1):
         if d == 0:
             target = word
@@ -146,7 +162,7 @@ def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, ne
     if negative > 0:
         r = negative_sampling(neu1, neu1e, word, syn1neg, negative, r, last_slot,
                               bucket_word, bucket_shift, vocab_size, exp_table, alpha, size,
-                              track, loss)
+                              track, loss, -1)   # looking ahead gained nothing here
     for c in range(first, last):
         if c == position:
             continue
@@ -167,8 +183,12 @@ def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs
         if c == position:
             continue
         following = c + 1 if c + 1 != position else c + 2
+        # the next pair's rows: its context row and negatives, or the next centre's
+        draws_before_next = 0
         if following < last:
-            prefetch_row(syn0, sentence[following], size)  # next pair
+            prefetch_row(syn0, sentence[following], size)
+        else:
+            draws_before_next = 1
         context = sentence[c]
         for k in range(size):
             neu1e[k] = F32(0)
@@ -181,7 +201,7 @@ def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs
         if negative > 0:
             r = negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot,
                                   bucket_word, bucket_shift, vocab_size, exp_table, alpha,
-                                  size, track, loss)
+                                  size, track, loss, draws_before_next)
         for k in range(size):
             syn0[context, k] += neu1e[k]
     return r
