@@ -733,23 +733,37 @@ def main(argv=None) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def run_probe(args, logs: Path, script: str, label: str,
+              arguments: Sequence[str]) -> Optional[dict]:
+    """Run a measuring script of scripts/ on the corpus with this environment's Python;
+    its last line of output, as JSON, or None (said on stderr) when it failed.  Its
+    stderr is kept in ``logs/<label>.err``."""
+    python = Path(args.word2vec).resolve().parent / "python"
+    proc = subprocess.run([str(python), str(SCRIPTS / script), args.corpus, *arguments],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    (logs / f"{label}.err").write_text(proc.stderr)
+    if proc.returncode != 0:
+        print(f"bench: {label} failed:\n{proc.stderr[-500:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def setting_arguments(settings: dict, leave_out: Sequence[str]) -> List[str]:
+    """``name=value`` arguments of a measuring script, from a configuration's flags."""
+    return [f"{k}={v}" for k, v in settings.items() if k not in leave_out]
+
+
 def walker_rates(args, logs: Path) -> Dict[str, dict]:
     """Centres per second of one host walker thread of ``-device cuda`` (the walk alone:
     scripts/walk_rate.py), at the defaults and at each configuration's settings."""
-    python = Path(args.word2vec).resolve().parent / "python"
     rates = {}
     for name, settings in [("defaults", {})] + [(c, CONFIGS[c]) for c in args.configs]:
-        fields = {k: v for k, v in settings.items() if k != "alpha"}
-        proc = subprocess.run([str(python), str(SCRIPTS / "walk_rate.py"), args.corpus,
-                               *(f"{k}={v}" for k, v in fields.items())],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        (logs / f"walk-{name}.err").write_text(proc.stderr)
-        if proc.returncode == 0:
-            rates[name] = json.loads(proc.stdout.strip().splitlines()[-1])
-            print(f"bench: walk {name}: {rates[name]['centres_per_s'] / 1e6:.2f}M centres/s "
+        found = run_probe(args, logs, "walk_rate.py", f"walk-{name}",
+                          setting_arguments(settings, ("alpha",)))
+        if found is not None:
+            rates[name] = found
+            print(f"bench: walk {name}: {found['centres_per_s'] / 1e6:.2f}M centres/s "
                   f"on one thread", file=sys.stderr)
-        else:
-            print(f"bench: walk {name} failed:\n{proc.stderr[-500:]}", file=sys.stderr)
     return rates
 
 
@@ -757,26 +771,19 @@ def row_ceilings(args, logs: Path, threads: int) -> Dict[str, dict]:
     """Skip-gram pairs/s that the rows' trips from memory allow, on 1 and ``threads``
     threads, at each negative-sampling skip-gram configuration's settings
     (scripts/row_ceiling.py)."""
-    python = Path(args.word2vec).resolve().parent / "python"
     ceilings = {}
     for config in args.configs:
         settings = CONFIGS[config]
         if settings["cbow"] or not settings["negative"]:
             continue
-        fields = {k: v for k, v in settings.items() if k not in ("alpha", "hs", "cbow")}
-        proc = subprocess.run([str(python), str(SCRIPTS / "row_ceiling.py"), args.corpus,
-                               f"threads={threads}",
-                               *(f"{k}={v}" for k, v in fields.items())],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        (logs / f"row-ceiling-{config}.err").write_text(proc.stderr)
-        if proc.returncode == 0:
-            ceilings[config] = json.loads(proc.stdout.strip().splitlines()[-1])
+        found = run_probe(args, logs, "row_ceiling.py", f"row-ceiling-{config}",
+                          [f"threads={threads}",
+                           *setting_arguments(settings, ("alpha", "hs", "cbow"))])
+        if found is not None:
+            ceilings[config] = found
             rates = ", ".join(f"{rate / 1e6:.2f}M pairs/s on {count} thread(s)"
-                              for count, rate in ceilings[config]["pairs_per_s"].items())
+                              for count, rate in found["pairs_per_s"].items())
             print(f"bench: row ceiling {config}: {rates}", file=sys.stderr)
-        else:
-            print(f"bench: row ceiling {config} failed:\n{proc.stderr[-500:]}",
-                  file=sys.stderr)
     return ceilings
 
 

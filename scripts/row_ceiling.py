@@ -52,19 +52,18 @@ def touch_rows(syn0, syn1neg, contexts, targets, size):
 
 def row_ceiling(corpus: str, threads: int, pairs: int,
                 settings: Dict[str, object]) -> Dict[str, object]:
+    from w2v_cli.config import UNIGRAM_POWER
     from w2v_cli.model import init_weights
+    from w2v_cli.sampling import keep_scores
 
     config, counted = counted_corpus(corpus, settings)
     counts = np.asarray(counted.vocab.counts, dtype=np.float64)
+    scores = keep_scores(counted.vocab.counts, config.sample, counted.vocab.train_words)
     counted.close()
     vocab_size = len(counts)
-    # The C tool's subsampling: a word is kept with probability (sqrt(f / t) + 1) t / f.
-    kept = counts.copy()
-    if config.sample > 0:
-        threshold = config.sample * counts.sum()
-        kept *= np.minimum(1.0, (np.sqrt(counts / threshold) + 1) * threshold / counts)
+    kept = counts * np.minimum(1.0, scores.astype(np.float64))   # as subsampling keeps them
     words = kept / kept.sum()
-    negatives = counts ** 0.75
+    negatives = counts ** UNIGRAM_POWER
     negatives /= negatives.sum()
     weights = init_weights(config, vocab_size, None)
     syn0, syn1neg = weights.syn0, weights.syn1neg

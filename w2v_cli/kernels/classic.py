@@ -34,7 +34,7 @@ from w2v_cli.kernels.abi import (
     P_VOCAB,
     P_WINDOW,
 )
-from w2v_cli.kernels.draws import next_random, unigram_target
+from w2v_cli.kernels.draws import next_random, skip_random, unigram_target
 from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index, target_loss
 from w2v_cli.kernels.rows import prefetch_row
 from w2v_cli.kernels.sentences import next_window, start_block
@@ -72,6 +72,18 @@ def hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_
 
 
 @njit(inline="always")
+def prefetch_draws(syn1neg, r, count, last_slot, bucket_word, bucket_shift, vocab_size,
+                   size):
+    """Prefetch the output rows of the ``count`` negatives drawn next from state ``r``
+    (the draws are replayed, not taken: the caller's state does not move)."""
+    for _ in range(count):
+        r = next_random(r)
+        prefetch_row(syn1neg, unigram_target(r, last_slot, bucket_word, bucket_shift,
+                                             vocab_size), size)
+    return r
+
+
+@njit(inline="always")
 def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_word,
                       bucket_shift, vocab_size, exp_table, alpha, size, track, loss,
                       draws_before_next):
@@ -88,18 +100,11 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
     # a sentence's end the walk draws more (subsampling the next sentence) and those
     # prefetches miss, which costs little.
     prefetch_row(syn1neg, word, size)
-    ahead = r
-    for _ in range(negative):
-        ahead = next_random(ahead)
-        prefetch_row(syn1neg, unigram_target(ahead, last_slot, bucket_word, bucket_shift,
-                                             vocab_size), size)
+    ahead = prefetch_draws(syn1neg, r, negative, last_slot, bucket_word, bucket_shift,
+                           vocab_size, size)
     if draws_before_next >= 0:
-        for _ in range(draws_before_next):
-            ahead = next_random(ahead)
-        for _ in range(negative):
-            ahead = next_random(ahead)
-            prefetch_row(syn1neg, unigram_target(ahead, last_slot, bucket_word,
-                                                 bucket_shift, vocab_size), size)
+        prefetch_draws(syn1neg, skip_random(ahead, draws_before_next), negative, last_slot,
+                       bucket_word, bucket_shift, vocab_size, size)
     for d in range(negative + 1):
         if d == 0:
             target = word
