@@ -36,8 +36,8 @@ of the wall time and words/s of every row):
 * useful GFLOP/s of our training loop (pairs trained x flops per pair / loop seconds,
   from ``-debug 3``; scripts/bench_flops.py) beside this machine's peak, measured once per
   run by scripts/peak_flops.py;
-* with ``--large``, skip-gram's pairs/s against the memory ceiling (the pairs/s of a
-  loop that only reads and writes the rows the pairs touch: scripts/row_ceiling.py) and
+* with ``--large``, skip-gram's pairs/s against a rows-only loop (the pairs/s of a loop
+  that only reads and writes the rows the pairs touch: scripts/row_ceiling.py) and
   one host walker thread's rate for ``-device cuda`` (scripts/walk_rate.py);
 * which of the batched mode's targets hold in this run;
 * our time outside the training loop (-debug 3 phase timings) and peak RSS against

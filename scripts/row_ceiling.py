@@ -3,12 +3,13 @@
 A skip-gram pair with negative sampling reads and writes one input row (the context
 word's) and ``negative + 1`` output rows (the centre word's and the negatives').  When
 the model is far larger than the caches, fetching those rows is most of a pair's time.
-This script measures the ceiling that sets: a loop that adds a tiny multiple of the input
+This script measures what those trips cost: a loop that adds a tiny multiple of the input
 row to each output row and a constant to the input row (the same rows, read and written,
 with no dot products, no sigmoid and no random draws), on 1 thread and on N threads
-sharing the rows as training threads do.  No trainer of the original algorithm can go
-faster than this on the same machine; a trainer's pairs/s against it says how much of
-its time is the rows' trips.
+sharing the rows as training threads do.  It asks for no row ahead, so it shows the
+trips with nothing overlapping them from one pair to the next: a yardstick, not a bound.
+The training kernel, which prefetches the next pair's rows, was first below it and, once
+its arithmetic was reordered, above it (docs/experiments.md).
 
     python scripts/row_ceiling.py CORPUS [threads=N] [pairs=P] [setting=value ...]
 

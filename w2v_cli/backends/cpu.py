@@ -60,7 +60,8 @@ def _scratch_sizes(config: TrainConfig, batched: bool) -> Scratch:
     """(rows, ids, values) of a worker's scratch for the kernel it runs."""
     if batched:
         return batched_scratch(config)
-    return 2, 1, 1                         # the classic kernel's neu1 and neu1e
+    # the classic kernel's neu1 and neu1e, and a negative-sampling call's targets
+    return 2, config.negative + 1, config.negative + 1
 
 
 def _lower_priority(niceness: int) -> None:

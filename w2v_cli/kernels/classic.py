@@ -10,8 +10,10 @@ same random stream in the same order as the C code.
 Two compiled variants share the body below:
 
 * ``train_block_classic_fast`` lets LLVM reorder float additions (``fastmath``), which
-  turns the dot products and vector updates into SIMD code; results differ from the C
-  tool only by float32 rounding, like the C tool's own builds with and without FMA;
+  turns the dot products and vector updates into SIMD code, and takes a
+  negative-sampling call's targets in sweeps (``negative_sampling``); results differ
+  from the C tool only by float32 rounding, like the C tool's own builds with and
+  without FMA;
 * ``train_block_classic_exact`` keeps every float32 operation in the C order without
   fused multiply-add, which reproduces the C tool's no-FMA build bit for bit with one
   thread (``-exact 1``).
@@ -36,11 +38,18 @@ from w2v_cli.kernels.abi import (
 )
 from w2v_cli.kernels.draws import next_random, skip_random, unigram_target
 from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index, target_loss
-from w2v_cli.kernels.rows import prefetch_row
+from w2v_cli.kernels.rows import (
+    prefetch_row,
+    row_add,
+    row_combine,
+    row_dots,
+    row_set_combination,
+)
 from w2v_cli.kernels.sentences import next_window, start_block
 from w2v_cli.kernels.variants import compile_variant
 
 F32 = np.float32
+UNIT = np.ones(1, dtype=F32)     # the coefficient of every row in a plain sum
 
 
 @njit(inline="always")
@@ -84,14 +93,57 @@ def prefetch_draws(syn1neg, r, count, last_slot, bucket_word, bucket_shift, voca
 
 
 @njit(inline="always")
+def draw_targets(word, negative, r, last_slot, bucket_word, bucket_shift, vocab_size,
+                 targets):
+    """``word``, then the negatives drawn from state ``r`` (one equal to ``word`` skipped,
+    not redrawn), into ``targets``; returns (how many, random state, all distinct)."""
+    targets[0] = word
+    m = 1
+    distinct = True
+    for _ in range(negative):
+        r = next_random(r)
+        target = unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size)
+        if target == word:
+            continue
+        for e in range(1, m):
+            if targets[e] == target:
+                distinct = False
+        targets[m] = target
+        m += 1
+    return m, r, distinct
+
+
+@njit(inline="always")
+def target_gradient(f, label, alpha, exp_table):
+    """(label - sigma(f)) * alpha as the C tool takes it (sigma 0 or 1 beyond +-6)."""
+    if f > MAX_EXP_F:
+        return (label - F32(1)) * alpha
+    if f < -MAX_EXP_F:
+        return label * alpha
+    return (label - exp_table[sigmoid_index(f)]) * alpha
+
+
+@njit(inline="always")
 def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_word,
                       bucket_shift, vocab_size, exp_table, alpha, size, track, loss,
-                      draws_before_next):
+                      draws_before_next, phased, targets, factors):
     """One positive and ``negative`` drawn targets; returns the advanced random state
     (with ``track``, each target's loss is added to ``loss[LOSS_SUM]``).
     ``draws_before_next`` is how many draws the walk makes before the next call draws its
     negatives (0 within a skip-gram window, 1 before the next centre: its window's
-    shrink), or -1 when that is not known."""
+    shrink), or -1 when that is not known.
+
+    The C tool trains the targets one after the other: a target's score, then its
+    change, then the next target's score.  With ``phased`` (the fast variant) and
+    targets all different, the same arithmetic runs in three sweeps instead: every
+    score (``row_dots``), the error from every target's old row (``row_combine``), then
+    every row's change.  No score then reads a row changed in the same call, so the
+    results are the original's up to float rounding, and each row is written once
+    instead of twice (the error no longer goes back to memory after every target),
+    which makes a target about 1.7 times as fast at 300 dimensions.  When a negative
+    repeats, its second score must see the first change, and the call goes target by
+    target.  ``targets`` (int64) and ``factors`` (float32) hold ``negative + 1`` values.
+    """
     # Replay the draws to prefetch every target row; the loop below draws them again
     # from the same state, so the random stream is used exactly as before.  The next
     # call's negatives are asked for too: a call's own targets are needed almost at once,
@@ -105,27 +157,31 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
     if draws_before_next >= 0:
         prefetch_draws(syn1neg, skip_random(ahead, draws_before_next), negative, last_slot,
                        bucket_word, bucket_shift, vocab_size, size)
-    for d in range(negative + 1):
-        if d == 0:
-            target = word
-            label = F32(1)
-        else:
-            r = next_random(r)
-            target = unigram_target(r, last_slot, bucket_word, bucket_shift, vocab_size)
-            if target == word:
-                continue                 # skipped, not redrawn
-            label = F32(0)
+    m, r, distinct = draw_targets(word, negative, r, last_slot, bucket_word, bucket_shift,
+                                  vocab_size, targets)
+    if phased and distinct:
+        row_dots(h, syn1neg, targets, m, factors)
+        for d in range(m):
+            label = F32(1) if d == 0 else F32(0)
+            if track != 0:
+                loss[LOSS_SUM] += target_loss(factors[d], label)
+            factors[d] = target_gradient(factors[d], label, alpha, exp_table)
+        row_combine(neu1e, syn1neg, targets, 0, m, factors, 0, 1)
+        for d in range(m):
+            g = factors[d]
+            target = targets[d]
+            for k in range(size):
+                syn1neg[target, k] += g * h[k]
+        return r
+    for d in range(m):
+        target = targets[d]
+        label = F32(1) if d == 0 else F32(0)
         f = F32(0)
         for k in range(size):
             f += h[k] * syn1neg[target, k]
         if track != 0:
             loss[LOSS_SUM] += target_loss(f, label)
-        if f > MAX_EXP_F:
-            g = (label - F32(1)) * alpha
-        elif f < -MAX_EXP_F:
-            g = label * alpha
-        else:
-            g = (label - exp_table[sigmoid_index(f)]) * alpha
+        g = target_gradient(f, label, alpha, exp_table)
         for k in range(size):            # one pass: the error takes the row's old value
             old = syn1neg[target, k]
             neu1e[k] += g * old
@@ -136,25 +192,23 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
 @njit(inline="always")
 def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative, r,
               code_offsets, codes, points, last_slot, bucket_word, bucket_shift, exp_table,
-              alpha, size, neu1, neu1e, int_params, loss):
+              alpha, size, neu1, neu1e, int_params, loss, phased, targets, factors):
     """Train the mean of the context rows against ``word``; returns the random state."""
     vocab_size = int_params[P_VOCAB]
     for k in range(size):
-        neu1[k] = F32(0)
         neu1e[k] = F32(0)
     for c in range(first, last):
         if c != position:
             prefetch_row(syn0, sentence[c], size)  # summed, then updated
-    cw = 0
-    for c in range(first, last):
-        if c == position:
-            continue
-        context = sentence[c]
-        for k in range(size):
-            neu1[k] += syn0[context, k]
-        cw += 1
+    before = position - first
+    after = last - position - 1
+    cw = before + after
     if cw == 0:
         return r
+    # The context rows summed in their order with the sum held in registers (adding 1 x
+    # a row is the addition itself, so -exact 1 keeps the C tool's bits).
+    row_set_combination(neu1, syn0, sentence, first, before, UNIT, 0, 0)
+    row_combine(neu1, syn0, sentence, position + 1, after, UNIT, 0, 0)
     inv = F32(cw)
     for k in range(size):
         neu1[k] /= inv
@@ -167,20 +221,18 @@ def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, ne
     if negative > 0:
         r = negative_sampling(neu1, neu1e, word, syn1neg, negative, r, last_slot,
                               bucket_word, bucket_shift, vocab_size, exp_table, alpha, size,
-                              track, loss, -1)   # looking ahead gained nothing here
+                              track, loss, -1,   # looking ahead gained nothing here
+                              phased, targets, factors)
     for c in range(first, last):
-        if c == position:
-            continue
-        context = sentence[c]
-        for k in range(size):
-            syn0[context, k] += neu1e[k]
+        if c != position:
+            row_add(syn0[sentence[c]], neu1e)
     return r
 
 
 @njit(inline="always")
 def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative,
                   r, code_offsets, codes, points, last_slot, bucket_word, bucket_shift,
-                  exp_table, alpha, size, neu1e, int_params, loss):
+                  exp_table, alpha, size, neu1e, int_params, loss, phased, targets, factors):
     """Train every context row against ``word``, one pair at a time."""
     vocab_size = int_params[P_VOCAB]
     track = int_params[P_LOSS]
@@ -206,7 +258,8 @@ def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs
         if negative > 0:
             r = negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot,
                                   bucket_word, bucket_shift, vocab_size, exp_table, alpha,
-                                  size, track, loss, draws_before_next)
+                                  size, track, loss, draws_before_next, phased, targets,
+                                  factors)
         for k in range(size):
             syn0[context, k] += neu1e[k]
     return r
@@ -234,7 +287,8 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
     progress : int64[workers]  words done per worker (summed for the learning rate)
     shared_alpha : float32[1]  the current learning rate, shared by all workers
     scratch_rows : float32[2, stride]  this worker's neu1 and neu1e
-    scratch_ids, scratch_values : unused here (the batched kernel's scratch)
+    scratch_ids : int64[negative + 1]; scratch_values : float32[negative + 1]
+        a negative-sampling call's targets and their scores
     loss : float64[LOSS_SLOTS]  the loss so far and the examples trained (``abi.P_LOSS``)
     """
     size = int_params[P_SIZE]          # rows may be padded beyond it (whole cache lines)
@@ -244,6 +298,8 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
     window = int_params[P_WINDOW]
     neu1 = scratch_rows[0]
     neu1e = scratch_rows[1]
+    targets = scratch_ids              # a call's targets and their scores (negative + 1)
+    factors = scratch_values
     start_block(state)
     while True:
         position, first, last = next_window(ids, n_ids, end_mode, keep, sentence, window,
@@ -257,15 +313,19 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
             rng[0] = cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg,
                                hs, negative, rng[0], code_offsets, codes, points, last_slot,
                                bucket_word, bucket_shift, exp_table, alpha, size, neu1, neu1e,
-                               int_params, loss)
+                               int_params, loss, PHASED_TARGETS, targets, factors)
         else:
             rng[0] = skipgram_step(word, sentence, first, last, position, syn0, syn1,
                                    syn1neg, hs, negative, rng[0], code_offsets, codes,
                                    points, last_slot, bucket_word, bucket_shift, exp_table,
-                                   alpha, size, neu1e, int_params, loss)
+                                   alpha, size, neu1e, int_params, loss, PHASED_TARGETS,
+                                   targets, factors)
     return state[CONSUMED]
 
 
+# Set per compiled variant: whether negative sampling takes its targets in sweeps.
+PHASED_TARGETS = False
+
 train_block_classic_fast = compile_variant(train_block_classic, "train_block_classic_fast",
-                                           fastmath=True)
+                                           constants={"PHASED_TARGETS": True}, fastmath=True)
 train_block_classic_exact = compile_variant(train_block_classic, "train_block_classic_exact")

@@ -32,7 +32,6 @@ _VECTOR = ir.VectorType(_FLOAT, ROW_LANES)
 _INT32 = ir.IntType(32)
 _INT64 = ir.IntType(64)
 _ZERO = ir.Constant(_VECTOR, [0.0] * ROW_LANES)
-_MASK = ir.VectorType(ir.IntType(1), ROW_LANES)
 
 
 def _vectors(context, builder, array_type, value):
@@ -90,34 +89,14 @@ def _accumulator(builder):
 _SWEEP = 8
 
 
-def _masked_load(builder, pointer, mask):
-    function = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(_VECTOR, [_VECTOR.as_pointer(), _INT32, _MASK,
-                                                  _VECTOR]),
-        f"llvm.masked.load.v{ROW_LANES}f32.p0")
-    return builder.call(function, [pointer, ir.Constant(_INT32, 4), mask, _ZERO])
-
-
-def _masked_store(builder, value, pointer, mask):
-    function = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(ir.VoidType(), [_VECTOR, _VECTOR.as_pointer(), _INT32,
-                                                        _MASK]),
-        f"llvm.masked.store.v{ROW_LANES}f32.p0")
-    builder.call(function, [value, pointer, ir.Constant(_INT32, 4), mask])
-
-
-def _lane_mask(builder, present):
-    """All lanes on when ``present`` (an i1), else all off."""
-    return builder.select(present, ir.Constant(_MASK, [1] * ROW_LANES),
-                          ir.Constant(_MASK, [0] * ROW_LANES))
-
-
 def _combination(accumulate: bool):
     """The code of ``row_combine`` (``accumulate``: y += ...) or ``row_set_combination``.
 
     A row of up to ``_SWEEP`` vectors (128 floats) is summed in one sweep with code made
     for its exact number of vectors (a switch picks it: no masks, constant offsets);
-    longer rows are swept ``_SWEEP`` vectors at a time, the last sweep masked.
+    longer rows are swept ``_SWEEP`` vectors at a time and their last, shorter sweep
+    again with code for its exact length (masked loads and stores of a partial sweep
+    cost a third of the time at 300 floats).
     """
 
     def codegen(context, builder, sig, args):
@@ -134,39 +113,33 @@ def _combination(accumulate: bool):
         stride = context.cast(builder, args[7], sig.args[7], types.int64)
         totals = [_accumulator(builder) for _ in range(_SWEEP)]
 
-        def sweep(start, masks):
-            """Sum into ``y``'s vectors start .. start + len(masks) - 1 (a mask per vector,
-            or None where the vector is known to exist)."""
+        def sweep(start, vectors):
+            """Sum into ``y``'s vectors start .. start + vectors - 1."""
             here = builder.gep(ys, [start])
-            for s, (mask, total) in enumerate(zip(masks, totals)):
+            for s, total in enumerate(totals[:vectors]):
                 where = builder.gep(here, [ir.Constant(_INT64, s)])
                 value = _ZERO
                 if accumulate:
-                    value = (_load(builder, where, ir.Constant(_INT64, 0)) if mask is None
-                             else _masked_load(builder, where, mask))
+                    value = _load(builder, where, ir.Constant(_INT64, 0))
                 builder.store(value, total)
             with cgutils.for_range(builder, count) as rows:
                 k = rows.index
                 row = builder.load(builder.gep(index_array.data, [builder.add(first, k)]))
                 if index_type.dtype.bitwidth < 64:
                     row = builder.sext(row, _INT64)
-                vectors = builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
-                                          _VECTOR.as_pointer())
-                vectors = builder.gep(vectors, [start])
+                row_vectors = builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
+                                              _VECTOR.as_pointer())
+                row_vectors = builder.gep(row_vectors, [start])
                 at = builder.add(offset, builder.mul(k, stride))
                 factor = _splat(builder, builder.load(builder.gep(coefficient_array.data,
                                                                   [at])))
-                for s, (mask, total) in enumerate(zip(masks, totals)):
-                    where = builder.gep(vectors, [ir.Constant(_INT64, s)])
-                    vector = (_load(builder, where, ir.Constant(_INT64, 0)) if mask is None
-                              else _masked_load(builder, where, mask))
+                for s, total in enumerate(totals[:vectors]):
+                    vector = _load(builder, builder.gep(row_vectors, [ir.Constant(_INT64, s)]),
+                                   ir.Constant(_INT64, 0))
                     builder.store(_fma(builder, factor, vector, builder.load(total)), total)
-            for s, (mask, total) in enumerate(zip(masks, totals)):
-                where = builder.gep(here, [ir.Constant(_INT64, s)])
-                if mask is None:
-                    _store(builder, builder.load(total), where, ir.Constant(_INT64, 0))
-                else:
-                    _masked_store(builder, builder.load(total), where, mask)
+            for s, total in enumerate(totals[:vectors]):
+                _store(builder, builder.load(total), builder.gep(here, [ir.Constant(_INT64, s)]),
+                       ir.Constant(_INT64, 0))
 
         done = builder.append_basic_block("combination.done")
         long_rows = builder.append_basic_block("combination.long")
@@ -175,16 +148,21 @@ def _combination(accumulate: bool):
             case = builder.append_basic_block(f"combination.{vectors}")
             switch.add_case(ir.Constant(_INT64, vectors), case)
             builder.position_at_end(case)
-            sweep(ir.Constant(_INT64, 0), [None] * vectors)
+            sweep(ir.Constant(_INT64, 0), vectors)
             builder.branch(done)
         builder.position_at_end(long_rows)
         step = ir.Constant(_INT64, _SWEEP)
-        sweeps = builder.udiv(builder.add(nvec, ir.Constant(_INT64, _SWEEP - 1)), step)
+        sweeps = builder.udiv(nvec, step)
         with cgutils.for_range(builder, sweeps) as outer:
-            start = builder.mul(outer.index, step)
-            sweep(start, [_lane_mask(builder, builder.icmp_unsigned(
-                "<", builder.add(start, ir.Constant(_INT64, s)), nvec)) for s in range(_SWEEP)])
-        builder.branch(done)
+            sweep(builder.mul(outer.index, step), _SWEEP)
+        start = builder.mul(sweeps, step)
+        tail = builder.switch(builder.sub(nvec, start), done)
+        for vectors in range(1, _SWEEP):
+            case = builder.append_basic_block(f"combination.tail{vectors}")
+            tail.add_case(ir.Constant(_INT64, vectors), case)
+            builder.position_at_end(case)
+            sweep(start, vectors)
+            builder.branch(done)
         builder.position_at_end(done)
         return context.get_dummy_value()
 
@@ -226,7 +204,10 @@ def row_dots(typingctx, x, matrix, indices, count, out):
 
     A row of up to 128 floats stays in registers (code made for its exact number of
     vectors) while the other rows stream past it, four at a time with their four lane
-    sums folded together; longer rows take one pass per other row.
+    sums folded together.  A longer row is swept once per four other rows, with four
+    accumulators (the rest, one to three rows, likewise), so that four chains of fused
+    adds overlap: one chain at a time waited on each add's latency and took half again
+    as long at 300 floats.  Each product's order of operations is the same either way.
     """
     signature = types.void(x, matrix, indices, count, out)
 
@@ -280,16 +261,38 @@ def row_dots(typingctx, x, matrix, indices, count, out):
                               builder.gep(results, [k]))
             builder.branch(done)
         builder.position_at_end(long_rows)
-        with cgutils.for_range(builder, count) as loop:
-            row = row_at(loop.index)
-            total = _accumulator(builder)
+
+        def interleaved_products(first_row, rows):
+            """The lane-wise products of ``x`` with ``rows`` consecutive rows, one
+            accumulator each, swept together so that their chains of fused adds overlap."""
+            pointers = [row_at(builder.add(first_row, ir.Constant(_INT64, j)))
+                        for j in range(rows)]
+            totals = [_accumulator(builder) for _ in range(rows)]
             with cgutils.for_range(builder, nvec) as vectors:
                 i = vectors.index
-                builder.store(_fma(builder, _load(builder, xs, i), _load(builder, row, i),
-                                   builder.load(total)), total)
-            builder.store(_sum_lanes(builder, builder.load(total)),
-                          builder.gep(results, [loop.index]))
-        builder.branch(done)
+                x_i = _load(builder, xs, i)
+                for pointer, total in zip(pointers, totals):
+                    builder.store(_fma(builder, x_i, _load(builder, pointer, i),
+                                       builder.load(total)), total)
+            return [builder.load(total) for total in totals]
+
+        quads = builder.udiv(count, ir.Constant(_INT64, 4))
+        with cgutils.for_range(builder, quads) as loop:
+            k = builder.mul(loop.index, ir.Constant(_INT64, 4))
+            sums = _sum_lanes4(builder, *interleaved_products(k, 4))
+            where = builder.bitcast(builder.gep(results, [k]),
+                                    ir.VectorType(_FLOAT, 4).as_pointer())
+            builder.store(sums, where, align=4)
+        k = builder.mul(quads, ir.Constant(_INT64, 4))
+        rest = builder.switch(builder.sub(count, k), done)
+        for rows in range(1, 4):
+            case = builder.append_basic_block(f"dots.long.rest{rows}")
+            rest.add_case(ir.Constant(_INT64, rows), case)
+            builder.position_at_end(case)
+            for j, total in enumerate(interleaved_products(k, rows)):
+                builder.store(_sum_lanes(builder, total),
+                              builder.gep(results, [builder.add(k, ir.Constant(_INT64, j))]))
+            builder.branch(done)
         builder.position_at_end(done)
         return context.get_dummy_value()
 
@@ -302,7 +305,7 @@ def row_combine(typingctx, y, matrix, indices, first, count, coefficients, offse
 
     ``y`` stays in registers while the rows are added: it is read and written once, and
     each added row costs one load and one fused multiply-add per vector (rows of more
-    than 128 floats are swept 128 at a time).  ``matrix`` is float32[rows, len(y)] with
+    than 128 floats are swept 128 floats at a time).  ``matrix`` is float32[rows, len(y)] with
     rows on vector boundaries; ``indices`` any integer array.
     """
     signature = types.void(y, matrix, indices, first, count, coefficients, offset, stride)

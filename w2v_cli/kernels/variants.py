@@ -9,13 +9,19 @@ name, and two variants of one body must not share an entry.
 from __future__ import annotations
 
 import types
+from typing import Optional
 
 from numba import njit
 
 
-def compile_variant(body, name: str, **options):
-    """``body`` compiled as the kernel ``name`` (nogil, numpy error model, cached)."""
-    copy = types.FunctionType(body.__code__, body.__globals__, name, body.__defaults__,
+def compile_variant(body, name: str, constants: Optional[dict] = None, **options):
+    """``body`` compiled as the kernel ``name`` (nogil, numpy error model, cached).
+
+    ``constants`` replace module-level names for this variant only: Numba reads a
+    global as a compile-time constant, so a branch on one is settled when compiling.
+    """
+    names = body.__globals__ if not constants else {**body.__globals__, **constants}
+    copy = types.FunctionType(body.__code__, names, name, body.__defaults__,
                               body.__closure__)
     copy.__qualname__ = name
     copy.__doc__ = body.__doc__
