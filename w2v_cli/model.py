@@ -91,10 +91,11 @@ def model_matrix(rows: int, size: int) -> np.ndarray:
     nbytes = rows * stride * 4
     if nbytes < MAPPED_BYTES:
         return row_matrix(rows, size)
-    # Private, not mmap's default shared mapping: shared anonymous memory is shmem, whose
-    # huge pages most systems turn off (shmem_enabled "never") even where ordinary
-    # memory takes the advice, and then every random row costs a 4 KB page walk.
-    area = mmap.mmap(-1, nbytes + HUGE_PAGE_BYTES, flags=mmap.MAP_PRIVATE)
+    # mmap's default, shared mapping: systems whose shared memory takes no huge pages
+    # (shmem_enabled "never", the usual setting) ignore the advice.  A private mapping
+    # would take them, but made runs under mpiexec vary far more (docs/experiments.md,
+    # "Scores first, changes after").
+    area = mmap.mmap(-1, nbytes + HUGE_PAGE_BYTES)
     advice = getattr(mmap, "MADV_HUGEPAGE", None)
     if advice is not None:
         try:
