@@ -37,7 +37,12 @@ from w2v_cli.kernels.abi import (
     P_WINDOW,
 )
 from w2v_cli.kernels.draws import next_random, skip_random, unigram_target
-from w2v_cli.kernels.logistic import MAX_EXP_F, sigmoid_index, target_loss
+from w2v_cli.kernels.logistic import (
+    MAX_EXP_F,
+    negative_sampling_gradient,
+    sigmoid_index,
+    target_loss,
+)
 from w2v_cli.kernels.rows import (
     prefetch_row,
     row_add,
@@ -114,16 +119,6 @@ def draw_targets(word, negative, r, last_slot, bucket_word, bucket_shift, vocab_
 
 
 @njit(inline="always")
-def target_gradient(f, label, alpha, exp_table):
-    """(label - sigma(f)) * alpha as the C tool takes it (sigma 0 or 1 beyond +-6)."""
-    if f > MAX_EXP_F:
-        return (label - F32(1)) * alpha
-    if f < -MAX_EXP_F:
-        return label * alpha
-    return (label - exp_table[sigmoid_index(f)]) * alpha
-
-
-@njit(inline="always")
 def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_word,
                       bucket_shift, vocab_size, exp_table, alpha, size, track, loss,
                       draws_before_next, phased, targets, factors):
@@ -138,9 +133,9 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
     targets all different, the same arithmetic runs in three sweeps instead: every
     score (``row_dots``), the error from every target's old row (``row_combine``), then
     every row's change.  No score then reads a row changed in the same call, so the
-    results are the original's up to float rounding, and each row is written once
-    instead of twice (the error no longer goes back to memory after every target),
-    which makes a target about 1.7 times as fast at 300 dimensions.  When a negative
+    results are the original's up to float rounding; the error stays in registers
+    instead of going back to memory after every target, and no change waits on the
+    next score (docs/experiments.md, "Scores first, changes after").  When a negative
     repeats, its second score must see the first change, and the call goes target by
     target.  ``targets`` (int64) and ``factors`` (float32) hold ``negative + 1`` values.
     """
@@ -165,7 +160,7 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
             label = F32(1) if d == 0 else F32(0)
             if track != 0:
                 loss[LOSS_SUM] += target_loss(factors[d], label)
-            factors[d] = target_gradient(factors[d], label, alpha, exp_table)
+            factors[d] = negative_sampling_gradient(factors[d], label, alpha, exp_table)
         row_combine(neu1e, syn1neg, targets, 0, m, factors, 0, 1)
         for d in range(m):
             g = factors[d]
@@ -181,7 +176,7 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
             f += h[k] * syn1neg[target, k]
         if track != 0:
             loss[LOSS_SUM] += target_loss(f, label)
-        g = target_gradient(f, label, alpha, exp_table)
+        g = negative_sampling_gradient(f, label, alpha, exp_table)
         for k in range(size):            # one pass: the error takes the row's old value
             old = syn1neg[target, k]
             neu1e[k] += g * old

@@ -95,8 +95,7 @@ def _combination(accumulate: bool):
     A row of up to ``_SWEEP`` vectors (128 floats) is summed in one sweep with code made
     for its exact number of vectors (a switch picks it: no masks, constant offsets);
     longer rows are swept ``_SWEEP`` vectors at a time and their last, shorter sweep
-    again with code for its exact length (masked loads and stores of a partial sweep
-    cost a third of the time at 300 floats).
+    again with code for its exact length, not with masked loads and stores.
     """
 
     def codegen(context, builder, sig, args):
@@ -206,8 +205,8 @@ def row_dots(typingctx, x, matrix, indices, count, out):
     vectors) while the other rows stream past it, four at a time with their four lane
     sums folded together.  A longer row is swept once per four other rows, with four
     accumulators (the rest, one to three rows, likewise), so that four chains of fused
-    adds overlap: one chain at a time waited on each add's latency and took half again
-    as long at 300 floats.  Each product's order of operations is the same either way.
+    adds overlap instead of each add waiting on the one before.  Each product's order of
+    operations is the same either way.
     """
     signature = types.void(x, matrix, indices, count, out)
 
