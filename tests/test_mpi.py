@@ -459,16 +459,24 @@ def _frequent_lengths(output: Path) -> np.ndarray:
     return np.linalg.norm(Vectors.load(str(output), limit=200).matrix, axis=1)
 
 
+def _tenth_longest(lengths: np.ndarray) -> float:
+    return float(np.sort(lengths)[-10])
+
+
 @needs_mpi
 @pytest.mark.parametrize("cbow", ["0", "1"], ids=["skip-gram", "cbow"])
 def test_more_processes_give_the_vector_lengths_of_one(small_corpus, tmp_path, cbow):
     """3 and 4 processes against one: the 200 most frequent words' vectors keep their
-    lengths.  Calibration (seeds 1-3, this cut, -size 50 -iter 3): the longest and the
-    median length with 3 or 4 processes were 0.77-1.01 and 0.88-1.04 times those of one
-    process (skip-gram's longest the shortest, at 4 processes: 0.77-0.81).  Summing the
-    processes' changes outright, seed 1: skip-gram 10 and 38 times as long (longest 56
-    and 209 against 5.6) with 3 and 4 processes, CBOW 135 times with 4.  Bars: the
-    longest within 0.7-1.25 times, the median within 0.8-1.2."""
+    lengths.  Compared: the 10th longest of the 200 and the median.  Not the longest: that
+    is one word, "agave", whose occurrences all sit in one article of the cut, so that one
+    process trains it; its length at 4 processes was 0.67-0.87 times one process's over 24
+    skip-gram runs, which follows where the article fell more than how the syncs add up.
+    Calibration (this cut, -size 50 -iter 3; runs differ by the syncs' timing): over 23
+    skip-gram runs at each count of processes, the 10th longest was 0.90-0.95 times one
+    process's and the median 0.89-0.96; CBOW (8 runs, identical) 0.98-1.01 and 1.02-1.03.
+    Summing the processes' changes outright, seed 1: skip-gram 10 and 38 times as long
+    (longest 56 and 209 against 5.6) with 3 and 4 processes, CBOW 135 times with 4.  Bars:
+    both within 0.8-1.2 times."""
     flags = ["-train", str(small_corpus), "-binary", "1", "-size", "50", "-iter", "3",
              "-cbow", cbow, "-threads", "1", "-debug", "0"]
     result = _alone([*flags, "-output", "one.bin"], tmp_path)
@@ -479,9 +487,9 @@ def test_more_processes_give_the_vector_lengths_of_one(small_corpus, tmp_path, c
         result = _mpi(processes, [*flags, "-output", output], tmp_path)
         assert result.returncode == 0, result.stderr
         many = _frequent_lengths(tmp_path / output)
-        assert 0.7 <= many.max() / one.max() <= 1.25, (processes, one.max(), many.max())
-        assert 0.8 <= np.median(many) / np.median(one) <= 1.2, (processes, np.median(one),
-                                                                np.median(many))
+        for statistic in (_tenth_longest, np.median):
+            ratio = statistic(many) / statistic(one)
+            assert 0.8 <= ratio <= 1.2, (processes, statistic.__name__, ratio)
 
 
 # --- accuracy (slow) ------------------------------------------------------------------
