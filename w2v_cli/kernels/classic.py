@@ -45,10 +45,12 @@ from w2v_cli.kernels.logistic import (
 )
 from w2v_cli.kernels.rows import (
     prefetch_row,
-    row_add,
     row_combine,
     row_dots,
+    row_exchange,
+    row_exchange_and_add,
     row_set_combination,
+    rows_add,
 )
 from w2v_cli.kernels.sentences import next_window, start_block
 from w2v_cli.kernels.variants import compile_variant
@@ -121,7 +123,7 @@ def draw_targets(word, negative, r, last_slot, bucket_word, bucket_shift, vocab_
 @njit(inline="always")
 def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_word,
                       bucket_shift, vocab_size, exp_table, alpha, size, track, loss,
-                      draws_before_next, phased, targets, factors):
+                      draws_before_next, phased, targets, factors, h_takes_error):
     """One positive and ``negative`` drawn targets; returns the advanced random state
     (with ``track``, each target's loss is added to ``loss[LOSS_SUM]``).
     ``draws_before_next`` is how many draws the walk makes before the next call draws its
@@ -130,14 +132,16 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
 
     The C tool trains the targets one after the other: a target's score, then its
     change, then the next target's score.  With ``phased`` (the fast variant) and
-    targets all different, the same arithmetic runs in three sweeps instead: every
-    score (``row_dots``), the error from every target's old row (``row_combine``), then
-    every row's change.  No score then reads a row changed in the same call, so the
-    results are the original's up to float rounding; the error stays in registers
-    instead of going back to memory after every target, and no change waits on the
-    next score (docs/experiments.md, "Scores first, changes after").  When a negative
+    targets all different, the same arithmetic runs in two sweeps instead: every score
+    (``row_dots``), then every row once more, its old value added into the error and its
+    change written (``row_exchange``).  No score then reads a row changed in the same
+    call, so the results are the original's up to float rounding; the error stays in
+    registers instead of going back to memory after every target, and no change waits
+    on the next score (docs/experiments.md, "Scores first, changes after").  When a negative
     repeats, its second score must see the first change, and the call goes target by
     target.  ``targets`` (int64) and ``factors`` (float32) hold ``negative + 1`` values.
+    With ``h_takes_error`` (skip-gram, whose ``h`` is the context row), the call ends by
+    adding the error to ``h``, which the C tool does once the targets are done.
     """
     # Replay the draws to prefetch every target row; the loop below draws them again
     # from the same state, so the random stream is used exactly as before.  The next
@@ -161,12 +165,10 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
             if track != 0:
                 loss[LOSS_SUM] += target_loss(factors[d], label)
             factors[d] = negative_sampling_gradient(factors[d], label, alpha, exp_table)
-        row_combine(neu1e, syn1neg, targets, 0, m, factors, 0, 1)
-        for d in range(m):
-            g = factors[d]
-            target = targets[d]
-            for k in range(size):
-                syn1neg[target, k] += g * h[k]
+        if h_takes_error:
+            row_exchange_and_add(neu1e, h, syn1neg, targets, m, factors)
+        else:
+            row_exchange(neu1e, h, syn1neg, targets, m, factors)
         return r
     for d in range(m):
         target = targets[d]
@@ -181,6 +183,9 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
             old = syn1neg[target, k]
             neu1e[k] += g * old
             syn1neg[target, k] = old + g * h[k]
+    if h_takes_error:
+        for k in range(size):
+            h[k] += neu1e[k]
     return r
 
 
@@ -217,10 +222,9 @@ def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, ne
         r = negative_sampling(neu1, neu1e, word, syn1neg, negative, r, last_slot,
                               bucket_word, bucket_shift, vocab_size, exp_table, alpha, size,
                               track, loss, -1,   # looking ahead gained nothing here
-                              phased, targets, factors)
-    for c in range(first, last):
-        if c != position:
-            row_add(syn0[sentence[c]], neu1e)
+                              phased, targets, factors, False)
+    rows_add(syn0, sentence, first, before, neu1e)
+    rows_add(syn0, sentence, position + 1, after, neu1e)
     return r
 
 
@@ -254,9 +258,10 @@ def skipgram_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs
             r = negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot,
                                   bucket_word, bucket_shift, vocab_size, exp_table, alpha,
                                   size, track, loss, draws_before_next, phased, targets,
-                                  factors)
-        for k in range(size):
-            syn0[context, k] += neu1e[k]
+                                  factors, True)         # and adds the error to h
+        else:
+            for k in range(size):
+                syn0[context, k] += neu1e[k]
     return r
 
 

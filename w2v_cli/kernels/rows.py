@@ -89,14 +89,40 @@ def _accumulator(builder):
 _SWEEP = 8
 
 
-def _combination(accumulate: bool):
-    """The code of ``row_combine`` (``accumulate``: y += ...) or ``row_set_combination``.
+def _in_sweeps(builder, nvec, name: str, sweep) -> None:
+    """Call ``sweep(start, vectors)`` over a row of ``nvec`` vectors, ``_SWEEP`` at a time,
+    each call with a constant ``vectors``: a row of up to ``_SWEEP`` vectors in one call
+    (a switch picks its code), a longer one in a loop of full sweeps and a last, shorter
+    one with code for its exact length (no masked loads and stores)."""
+    done = builder.append_basic_block(f"{name}.done")
+    long_rows = builder.append_basic_block(f"{name}.long")
+    switch = builder.switch(nvec, long_rows)
+    for vectors in range(1, _SWEEP + 1):
+        case = builder.append_basic_block(f"{name}.{vectors}")
+        switch.add_case(ir.Constant(_INT64, vectors), case)
+        builder.position_at_end(case)
+        sweep(ir.Constant(_INT64, 0), vectors)
+        builder.branch(done)
+    builder.position_at_end(long_rows)
+    step = ir.Constant(_INT64, _SWEEP)
+    sweeps = builder.udiv(nvec, step)
+    with cgutils.for_range(builder, sweeps) as outer:
+        sweep(builder.mul(outer.index, step), _SWEEP)
+    start = builder.mul(sweeps, step)
+    tail = builder.switch(builder.sub(nvec, start), done)
+    for vectors in range(1, _SWEEP):
+        case = builder.append_basic_block(f"{name}.tail{vectors}")
+        tail.add_case(ir.Constant(_INT64, vectors), case)
+        builder.position_at_end(case)
+        sweep(start, vectors)
+        builder.branch(done)
+    builder.position_at_end(done)
 
-    A row of up to ``_SWEEP`` vectors (128 floats) is summed in one sweep with code made
-    for its exact number of vectors (a switch picks it: no masks, constant offsets);
-    longer rows are swept ``_SWEEP`` vectors at a time and their last, shorter sweep
-    again with code for its exact length, not with masked loads and stores.
-    """
+
+def _combination(accumulate: bool):
+    """The code of ``row_combine`` (``accumulate``: y += ...) or ``row_set_combination``:
+    ``y``'s vectors of one sweep (``_in_sweeps``) held in registers while the rows of the
+    sum stream past."""
 
     def codegen(context, builder, sig, args):
         ys, nvec = _vectors(context, builder, sig.args[0], args[0])
@@ -140,29 +166,7 @@ def _combination(accumulate: bool):
                 _store(builder, builder.load(total), builder.gep(here, [ir.Constant(_INT64, s)]),
                        ir.Constant(_INT64, 0))
 
-        done = builder.append_basic_block("combination.done")
-        long_rows = builder.append_basic_block("combination.long")
-        switch = builder.switch(nvec, long_rows)
-        for vectors in range(1, _SWEEP + 1):
-            case = builder.append_basic_block(f"combination.{vectors}")
-            switch.add_case(ir.Constant(_INT64, vectors), case)
-            builder.position_at_end(case)
-            sweep(ir.Constant(_INT64, 0), vectors)
-            builder.branch(done)
-        builder.position_at_end(long_rows)
-        step = ir.Constant(_INT64, _SWEEP)
-        sweeps = builder.udiv(nvec, step)
-        with cgutils.for_range(builder, sweeps) as outer:
-            sweep(builder.mul(outer.index, step), _SWEEP)
-        start = builder.mul(sweeps, step)
-        tail = builder.switch(builder.sub(nvec, start), done)
-        for vectors in range(1, _SWEEP):
-            case = builder.append_basic_block(f"combination.tail{vectors}")
-            tail.add_case(ir.Constant(_INT64, vectors), case)
-            builder.position_at_end(case)
-            sweep(start, vectors)
-            builder.branch(done)
-        builder.position_at_end(done)
+        _in_sweeps(builder, nvec, "combination", sweep)
         return context.get_dummy_value()
 
     return codegen
@@ -319,6 +323,76 @@ def row_set_combination(typingctx, y, matrix, indices, first, count, coefficient
     return signature, _combination(accumulate=False)
 
 
+def _exchange(add_to_x: bool):
+    """The code of ``row_exchange`` (``add_to_x``: of ``row_exchange_and_add``)."""
+
+    def codegen(context, builder, sig, args):
+        ys, nvec = _vectors(context, builder, sig.args[0], args[0])
+        xs, _ = _vectors(context, builder, sig.args[1], args[1])
+        matrix_type, index_type = sig.args[2], sig.args[3]
+        table = array_struct(context, builder, matrix_type, args[2])
+        row_bytes = builder.extract_value(table.strides, 0)
+        base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
+        index_array = array_struct(context, builder, index_type, args[3])
+        count = context.cast(builder, args[4], sig.args[4], types.int64)
+        coefficient_array = array_struct(context, builder, sig.args[5], args[5])
+        totals = [_accumulator(builder) for _ in range(_SWEEP)]
+        zero64 = ir.Constant(_INT64, 0)
+
+        def sweep(start, vectors):
+            y_here, x_here = builder.gep(ys, [start]), builder.gep(xs, [start])
+            x_vectors = [_load(builder, x_here, ir.Constant(_INT64, s)) for s in range(vectors)]
+            for s, total in enumerate(totals[:vectors]):
+                builder.store(_load(builder, y_here, ir.Constant(_INT64, s)), total)
+            with cgutils.for_range(builder, count) as rows:
+                k = rows.index
+                row = builder.load(builder.gep(index_array.data, [k]))
+                if index_type.dtype.bitwidth < 64:
+                    row = builder.sext(row, _INT64)
+                row_vectors = builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
+                                              _VECTOR.as_pointer())
+                row_vectors = builder.gep(row_vectors, [start])
+                factor = _splat(builder, builder.load(builder.gep(coefficient_array.data,
+                                                                  [k])))
+                for s, (total, x_s) in enumerate(zip(totals[:vectors], x_vectors)):
+                    where = builder.gep(row_vectors, [ir.Constant(_INT64, s)])
+                    old = _load(builder, where, zero64)
+                    builder.store(_fma(builder, factor, old, builder.load(total)), total)
+                    _store(builder, _fma(builder, factor, x_s, old), where, zero64)
+            for s, (total, x_s) in enumerate(zip(totals[:vectors], x_vectors)):
+                y_s = builder.load(total)
+                _store(builder, y_s, y_here, ir.Constant(_INT64, s))
+                if add_to_x:
+                    _store(builder, builder.fadd(x_s, y_s), x_here, ir.Constant(_INT64, s))
+
+        _in_sweeps(builder, nvec, "exchange", sweep)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+@intrinsic
+def row_exchange(typingctx, y, x, matrix, indices, count, coefficients):
+    """For k < count, with c = coefficients[k] and r = matrix[indices[k]]:
+    y += c * r (r's value before this call), then r += c * x.
+
+    One pass over the rows where ``row_combine`` and then one update per row would make
+    two: each row's vectors are loaded once, feed ``y``'s sum and are written back
+    changed, while ``y``'s and ``x``'s vectors of the sweep stay in registers.  The
+    indices must be distinct, and ``x`` and ``y`` must not be rows of ``matrix``.
+    """
+    signature = types.void(y, x, matrix, indices, count, coefficients)
+    return signature, _exchange(add_to_x=False)
+
+
+@intrinsic
+def row_exchange_and_add(typingctx, y, x, matrix, indices, count, coefficients):
+    """``row_exchange``, then x += y: for a skip-gram context row, which takes the
+    error once its targets are done, without reading either row again."""
+    signature = types.void(y, x, matrix, indices, count, coefficients)
+    return signature, _exchange(add_to_x=True)
+
+
 @intrinsic
 def row_add(typingctx, y, x):
     """y += x."""
@@ -330,6 +404,47 @@ def row_add(typingctx, y, x):
         with cgutils.for_range(builder, count) as loop:
             i = loop.index
             _store(builder, builder.fadd(_load(builder, ys, i), _load(builder, xs, i)), ys, i)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def rows_add(typingctx, matrix, indices, first, count, y):
+    """matrix[indices[first + k]] += y for k < count, in that order (a row listed twice
+    gets ``y`` twice).  ``y``'s vectors of a sweep stay in registers while the rows
+    stream past, so each row costs a load and a store per vector; ``y`` must not be a
+    row of ``matrix``."""
+    signature = types.void(matrix, indices, first, count, y)
+
+    def codegen(context, builder, sig, args):
+        matrix_type, index_type = sig.args[0], sig.args[1]
+        table = array_struct(context, builder, matrix_type, args[0])
+        row_bytes = builder.extract_value(table.strides, 0)
+        base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
+        index_array = array_struct(context, builder, index_type, args[1])
+        first = context.cast(builder, args[2], sig.args[2], types.int64)
+        count = context.cast(builder, args[3], sig.args[3], types.int64)
+        ys, nvec = _vectors(context, builder, sig.args[4], args[4])
+        zero64 = ir.Constant(_INT64, 0)
+
+        def sweep(start, vectors):
+            y_here = builder.gep(ys, [start])
+            y_vectors = [_load(builder, y_here, ir.Constant(_INT64, s)) for s in range(vectors)]
+            with cgutils.for_range(builder, count) as rows:
+                row = builder.load(builder.gep(index_array.data,
+                                               [builder.add(first, rows.index)]))
+                if index_type.dtype.bitwidth < 64:
+                    row = builder.sext(row, _INT64)
+                row_vectors = builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
+                                              _VECTOR.as_pointer())
+                row_vectors = builder.gep(row_vectors, [start])
+                for s, y_s in enumerate(y_vectors):
+                    where = builder.gep(row_vectors, [ir.Constant(_INT64, s)])
+                    _store(builder, builder.fadd(_load(builder, where, zero64), y_s), where,
+                           zero64)
+
+        _in_sweeps(builder, nvec, "rows_add", sweep)
         return context.get_dummy_value()
 
     return signature, codegen
