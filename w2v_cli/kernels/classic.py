@@ -143,21 +143,19 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
     With ``h_takes_error`` (skip-gram, whose ``h`` is the context row), the call ends by
     adding the error to ``h``, which the C tool does once the targets are done.
     """
-    # Replay the draws to prefetch every target row; the loop below draws them again
-    # from the same state, so the random stream is used exactly as before.  The next
-    # call's negatives are asked for too: a call's own targets are needed almost at once,
-    # so their prefetch hides only part of a row's trip from memory, and at 300
-    # dimensions and 10^5 words that trip is most of the time (docs/experiments.md).  At
-    # a sentence's end the walk draws more (subsampling the next sentence) and those
-    # prefetches miss, which costs little.
-    prefetch_row(syn1neg, word, size)
-    ahead = prefetch_draws(syn1neg, r, negative, last_slot, bucket_word, bucket_shift,
-                           vocab_size, size)
-    if draws_before_next >= 0:
-        prefetch_draws(syn1neg, skip_random(ahead, draws_before_next), negative, last_slot,
-                       bucket_word, bucket_shift, vocab_size, size)
+    # The targets first (their table look-ups overlap one another), then every target
+    # row asked for.  The next call's negatives are asked for too, replaying its draws:
+    # a call's own targets are needed almost at once, so their prefetch hides only part
+    # of a row's trip from memory, and at 300 dimensions and 10^5 words that trip is
+    # most of the time (docs/experiments.md).  At a sentence's end the walk draws more
+    # (subsampling the next sentence) and those prefetches miss, which costs little.
     m, r, distinct = draw_targets(word, negative, r, last_slot, bucket_word, bucket_shift,
                                   vocab_size, targets)
+    for d in range(m):
+        prefetch_row(syn1neg, targets[d], size)
+    if draws_before_next >= 0:
+        prefetch_draws(syn1neg, skip_random(r, draws_before_next), negative, last_slot,
+                       bucket_word, bucket_shift, vocab_size, size)
     if phased and distinct:
         row_dots(h, syn1neg, targets, m, factors)
         for d in range(m):
