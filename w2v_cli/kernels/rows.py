@@ -78,6 +78,24 @@ def _sum_lanes(builder, vector):
     return builder.extract_element(vector, ir.Constant(_INT32, 0))
 
 
+def _listed_rows(context, builder, matrix_type, matrix, index_type, indices):
+    """A function of k (an int64 value) giving a pointer to the first vector of row
+    ``indices[k]`` of ``matrix``: the rows an operation takes from a list of row numbers."""
+    table = array_struct(context, builder, matrix_type, matrix)
+    row_bytes = builder.extract_value(table.strides, 0)
+    base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
+    index_array = array_struct(context, builder, index_type, indices)
+
+    def row_vectors(k):
+        row = builder.load(builder.gep(index_array.data, [k]))
+        if index_type.dtype.bitwidth < 64:
+            row = builder.sext(row, _INT64)
+        return builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
+                               _VECTOR.as_pointer())
+
+    return row_vectors
+
+
 def _accumulator(builder):
     slot = cgutils.alloca_once_value(builder, _ZERO)
     builder.store(_ZERO, slot)
@@ -126,11 +144,8 @@ def _combination(accumulate: bool):
 
     def codegen(context, builder, sig, args):
         ys, nvec = _vectors(context, builder, sig.args[0], args[0])
-        matrix_type, index_type, coefficient_type = sig.args[1], sig.args[2], sig.args[5]
-        table = array_struct(context, builder, matrix_type, args[1])
-        row_bytes = builder.extract_value(table.strides, 0)
-        base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
-        index_array = array_struct(context, builder, index_type, args[2])
+        row_at = _listed_rows(context, builder, sig.args[1], args[1], sig.args[2], args[2])
+        coefficient_type = sig.args[5]
         coefficient_array = array_struct(context, builder, coefficient_type, args[5])
         first = context.cast(builder, args[3], sig.args[3], types.int64)
         count = context.cast(builder, args[4], sig.args[4], types.int64)
@@ -149,12 +164,7 @@ def _combination(accumulate: bool):
                 builder.store(value, total)
             with cgutils.for_range(builder, count) as rows:
                 k = rows.index
-                row = builder.load(builder.gep(index_array.data, [builder.add(first, k)]))
-                if index_type.dtype.bitwidth < 64:
-                    row = builder.sext(row, _INT64)
-                row_vectors = builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
-                                              _VECTOR.as_pointer())
-                row_vectors = builder.gep(row_vectors, [start])
+                row_vectors = builder.gep(row_at(builder.add(first, k)), [start])
                 at = builder.add(offset, builder.mul(k, stride))
                 factor = _splat(builder, builder.load(builder.gep(coefficient_array.data,
                                                                   [at])))
@@ -216,21 +226,10 @@ def row_dots(typingctx, x, matrix, indices, count, out):
 
     def codegen(context, builder, sig, args):
         xs, nvec = _vectors(context, builder, sig.args[0], args[0])
-        matrix_type, index_type = sig.args[1], sig.args[2]
-        table = array_struct(context, builder, matrix_type, args[1])
-        row_bytes = builder.extract_value(table.strides, 0)
-        base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
-        index_array = array_struct(context, builder, index_type, args[2])
+        row_at = _listed_rows(context, builder, sig.args[1], args[1], sig.args[2], args[2])
         count = context.cast(builder, args[3], sig.args[3], types.int64)
         results = array_struct(context, builder, sig.args[4], args[4]).data
         zero64 = ir.Constant(_INT64, 0)
-
-        def row_at(k):
-            row = builder.load(builder.gep(index_array.data, [k]))
-            if index_type.dtype.bitwidth < 64:
-                row = builder.sext(row, _INT64)
-            return builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
-                                   _VECTOR.as_pointer())
 
         def product(x_vectors, row):
             total = None
@@ -329,11 +328,7 @@ def _exchange(add_to_x: bool):
     def codegen(context, builder, sig, args):
         ys, nvec = _vectors(context, builder, sig.args[0], args[0])
         xs, _ = _vectors(context, builder, sig.args[1], args[1])
-        matrix_type, index_type = sig.args[2], sig.args[3]
-        table = array_struct(context, builder, matrix_type, args[2])
-        row_bytes = builder.extract_value(table.strides, 0)
-        base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
-        index_array = array_struct(context, builder, index_type, args[3])
+        row_at = _listed_rows(context, builder, sig.args[2], args[2], sig.args[3], args[3])
         count = context.cast(builder, args[4], sig.args[4], types.int64)
         coefficient_array = array_struct(context, builder, sig.args[5], args[5])
         totals = [_accumulator(builder) for _ in range(_SWEEP)]
@@ -346,12 +341,7 @@ def _exchange(add_to_x: bool):
                 builder.store(_load(builder, y_here, ir.Constant(_INT64, s)), total)
             with cgutils.for_range(builder, count) as rows:
                 k = rows.index
-                row = builder.load(builder.gep(index_array.data, [k]))
-                if index_type.dtype.bitwidth < 64:
-                    row = builder.sext(row, _INT64)
-                row_vectors = builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
-                                              _VECTOR.as_pointer())
-                row_vectors = builder.gep(row_vectors, [start])
+                row_vectors = builder.gep(row_at(k), [start])
                 factor = _splat(builder, builder.load(builder.gep(coefficient_array.data,
                                                                   [k])))
                 for s, (total, x_s) in enumerate(zip(totals[:vectors], x_vectors)):
@@ -418,11 +408,7 @@ def rows_add(typingctx, matrix, indices, first, count, y):
     signature = types.void(matrix, indices, first, count, y)
 
     def codegen(context, builder, sig, args):
-        matrix_type, index_type = sig.args[0], sig.args[1]
-        table = array_struct(context, builder, matrix_type, args[0])
-        row_bytes = builder.extract_value(table.strides, 0)
-        base = builder.bitcast(table.data, ir.IntType(8).as_pointer())
-        index_array = array_struct(context, builder, index_type, args[1])
+        row_at = _listed_rows(context, builder, sig.args[0], args[0], sig.args[1], args[1])
         first = context.cast(builder, args[2], sig.args[2], types.int64)
         count = context.cast(builder, args[3], sig.args[3], types.int64)
         ys, nvec = _vectors(context, builder, sig.args[4], args[4])
@@ -432,13 +418,7 @@ def rows_add(typingctx, matrix, indices, first, count, y):
             y_here = builder.gep(ys, [start])
             y_vectors = [_load(builder, y_here, ir.Constant(_INT64, s)) for s in range(vectors)]
             with cgutils.for_range(builder, count) as rows:
-                row = builder.load(builder.gep(index_array.data,
-                                               [builder.add(first, rows.index)]))
-                if index_type.dtype.bitwidth < 64:
-                    row = builder.sext(row, _INT64)
-                row_vectors = builder.bitcast(builder.gep(base, [builder.mul(row, row_bytes)]),
-                                              _VECTOR.as_pointer())
-                row_vectors = builder.gep(row_vectors, [start])
+                row_vectors = builder.gep(row_at(builder.add(first, rows.index)), [start])
                 for s, y_s in enumerate(y_vectors):
                     where = builder.gep(row_vectors, [ir.Constant(_INT64, s)])
                     _store(builder, builder.fadd(_load(builder, where, zero64), y_s), where,
