@@ -8,9 +8,12 @@ runs 64 of them in vectors and the other 36 one by one, which costs as much as t
 vector part.  Padding lanes hold zeros in every matrix (they start at zero and only ever
 receive products with zeros), so they do not change any result.
 
-The batched kernel uses these (``row_dots``, ``row_combine``, ``row_set_combination``,
-``row_add``); the classic kernels keep their scalar loops, whose order of float32
-operations ``-exact 1`` must preserve.
+The batched kernel uses them throughout.  The classic kernels use the ones that keep
+the C tool's order of float32 operations in both variants (CBOW's sum of its context
+rows, ``row_set_combination`` and ``row_combine`` with unit coefficients, and
+``rows_add``), and the others (``row_dots``, ``row_exchange``,
+``row_exchange_and_add``) in the fast variant only, where ``-exact 1`` keeps scalar
+loops in the C order.
 
 ``prefetch_row`` asks for the cache lines of a row about to be written: training threads
 share the weights (Hogwild), so the row a thread is about to update often sits, modified,
