@@ -96,7 +96,6 @@ def prefetch_draws(syn1neg, r, count, last_slot, bucket_word, bucket_shift, voca
         r = next_random(r)
         prefetch_row(syn1neg, unigram_target(r, last_slot, bucket_word, bucket_shift,
                                              vocab_size), size)
-    return r
 
 
 @njit(inline="always")
