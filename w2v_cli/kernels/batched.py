@@ -45,8 +45,8 @@ from w2v_cli.kernels.abi import (
     P_VOCAB,
     P_WINDOW,
 )
-from w2v_cli.kernels.classic import hierarchical_softmax
-from w2v_cli.kernels.draws import next_random, unigram_target
+from w2v_cli.kernels.classic import hierarchical_softmax, prefetch_draws
+from w2v_cli.kernels.draws import next_random, skip_random, unigram_target
 from w2v_cli.kernels.logistic import negative_sampling_gradient, target_loss
 from w2v_cli.kernels.rows import prefetch_row, row_add, row_combine, row_dots, row_set_combination
 from w2v_cli.kernels.sentences import next_window, start_block
@@ -132,6 +132,9 @@ def skipgram_window(word, sentence, first, last, position, syn0, syn1, syn1neg, 
     if negative > 0:
         m, r = draw_negatives(word, negative, r, last_slot, bucket_word, bucket_shift,
                               syn1neg, outs, weights, int_params)
+        # the next window's negatives (after one draw, its shrink), on their way meanwhile
+        prefetch_draws(syn1neg, skip_random(r, 1), negative, last_slot, bucket_word,
+                       bucket_shift, int_params[P_VOCAB], int_params[P_SIZE])
         score_outputs(syn1neg, outs, m, weights, syn0, contexts, n, grads, grad_stride,
                       alpha, exp_table, track, loss)
         for o in range(m):               # the outputs' changes, from the old context rows

@@ -45,6 +45,7 @@ from w2v_cli.kernels.logistic import (
 )
 from w2v_cli.kernels.rows import (
     prefetch_row,
+    prefetch_row_early,
     row_combine,
     row_dots,
     row_exchange,
@@ -90,12 +91,13 @@ def hierarchical_softmax(h, neu1e, word, syn1, code_offsets, codes, points, exp_
 @njit(inline="always")
 def prefetch_draws(syn1neg, r, count, last_slot, bucket_word, bucket_shift, vocab_size,
                    size):
-    """Prefetch the output rows of the ``count`` negatives drawn next from state ``r``
-    (the draws are replayed, not taken: the caller's state does not move)."""
+    """Ask for the output rows of the ``count`` negatives drawn next from state ``r``,
+    into the second-level cache (the draws are replayed, not taken: the caller's state
+    does not move)."""
     for _ in range(count):
         r = next_random(r)
-        prefetch_row(syn1neg, unigram_target(r, last_slot, bucket_word, bucket_shift,
-                                             vocab_size), size)
+        prefetch_row_early(syn1neg, unigram_target(r, last_slot, bucket_word, bucket_shift,
+                                                   vocab_size), size)
 
 
 @njit(inline="always")
@@ -127,7 +129,7 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
     (with ``track``, each target's loss is added to ``loss[LOSS_SUM]``).
     ``draws_before_next`` is how many draws the walk makes before the next call draws its
     negatives (0 within a skip-gram window, 1 before the next centre: its window's
-    shrink), or -1 when that is not known.
+    shrink).
 
     The C tool trains the targets one after the other: a target's score, then its
     change, then the next target's score.  With ``phased`` (the fast variant) and
@@ -143,18 +145,18 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
     adding the error to ``h``, which the C tool does once the targets are done.
     """
     # The targets first (their table look-ups overlap one another), then every target
-    # row asked for.  The next call's negatives are asked for too, replaying its draws:
-    # a call's own targets are needed almost at once, so their prefetch hides only part
-    # of a row's trip from memory, and at 300 dimensions and 10^5 words that trip is
-    # most of the time (docs/experiments.md).  At a sentence's end the walk draws more
-    # (subsampling the next sentence) and those prefetches miss, which costs little.
+    # row asked for.  The next call's negatives are asked for too, replaying its draws,
+    # into the second-level cache: a call's own targets are needed almost at once, so
+    # their prefetch hides only part of a row's trip from memory, and at 300 dimensions
+    # and 10^5 words that trip is most of the time (docs/experiments.md).  At a
+    # sentence's end the walk draws more (subsampling the next sentence) and those
+    # prefetches miss, which costs little.
     m, r, distinct = draw_targets(word, negative, r, last_slot, bucket_word, bucket_shift,
                                   vocab_size, targets)
     for d in range(m):
         prefetch_row(syn1neg, targets[d], size)
-    if draws_before_next >= 0:
-        prefetch_draws(syn1neg, skip_random(r, draws_before_next), negative, last_slot,
-                       bucket_word, bucket_shift, vocab_size, size)
+    prefetch_draws(syn1neg, skip_random(r, draws_before_next), negative, last_slot,
+                   bucket_word, bucket_shift, vocab_size, size)
     if phased and distinct:
         row_dots(h, syn1neg, targets, m, factors)
         for d in range(m):
@@ -218,7 +220,7 @@ def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, ne
     if negative > 0:
         r = negative_sampling(neu1, neu1e, word, syn1neg, negative, r, last_slot,
                               bucket_word, bucket_shift, vocab_size, exp_table, alpha, size,
-                              track, loss, -1,   # looking ahead gained nothing here
+                              track, loss, 1,    # the next window's shrink, then its draws
                               phased, targets, factors, False)
     rows_add(syn0, sentence, first, before, neu1e)
     rows_add(syn0, sentence, position + 1, after, neu1e)

@@ -17,8 +17,13 @@ loops in the C order.
 
 ``prefetch_row`` asks for the cache lines of a row about to be written: training threads
 share the weights (Hogwild), so the row a thread is about to update often sits, modified,
-in the other core's cache; asking early overlaps that transfer with useful work.  A
-prefetch is only a hint and never changes a result.
+in the other core's cache; asking early overlaps that transfer with useful work.
+``prefetch_row_early`` asks for a row needed one step later (the next pair's or window's
+negatives) as far as the second-level cache only, to be read: a row is 19 lines at 300
+dimensions, and asking for every line of the next step's rows into the first level as
+well filled the core's queue of outstanding misses, so that the rows needed now waited
+behind them (docs/experiments.md, "The next step's rows into the second-level cache").
+A prefetch is only a hint and never changes a result.
 """
 
 from __future__ import annotations
@@ -433,11 +438,11 @@ def rows_add(typingctx, matrix, indices, first, count, y):
     return signature, codegen
 
 
-@intrinsic
-def _prefetch_for_write(typingctx, matrix, row, column):
-    """Hint: bring the cache line holding ``matrix[row, column]``, to be written."""
-    signature = types.void(matrix, row, column)
-
+def _prefetch_codegen(for_write: int, locality: int):
+    """Code for ``llvm.prefetch`` of the line holding ``matrix[row, column]``:
+    ``for_write`` 1 asks for the line to be written (x86 ``prefetchw``), 0 to be read;
+    ``locality`` 3 keeps it in every cache level (``prefetcht0``), 2 from the second
+    level out (``prefetcht1``)."""
     def codegen(context, builder, sig, args):
         array_type = sig.args[0]
         array = array_struct(context, builder, array_type, args[0])
@@ -449,12 +454,26 @@ def _prefetch_for_write(typingctx, matrix, row, column):
             builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, _INT32, _INT32,
                                                             _INT32]),
             "llvm.prefetch.p0")
-        # (address, 1 = for writing, 3 = keep in all cache levels, 1 = data cache)
-        builder.call(function, [builder.bitcast(pointer, byte_pointer), ir.Constant(_INT32, 1),
-                                ir.Constant(_INT32, 3), ir.Constant(_INT32, 1)])
+        # (address, read or write, locality, 1 = data cache)
+        builder.call(function, [builder.bitcast(pointer, byte_pointer),
+                                ir.Constant(_INT32, for_write),
+                                ir.Constant(_INT32, locality), ir.Constant(_INT32, 1)])
         return context.get_dummy_value()
 
-    return signature, codegen
+    return codegen
+
+
+@intrinsic
+def _prefetch_for_write(typingctx, matrix, row, column):
+    """Hint: bring the cache line holding ``matrix[row, column]``, to be written."""
+    return types.void(matrix, row, column), _prefetch_codegen(for_write=1, locality=3)
+
+
+@intrinsic
+def _prefetch_to_second_level(typingctx, matrix, row, column):
+    """Hint: bring the cache line holding ``matrix[row, column]`` as far as the
+    second-level cache, to be read."""
+    return types.void(matrix, row, column), _prefetch_codegen(for_write=0, locality=2)
 
 
 @njit(inline="always")
@@ -463,3 +482,12 @@ def prefetch_row(matrix, row, size):
     for column in range(0, size, ROW_LANES):
         _prefetch_for_write(matrix, row, column)
     _prefetch_for_write(matrix, row, size - 1)      # the row's last, partial line
+
+
+@njit(inline="always")
+def prefetch_row_early(matrix, row, size):
+    """Prefetch every cache line of ``matrix[row, :size]`` into the second-level cache:
+    for a row needed a step later than the rows ``prefetch_row`` asks for."""
+    for column in range(0, size, ROW_LANES):
+        _prefetch_to_second_level(matrix, row, column)
+    _prefetch_to_second_level(matrix, row, size - 1)
