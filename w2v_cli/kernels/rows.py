@@ -21,9 +21,9 @@ in the other core's cache; asking early overlaps that transfer with useful work.
 ``prefetch_row_early`` asks for a row needed one step later (the next pair's or window's
 negatives) as far as the second-level cache only, to be read: a row is 19 lines at 300
 dimensions, and asking for every line of the next step's rows into the first level as
-well filled the core's queue of outstanding misses, so that the rows needed now waited
-behind them (docs/experiments.md, "The next step's rows into the second-level cache").
-A prefetch is only a hint and never changes a result.
+well was slower, most likely because it filled the core's queue of outstanding misses,
+so that the rows needed now waited behind them (docs/experiments.md, "The next step's
+rows into the second-level cache").  A prefetch is only a hint and never changes a result.
 """
 
 from __future__ import annotations
