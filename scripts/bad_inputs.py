@@ -175,6 +175,12 @@ def cases():
     yield "-read-vocab: count too large for 64 bits", train + ["-read-vocab", "vocab-huge-count.txt"], b"", "out.bin"
     yield "-read-vocab: counts add up past 2^63-1", train + ["-read-vocab", "vocab-overflow.txt"], b"", "out.bin"
     yield "-read-vocab: no `</s>` (gensim's vocabularies; `</s>` added first)", train + ["-read-vocab", "vocab-gensim.txt", "-iter", "1"], b"", None
+    yield "-read-vocab with an empty training file", [w2v, "-train", "empty.txt", "-read-vocab", "vocab.txt", "-output", "out.bin"], b"", "out.bin"
+    yield "-read-vocab -iter 1 with an empty stream (-train -)", [w2v, "-train", "-", "-read-vocab", "vocab.txt", "-iter", "1", "-output", "out.bin"], b"", "out.bin"
+    yield "-train - -read-vocab - (both on standard input)", [w2v, "-train", "-", "-read-vocab", "-", "-output", "out.bin"], LEE.read_bytes(), "out.bin"
+    yield "-save-context without -output", [w2v, "-train", "lee.txt", "-save-context", "out.bin"], b"", "out.bin"
+    yield "TMPDIR a missing folder, a file (read again at every pass)", shell(f"TMPDIR=no/such/dir {shlex.join(train)} -iter 1"), b"", None
+    yield "TMPDIR a missing folder, standard input", shell(f"TMPDIR=no/such/dir {shlex.join(train[:2])} - {shlex.join(train[3:])}"), LEE.read_bytes(), "out.bin"
     piped = [w2v, "-output", "out.bin", "-debug", "1", "-size", "20"]
     yield "-train <(gzip -c lee.txt) (read once, accepted)", ["bash", "-c", f"{shlex.join(piped)} -train <(gzip -c lee.txt)"], b"", None
     yield "cat lee.txt \\| word2vec -train /dev/stdin (read once, accepted)", ["bash", "-c", f"cat lee.txt | {shlex.join(piped)} -train /dev/stdin"], b"", None
@@ -198,6 +204,7 @@ def cases():
                   "-sample inf"):
         yield flags, replacing(train, flags.split()), b"", "out.bin"
     yield "-classes larger than the vocabulary", train + ["-classes", "5000"], b"", "out.bin"
+    yield "a model larger than ulimit -v allows (-size 100000 under ulimit -v 1000000)", shell(f"ulimit -v 1000000; {shlex.join(replacing(train, ['-size', '100000']))}"), b"", "out.bin"
     for flags in ("-batch 1 -cbow 0 -exact 1", "-device tpu",
                   "-device cuda -cbow 0 -hs 1 -negative 0"):
         yield flags, train + flags.split(), b"", "out.bin"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -207,3 +208,40 @@ def test_the_memory_limit_is_read_from_the_control_group(tmp_path, monkeypatch):
     from w2v_cli import memory
     limit, source = memory.available_memory()
     assert limit is not None and limit > 0 and source
+
+
+def test_a_model_larger_than_ulimit_v_allows_is_refused_with_its_figures(tmp_path):
+    """RLIMIT_AS (ulimit -v, common on shared clusters) is a limit the run can see."""
+    output = tmp_path / "v.bin"
+    script = (f"ulimit -v 1000000; exec {shlex.quote(command('word2vec'))} -train "
+              f"{shlex.quote(str(_LEE))} -output {shlex.quote(str(output))} -size 100000 "
+              f"-min-count 1 -debug 0")
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1, result.stderr
+    line, = result.stderr.splitlines()
+    assert line.startswith("word2vec: error: the model (10782 words x 100000 dimensions x "
+                           "2 matrices) takes 8.63 GB, more than the ")
+    assert line.endswith(" of address space left under this process's ulimit -v: lower "
+                         "-size, or raise -min-count for fewer words")
+    assert not output.exists()
+
+
+def test_memory_the_system_refuses_is_a_model_error_not_a_crash(monkeypatch):
+    """Limits no check sees ahead (a strict overcommit policy) fail the allocation
+    itself: the run still ends with the library's one-line error."""
+    import errno
+    import mmap as mmap_module
+
+    from w2v_cli import model
+    from w2v_cli.memory import ModelTooLarge
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    monkeypatch.setattr(mmap_module, "mmap", refuse)
+    with pytest.raises(ModelTooLarge, match=r"^cannot allocate 51 MB for a matrix of the "
+                                            r"model \(100000 words x 120 dimensions\)"):
+        model.model_matrix(100_000, 120)
+    monkeypatch.undo()
+    assert model.model_matrix(100_000, 120).shape == (100_000, 128)

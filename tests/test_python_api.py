@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 
 import numpy as np
 import pytest
@@ -223,3 +225,87 @@ def test_progress_json_is_one_object_a_line(tmp_path):
     assert set(last) == {"words_done", "words_total", "words_per_s", "alpha", "loss",
                          "seconds_left"}
     assert last["words_done"] == last["words_total"] and last["loss"] > 0
+
+
+# --- what the library leaves behind and refuses --------------------------------------------
+
+def test_sentences_leave_no_file_even_when_the_process_is_killed(tmp_path):
+    """The sentences' temporary file has no name on Linux, so SIGKILL (a notebook's
+    restart, the out-of-memory killer) cannot leave the corpus in the temporary folder."""
+    import signal
+    import subprocess
+    import sys
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("unnamed temporary files are a Linux feature")
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    script = ("import w2v_cli\n"
+              "words = open(%r).read().split()\n"
+              "sentences = [words[i:i + 100] for i in range(0, len(words), 100)]\n"
+              "print('training', flush=True)\n"
+              "w2v_cli.train(sentences, size=20, iter=100000, threads=1, min_count=1)\n"
+              % str(LEE))
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               env=dict(os.environ, TMPDIR=str(folder)))
+    assert process.stdout.readline() == b"training\n"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _holds_a_file_in(process.pid, folder):
+        time.sleep(0.05)
+    time.sleep(0.5)                 # the sentences written, training under way
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert list(folder.iterdir()) == []
+
+
+def _holds_a_file_in(pid: int, folder) -> bool:
+    """Whether the process has a file of ``folder`` open (named or not)."""
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith(f"{folder}/")
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
+def test_errors_about_sentences_name_the_sentences_not_a_temporary_file():
+    with pytest.raises(w2v_cli.InputError,
+                       match=r"^the training file has no words: <sentences>$"):
+        w2v_cli.train([])
+    with pytest.raises(w2v_cli.InputError,
+                       match=r"^no word occurs at least -min-count 5 times in <sentences>$"):
+        w2v_cli.train([["a", "b"]])
+
+
+def test_save_refuses_what_the_vector_formats_cannot_hold(tmp_path):
+    matrix = np.ones((3, 4), dtype=np.float32)
+    for words, shown in ((["new york", "paris", "rome"], "'new york'"),
+                         (["a", "", "b"], "''"), (["a", "b\tc", "d"], r"'b\\tc'"),
+                         (["a", "b", "c\n"], r"'c\\n'")):
+        for binary in (True, False):
+            with pytest.raises(ValueError, match=f"^word .* \\({shown}\\) is empty or "
+                                                 f"contains a space"):
+                w2v_cli.Vectors(words, matrix).save(tmp_path / "v", binary=binary)
+            assert not (tmp_path / "v").exists()
+    with pytest.raises(ValueError, match="0 dimensions cannot be saved"):
+        w2v_cli.Vectors(["a", "b"], np.zeros((2, 0), dtype=np.float32)).save(tmp_path / "v")
+    assert not (tmp_path / "v").exists()
+
+
+def test_the_matrix_is_read_only_so_queries_never_answer_from_stale_rows(model):
+    with pytest.raises(ValueError, match="read-only"):
+        model.matrix[model.find("king")] *= -1
+    flipped = model.matrix.copy()
+    flipped[model.find("king")] *= -1
+    changed = w2v_cli.Vectors(model.words, flipped)
+    assert changed.similarity("king", "queen") == pytest.approx(
+        -model.similarity("king", "queen"), abs=1e-6)
+
+
+def test_an_unknown_word_is_named_as_the_caller_wrote_it(model):
+    for query in (lambda: model["zzz"], lambda: model.most_similar("zzz"),
+                  lambda: model.analogy("king", "queen", "zzz"),
+                  lambda: model.similarity("king", "zzz")):
+        with pytest.raises(KeyError) as raised:
+            query()
+        assert raised.value.args[0] == "'zzz' is not in the vocabulary"

@@ -150,3 +150,42 @@ def test_two_hundred_million_tokens_stream_through_in_bounded_memory(tmp_path, s
     assert peak_mb < 100, peak_mb
     assert (tmp_path / "v.bin").read_bytes().startswith(b"9 10\n")
     assert os.listdir(small_folder) == []
+
+
+def test_a_missing_tmpdir_is_named_not_replaced_by_another_folder(tmp_path, corpus):
+    """TMPDIR names the folder: one that does not exist is reported as such, never
+    swapped for /tmp behind the user's back (a small /tmp could fill up)."""
+    missing = tmp_path / "no" / "such" / "folder"
+    result = _run(tmp_path, ["-train", str(corpus), "-output", "v.bin", *FLAGS,
+                             "-debug", "1"], env={"TMPDIR": str(missing)})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines() == [
+        f"word2vec: note: cannot store token ids in the temporary folder {missing}: No such "
+        f"file or directory (TMPDIR chooses the folder): every pass reads the training "
+        f"file again"]
+    result = _run(tmp_path, ["-train", "-", "-output", "s.bin", *FLAGS],
+                  env={"TMPDIR": str(missing)}, input=corpus.read_bytes())
+    assert result.returncode == 1
+    assert result.stderr.decode().splitlines() == [
+        f"word2vec: error: cannot copy the training file - into the temporary folder "
+        f"{missing}: No such file or directory"]
+    assert not (tmp_path / "s.bin").exists()
+
+
+def test_a_vocabulary_file_with_an_empty_training_text_is_an_error(tmp_path, corpus):
+    """With -read-vocab the vocabulary does not come from the training text, so an empty
+    text (a pipeline whose first command failed) must not give untrained vectors."""
+    vocab = tmp_path / "vocab.txt"
+    assert _run(tmp_path, ["-train", str(corpus), "-save-vocab", str(vocab), "-min-count",
+                           "3", "-debug", "0"]).returncode == 0
+    (tmp_path / "empty.txt").write_bytes(b"")
+    for source, given, passes in (("-", b"", "1"), ("-", b"", "2"),
+                                  (str(tmp_path / "empty.txt"), None, "2")):
+        result = _run(tmp_path, ["-train", source, "-read-vocab", str(vocab), "-output",
+                                 "v.bin", "-iter", passes, "-size", "10", "-debug", "0"],
+                      input=given)
+        assert result.returncode == 1, (source, passes)
+        assert result.stderr.decode().splitlines() == [
+            f"word2vec: error: the training file has no words of the vocabulary ({vocab}): "
+            f"{source}"]
+        assert not (tmp_path / "v.bin").exists()

@@ -409,3 +409,34 @@ def test_importing_the_commands_does_not_import_numba():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip().splitlines()[-1] == "False"
+
+
+def test_flags_that_cannot_work_together_are_refused_before_any_work(tmp_path):
+    lee = GOLDEN / "corpus" / "lee.txt"
+    # Without -output the run only counts the vocabulary (as the original does), so
+    # there would be no context vectors to write.
+    result = run_cli(word2vec_main, ["-train", lee, "-save-context", "c.txt",
+                                     "-save-vocab", "v.txt"], cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.error_lines == [
+        "word2vec: error: -save-context needs -output: without it word2vec only counts "
+        "the vocabulary, as the original does, and trains no vectors"]
+    assert os.listdir(tmp_path) == []
+    # Two inputs cannot share one standard input.
+    result = run_cli(word2vec_main, ["-train", "-", "-read-vocab", "-", "-output", "o.bin"],
+                     input=lee.read_bytes(), cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.error_lines == [
+        "word2vec: error: -train and -read-vocab cannot both read standard input (-): give "
+        "all but one of them a file, a FIFO or <(command)"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_empty_output_name_means_no_output_as_in_the_original(tmp_path):
+    """`-output ''` (a Makefile variable left empty): the vocabulary only, no training."""
+    lee = GOLDEN / "corpus" / "lee.txt"
+    result = run_cli(word2vec_main, ["-train", lee, "-output", "", "-save-vocab", "v.txt",
+                                     "-debug", "3"], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert os.listdir(tmp_path) == ["v.txt"]
+    assert "training" not in result.stderr.decode()

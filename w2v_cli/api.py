@@ -65,7 +65,7 @@ def train(train, output=None, *, progress=None, **flags) -> Vectors:
     given.setdefault("debug", 0)
     if style is not None:
         given["progress"] = style
-    with _training_text(train) as path:
+    with _training_text(train) as path, _naming_sentences(train, path):
         config = TrainConfig(**table.python_values(
             "word2vec", dict(given, train=path, output=_path(output, "output")))).validate()
         trained = run_word2vec(config, keep_vectors=True, show_progress=show)
@@ -85,7 +85,7 @@ def phrases(train, output, min_count: int = 5, threshold: float = 100, *, progre
     show, _ = _progress(progress)
     given = dict(flags, min_count=min_count, threshold=threshold)
     given.setdefault("debug", 0)
-    with _training_text(train) as path:
+    with _training_text(train) as path, _naming_sentences(train, path):
         out = _path(output, "output")
         config = PhraseConfig(**table.python_values(
             "word2phrase", dict(given, train=path, output=out))).validate()
@@ -118,10 +118,20 @@ def _progress(progress):
 _SEPARATORS = (b" ", b"\t", b"\n", b"\r")
 
 
+# Where Linux lets a process open its own descriptors by name: the sentences' file then
+# needs no name of its own, so nothing is left behind even when the process is killed.
+_OWN_DESCRIPTORS = "/proc/self/fd"
+
+# How messages name the sentences given to ``train`` or ``phrases`` in place of a file.
+SENTENCES_NAME = "<sentences>"
+
+
 @contextlib.contextmanager
 def _training_text(train) -> Iterator[str]:
     """A path to the training text: ``train`` itself, or a temporary file holding the
-    sentences it yields (removed afterwards)."""
+    sentences it yields, gone afterwards.  On Linux that file never has a name (it is
+    opened again through ``/proc/self/fd``), so even SIGKILL leaves nothing in the
+    temporary folder; elsewhere it is a named file removed when training ends."""
     if isinstance(train, (str, os.PathLike)):
         yield os.fspath(train)
         return
@@ -138,24 +148,44 @@ def _training_text(train) -> Iterator[str]:
                                    f"{folder}: {exc.strerror or exc} (TMPDIR chooses the "
                                    f"folder)")
 
+    name: Optional[str] = None
     try:
-        handle = tempfile.NamedTemporaryFile(dir=folder, prefix="w2v-sentences-",
-                                             delete=False)
+        if os.path.isdir(_OWN_DESCRIPTORS):
+            handle = os.fdopen(cleanup.anonymous_file(folder, prefix="w2v-sentences-"), "wb")
+        else:
+            handle = tempfile.NamedTemporaryFile(dir=folder, prefix="w2v-sentences-",
+                                                 delete=False)
+            name = handle.name
+            cleanup.register(name)
     except OSError as exc:
         raise failed(exc) from None
-    cleanup.register(handle.name)
     try:
         with handle:
-            for number, sentence in enumerate(train):
-                line = b" ".join(_token(token, number)
-                                 for token in _sentence(sentence, number)) + b"\n"
-                try:
-                    handle.write(line)
-                except OSError as exc:
-                    raise failed(exc) from None
-        yield handle.name
+            try:
+                for number, sentence in enumerate(train):
+                    handle.write(b" ".join(_token(token, number)
+                                           for token in _sentence(sentence, number)) + b"\n")
+                handle.flush()
+            except OSError as exc:
+                raise failed(exc) from None
+            yield name or f"{_OWN_DESCRIPTORS}/{handle.fileno()}"
     finally:
-        cleanup.remove(handle.name)
+        if name is not None:
+            cleanup.remove(name)
+
+
+@contextlib.contextmanager
+def _naming_sentences(train, path: str) -> Iterator[None]:
+    """Errors about the temporary file that holds sentences name the sentences instead
+    (``the training file has no words: <sentences>``), not a file the caller never saw."""
+    from w2v_cli.errors import W2VError
+
+    try:
+        yield
+    except W2VError as exc:
+        if isinstance(train, (str, os.PathLike)) or path not in str(exc):
+            raise
+        raise type(exc)(str(exc).replace(path, SENTENCES_NAME)) from None
 
 
 def _sentence(sentence, number: int):

@@ -60,8 +60,14 @@ def remove_all() -> None:
 
 
 def temporary_folder() -> str:
-    """The system's temporary folder (``TMPDIR``, else /tmp or the like), where scratch
-    files go; messages about them name it."""
+    """The folder scratch files go to, which messages about them name: ``TMPDIR`` (or
+    ``TEMP``, ``TMP``) as the user set it, else the system's (/tmp or the like).  A folder
+    the user named is used even when it is missing or full, so that the run says so;
+    Python's ``tempfile.gettempdir`` would quietly put the files in /tmp instead."""
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        chosen = os.environ.get(name)
+        if chosen:
+            return os.path.abspath(chosen)
     return tempfile.gettempdir()
 
 

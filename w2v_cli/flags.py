@@ -420,7 +420,8 @@ FLAGS: Tuple[Flag, ...] = (
         "word2phrase": "0: read -train as it is, even when it starts with a complete gzip, "
                        "bzip2 or xz header."}, BOTH, new=True),
     Flag("save-context", PATH, None, "Also write the output (context) vectors, negative "
-         "sampling's, in the format of -output, one per vocabulary word in the same order.",
+         "sampling's, in the format of -output, one per vocabulary word in the same order "
+         "(with -output only).",
          W2V, new=True),
     Flag("init-vectors", PATH, None, "Start the input vectors of the words this vector file "
          "holds from it (text or binary, the same -size), the others as usual.", W2V,

@@ -67,15 +67,37 @@ def _cgroup_limit() -> Optional[int]:
     return None
 
 
-def available_memory() -> Tuple[Optional[int], str]:
-    """(bytes this process may use, what limits it), or (None, "") when unknown."""
-    limit = _cgroup_limit()
-    if limit is not None:
-        return limit, "the memory limit of this process's control group"
+def _address_space_left() -> Optional[int]:
+    """Bytes of address space this process may still map under its ``ulimit -v``
+    (RLIMIT_AS), or None where no such limit is set or it cannot be read."""
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "physical memory"
-    except (AttributeError, ValueError, OSError):
-        return None, ""
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm") as handle:
+            mapped_pages = int(handle.read().split()[0])
+        return max(0, soft - mapped_pages * os.sysconf("SC_PAGE_SIZE"))
+    except (ImportError, OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def available_memory() -> Tuple[Optional[int], str]:
+    """(bytes this process may use, what limits it), or (None, "") when unknown: the
+    tightest of its control group's limit (else the physical memory) and what its
+    ``ulimit -v`` leaves."""
+    limit: Optional[int] = _cgroup_limit()
+    source = "the memory limit of this process's control group"
+    if limit is None:
+        source = "physical memory"
+        try:
+            limit = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            limit, source = None, ""
+    left = _address_space_left()
+    if left is not None and (limit is None or left < limit):
+        return left, "address space left under this process's ulimit -v"
+    return limit, source
 
 
 def amount(count: int) -> str:

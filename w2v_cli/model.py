@@ -20,6 +20,7 @@ threads, each a part of the rows, with the C tool's one random stream (``draws``
 from __future__ import annotations
 
 import dataclasses
+import errno
 import mmap
 import threading
 from typing import List, Optional, Sequence
@@ -86,7 +87,26 @@ MAPPED_BYTES = 4 << 20
 
 def model_matrix(rows: int, size: int) -> np.ndarray:
     """``row_matrix`` for a matrix of the model: a large one mapped on huge-page
-    boundaries and advised to use huge pages (zero-filled as the system maps it)."""
+    boundaries and advised to use huge pages (zero-filled as the system maps it).
+    ``ModelTooLarge`` when the system refuses the memory."""
+    from w2v_cli.memory import ModelTooLarge, amount
+
+    nbytes = rows * padded_width(size) * 4
+    try:
+        return _allocate_matrix(rows, size)
+    except (MemoryError, OSError) as exc:
+        if isinstance(exc, OSError) and not isinstance(exc, MemoryError) and \
+                exc.errno != errno.ENOMEM:
+            raise
+        # Limits the memory check cannot see ahead: a strict overcommit policy, or an
+        # address space already taken by other mappings.
+        raise ModelTooLarge(f"cannot allocate {amount(nbytes)} for a matrix of the model "
+                            f"({rows} words x {size} dimensions): the system has no memory "
+                            f"to give (see ulimit -v and the overcommit policy); lower "
+                            f"-size, or raise -min-count for fewer words") from None
+
+
+def _allocate_matrix(rows: int, size: int) -> np.ndarray:
     stride = padded_width(size)
     nbytes = rows * stride * 4
     if nbytes < MAPPED_BYTES:

@@ -18,7 +18,7 @@ from typing import List, Optional, TextIO
 
 from w2v_cli import console, sources
 from w2v_cli.config import TrainConfig
-from w2v_cli.errors import InputError
+from w2v_cli.errors import ConfigError, InputError
 from w2v_cli.outputs import AtomicOutput, refuse_same_file
 
 
@@ -45,6 +45,16 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None,
     group = cluster.current()
     stdout = stdout or sys.stdout
     config.validate()
+    on_stdin = [flag for flag, path in (("-train", config.train),
+                                        ("-read-vocab", config.read_vocab),
+                                        ("-init-vectors", config.init_vectors))
+                if path == sources.STDIN_NAME]
+    if len(on_stdin) > 1:
+        raise ConfigError(f"{' and '.join(on_stdin)} cannot both read standard input (-): "
+                          f"give all but one of them a file, a FIFO or <(command)")
+    if config.save_context and not config.output and not keep_vectors:
+        raise ConfigError("-save-context needs -output: without it word2vec only counts the "
+                          "vocabulary, as the original does, and trains no vectors")
     choose_backend(config, group.size)  # an unsupported combination fails before any work
     if group.size > 1:
         _refuse_standard_input(config)
@@ -133,7 +143,7 @@ def _run(config: TrainConfig, say, inputs: dict, outputs: dict, group, keep_vect
     native.kernels(notices(config))     # a first run compiles them now, not in a bar
     clock = _PhaseClock()
     decompress = config.decompress != 0
-    wants_vectors = config.output is not None or keep_vectors
+    wants_vectors = bool(config.output) or keep_vectors    # -output '' is no output, as in C
     output = outputs.get("-output")
     listed = corpus = None
     if group.is_root:
@@ -278,6 +288,11 @@ def _train(config: TrainConfig, vocab, cache, clock: "_PhaseClock", group,
         if bar is not None:
             bar.close()
     clock.mark("training")
+    if group.size == 1 and backend.progress.done() == 0:
+        # Only possible with -read-vocab: the counted vocabulary comes from another file,
+        # and a training text that is empty, or has none of its words, trains nothing.
+        raise InputError(f"the training file has no words of the vocabulary "
+                         f"({config.read_vocab}): {config.train}")
     clock.work = backend.work
     summary = getattr(backend, "summary", None)
     if summary is not None and config.debug >= 3 and group.is_root:

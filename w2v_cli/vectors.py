@@ -88,6 +88,23 @@ def _word_list(words: object, what: str) -> List[bytes]:
                     f"{type(words).__name__}")
 
 
+# Bytes that end a word in both vector formats: a word holding one could not be read back.
+_WORD_ENDS = (b" ", b"\t", b"\n", b"\r")
+
+
+def _check_writable(words: List[bytes], size: int) -> None:
+    """``ValueError`` for what word2vec's formats cannot hold: vectors of no dimensions,
+    an empty word, or one that holds a space, TAB or newline."""
+    if size < 1:
+        raise ValueError("vectors of 0 dimensions cannot be saved: the vector file "
+                         "formats need at least one")
+    for position, word in enumerate(words):
+        if not word or any(end in word for end in _WORD_ENDS):
+            raise ValueError(f"word {position} ({word.decode('utf-8', 'surrogateescape')!r})"
+                             f" is empty or contains a space, TAB or newline, which the "
+                             f"vector file formats cannot hold")
+
+
 def _count(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int, not {type(n).__name__}")
@@ -107,8 +124,8 @@ class Vectors:
 
     def __init__(self, words: Sequence[Word], matrix: np.ndarray) -> None:
         self.word_bytes: List[bytes] = [_as_bytes(word) for word in words]
-        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.word_bytes):
+        self._rows = np.ascontiguousarray(matrix, dtype=np.float32)
+        if self._rows.ndim != 2 or self._rows.shape[0] != len(self.word_bytes):
             raise ValueError("matrix must have one row per word")
         self._unit: Optional[np.ndarray] = None
         self._index: Optional[Dict[bytes, int]] = None
@@ -139,8 +156,17 @@ class Vectors:
         return f"<Vectors: {len(self)} words, size {self.size}>"
 
     @property
+    def matrix(self) -> np.ndarray:
+        """The vectors, float32[len(words), size], read-only: the queries keep the
+        unit-length rows they compute from it, which a change in place would leave
+        stale.  To change vectors, make a new ``Vectors`` from a changed copy."""
+        view = self._rows.view()
+        view.flags.writeable = False
+        return view
+
+    @property
     def size(self) -> int:
-        return self.matrix.shape[1]
+        return self._rows.shape[1]
 
     @property
     def words(self) -> List[str]:
@@ -153,7 +179,7 @@ class Vectors:
     def unit(self) -> np.ndarray:
         """The rows scaled to unit length (float32[V, size]), computed once."""
         if self._unit is None:
-            unit = self.matrix.copy()
+            unit = self._rows.copy()
             normalise_rows(unit)
             self._unit = unit
         return self._unit
@@ -161,10 +187,10 @@ class Vectors:
     def normalise_in_place(self) -> None:
         """Replace the matrix by its unit-length rows (saves a copy of a large model)."""
         if self._unit is None:
-            normalise_rows(self.matrix)
+            normalise_rows(self._rows)
         else:
-            self.matrix = self._unit
-        self._unit = self.matrix
+            self._rows = self._unit
+        self._unit = self._rows
 
     # --- lookup ---------------------------------------------------------------------
     def index(self) -> Dict[bytes, int]:
@@ -182,7 +208,10 @@ class Vectors:
         """Position of ``word``; ``KeyError`` naming it when absent."""
         found = self.find(word)
         if found < 0:
-            raise KeyError(f"{word!r} is not in the vocabulary")
+            # Named as the caller wrote it; the queries pass words on as bytes.
+            shown = word.decode("utf-8", "surrogateescape") if isinstance(word, bytes) \
+                else word
+            raise KeyError(f"{shown!r} is not in the vocabulary")
         return found
 
     def __contains__(self, word: object) -> bool:
@@ -250,6 +279,7 @@ class Vectors:
         from w2v_cli.outputs import AtomicOutput
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or a path, not {type(path).__name__}")
+        _check_writable(self.word_bytes, self.size)
         output = AtomicOutput(os.fspath(path), "output file")
         try:
             output.write(lambda stream: write_vectors(stream, self.word_bytes, self.matrix,
