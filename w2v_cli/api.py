@@ -14,7 +14,7 @@ import os
 import tempfile
 from typing import Iterable, Iterator, Optional
 
-from w2v_cli.vectors import Vectors
+from w2v_cli.vectors import WORD_ENDS, Vectors
 
 
 def load(path, limit: Optional[int] = None) -> Vectors:
@@ -115,9 +115,6 @@ def _progress(progress):
     raise TypeError(f"progress must be True, False, None or \"json\", not {progress!r}")
 
 
-_SEPARATORS = (b" ", b"\t", b"\n", b"\r")
-
-
 # Where Linux lets a process open its own descriptors by name: the sentences' file then
 # needs no name of its own, so nothing is left behind even when the process is killed.
 _OWN_DESCRIPTORS = "/proc/self/fd"
@@ -203,7 +200,7 @@ def _token(token, number: int) -> bytes:
     else:
         raise TypeError(f"sentence {number}: a token must be a str or bytes, not "
                         f"{type(token).__name__}")
-    if not data or any(separator in data for separator in _SEPARATORS):
+    if not data or any(end in data for end in WORD_ENDS):
         raise ValueError(f"sentence {number}: the token {token!r} is empty or contains a "
                          f"space, TAB or newline, which would make it several tokens")
     return data

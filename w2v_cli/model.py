@@ -95,8 +95,7 @@ def model_matrix(rows: int, size: int) -> np.ndarray:
     try:
         return _allocate_matrix(rows, size)
     except (MemoryError, OSError) as exc:
-        if isinstance(exc, OSError) and not isinstance(exc, MemoryError) and \
-                exc.errno != errno.ENOMEM:
+        if isinstance(exc, OSError) and exc.errno != errno.ENOMEM:
             raise
         # Limits the memory check cannot see ahead: a strict overcommit policy, or an
         # address space already taken by other mappings.

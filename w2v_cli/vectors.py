@@ -88,8 +88,9 @@ def _word_list(words: object, what: str) -> List[bytes]:
                     f"{type(words).__name__}")
 
 
-# Bytes that end a word in both vector formats: a word holding one could not be read back.
-_WORD_ENDS = (b" ", b"\t", b"\n", b"\r")
+# Bytes that end a word, in a corpus and in both vector formats: a word holding one would
+# be read back as several, or as a different word.
+WORD_ENDS = (b" ", b"\t", b"\n", b"\r")
 
 
 def _check_writable(words: List[bytes], size: int) -> None:
@@ -99,7 +100,7 @@ def _check_writable(words: List[bytes], size: int) -> None:
         raise ValueError("vectors of 0 dimensions cannot be saved: the vector file "
                          "formats need at least one")
     for position, word in enumerate(words):
-        if not word or any(end in word for end in _WORD_ENDS):
+        if not word or any(end in word for end in WORD_ENDS):
             raise ValueError(f"word {position} ({word.decode('utf-8', 'surrogateescape')!r})"
                              f" is empty or contains a space, TAB or newline, which the "
                              f"vector file formats cannot hold")
