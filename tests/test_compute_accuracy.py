@@ -146,8 +146,15 @@ def test_no_arguments_prints_help():
 def test_threshold_must_be_a_whole_number(threshold):
     result = run_cli(compute_accuracy_main, [str(GOLDEN_MODEL), threshold], input=b"")
     assert result.exit_code == 2 and result.stdout == b""
-    assert len(result.error_lines) == 1
-    assert result.error_lines[0].startswith("compute-accuracy: error: ")
+    assert result.error_lines == [f"compute-accuracy: error: THRESHOLD must be a whole "
+                                  f"number of words (0 = all), got '{threshold}'"]
+
+
+def test_threshold_takes_a_plus_sign_as_the_original_s_atoi_does(tmp_path):
+    model = write_model(tmp_path / "hand.bin")
+    plain = run_cli(compute_accuracy_main, [str(model), "4"], input=HAND_QUESTIONS)
+    signed = run_cli(compute_accuracy_main, [str(model), "+4"], input=HAND_QUESTIONS)
+    assert signed.exit_code == 0 and signed.stdout == plain.stdout
 
 
 def test_bad_vector_files(tmp_path):

@@ -47,18 +47,26 @@ def test_spearman_agrees_with_scipy_including_ties(pairs):
 
 def test_pair_file_reader():
     data = (b"# The WordSim-353 Test Collection\n# Word 1\tWord 2\tHuman (mean)\n\n"
-            b"tiger\tcat\t7.35\r\n  book   paper  7.46\nFBI\tfingerprint\t6.94")
+            b"tiger\tcat\t7.35\r\n  book   paper  7.46\nFBI\tfingerprint\t6.94\n"
+            b"new york\tcity\t8\nbank \t money\t8.5")
     pairs = similarity.read_pairs(data)
     assert [(p.line, p.first, p.second, p.score) for p in pairs] == [
         (4, b"tiger", b"cat", 7.35), (5, b"book", b"paper", 7.46),
-        (6, b"FBI", b"fingerprint", 6.94)]
+        (6, b"FBI", b"fingerprint", 6.94), (7, b"new york", b"city", 8.0),
+        (8, b"bank", b"money", 8.5)]
 
 
 @pytest.mark.parametrize("data, message", [
     (b"tiger\tcat\n", "line 1: expected 'word1<TAB>word2<TAB>score', found 2 fields"),
-    (b"# c\ntiger\tcat\t7\nbook\tpaper\tmany\n", "line 3: the score is not a number: 'many'"),
-    (b"a\tb\tnan\n", "line 1: the score is not a number"),
+    (b"# c\ntiger\tcat\t7\nbook\tpaper\tmany\n",
+     "line 3: the score is not a finite number: 'many'"),
+    (b"a\tb\tnan\n", "line 1: the score is not a finite number"),
     (b"a\tb\t1\t2\n", "found 4 fields"),
+    # a TAB line is split at its TABs only: an entry holding a space is not two words
+    (b"new york\t8\n", "line 1: expected 'word1<TAB>word2<TAB>score', found 2 fields"),
+    (b"king\t\t8\n", "line 1: word 2 is empty"),
+    (b"\tqueen\t8\n", "line 1: word 1 is empty"),
+    (b"a\tb\t1e400\n", "line 1: the score is not a finite number: '1e400'"),
     (b"# only comments\n\n", "no word pairs"),
     (b"", "no word pairs"),
 ])

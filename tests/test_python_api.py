@@ -268,7 +268,12 @@ def _holds_a_file_in(pid: int, folder) -> bool:
         return False
 
 
-def test_errors_about_sentences_name_the_sentences_not_a_temporary_file():
+def test_errors_about_sentences_name_the_sentences_not_a_temporary_file(tmp_path, capsys):
+    w2v_cli.train([["a", "b", "c"]] * 50, min_count=1, size=5, iter=1, threads=1, debug=1)
+    w2v_cli.phrases([["a", "b", "c"]] * 50, tmp_path / "p.txt", debug=1)
+    starts = [line for line in capsys.readouterr().out.splitlines()
+              if line.startswith("Starting training")]
+    assert starts == ["Starting training using file <sentences>"] * 2
     with pytest.raises(w2v_cli.InputError,
                        match=r"^the training file has no words: <sentences>$"):
         w2v_cli.train([])
@@ -300,6 +305,16 @@ def test_the_matrix_is_read_only_so_queries_never_answer_from_stale_rows(model):
     changed = w2v_cli.Vectors(model.words, flipped)
     assert changed.similarity("king", "queen") == pytest.approx(
         -model.similarity("king", "queen"), abs=1e-6)
+
+
+def test_negative_counts_are_refused(model):
+    with pytest.raises(ValueError, match="limit must be 0 \\(every word\\) or more, got -1"):
+        w2v_cli.load(GOLDEN_MODEL, limit=-1)
+    for query in (lambda: model.most_similar("king", n=-1),
+                  lambda: model.analogy("man", "king", "woman", n=-3)):
+        with pytest.raises(ValueError, match="n must be 0 or more"):
+            query()
+    assert model.most_similar("king", n=0) == []
 
 
 def test_an_unknown_word_is_named_as_the_caller_wrote_it(model):

@@ -10,6 +10,7 @@ optional progress bar.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from typing import Iterable, Iterator, Optional
@@ -68,7 +69,8 @@ def train(train, output=None, *, progress=None, **flags) -> Vectors:
     with _training_text(train) as path, _naming_sentences(train, path):
         config = TrainConfig(**table.python_values(
             "word2vec", dict(given, train=path, output=_path(output, "output")))).validate()
-        trained = run_word2vec(config, keep_vectors=True, show_progress=show)
+        trained = run_word2vec(config, _stdout(train, path), keep_vectors=True,
+                               show_progress=show)
     assert trained is not None
     weights = trained.weights
     return Vectors(trained.words, weights.input_rows())          # a copy: the model goes
@@ -89,7 +91,7 @@ def phrases(train, output, min_count: int = 5, threshold: float = 100, *, progre
         out = _path(output, "output")
         config = PhraseConfig(**table.python_values(
             "word2phrase", dict(given, train=path, output=out))).validate()
-        run_word2phrase(config, show_progress=show)
+        run_word2phrase(config, _stdout(train, path), show_progress=show)
     return out
 
 
@@ -183,6 +185,36 @@ def _naming_sentences(train, path: str) -> Iterator[None]:
         if isinstance(train, (str, os.PathLike)) or path not in str(exc):
             raise
         raise type(exc)(str(exc).replace(path, SENTENCES_NAME)) from None
+
+
+class _NamingSentences(io.TextIOBase):
+    """Standard output for a run on sentences (``debug=1``): the lines that name the
+    training file (``Starting training using file ...``) name the sentences instead."""
+
+    def __init__(self, target, path: str) -> None:
+        super().__init__()
+        self._target = target
+        self._path = path
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._target.write(text.replace(self._path, SENTENCES_NAME))
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+
+def _stdout(train, path: str):
+    """Where the run prints: the caller's stdout, through ``_NamingSentences`` when the
+    text is sentences in a temporary file."""
+    import sys
+
+    if isinstance(train, (str, os.PathLike)):
+        return sys.stdout
+    return _NamingSentences(sys.stdout, path)
 
 
 def _sentence(sentence, number: int):

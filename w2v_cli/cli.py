@@ -8,6 +8,7 @@ Nothing heavy is imported at module level, so ``--help`` answers at once.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from typing import List, Optional, Tuple
@@ -112,6 +113,12 @@ def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, O
     except click.NoSuchOption as exc:
         # Click reports "-itter" as "-i"; name the flag as typed.
         name = _first_unknown_flag(command, args) or exc.option_name
+        if prog == "compute-accuracy" and re.fullmatch(r"-\d+", name):
+            # A negative THRESHOLD looks like a flag to click: say what is wrong with it.
+            try:
+                flags.get(prog, "threshold").check(name, prog)
+            except W2VError as refused:
+                return refused.exit_code, f"error: {refused}"
         return 2, f"error: no such option: {name} (see {prog} --help)"
     except click.ClickException as exc:
         return 2, f"error: {exc.format_message()}"

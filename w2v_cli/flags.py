@@ -39,6 +39,7 @@ import dataclasses
 import math
 import numbers
 import os
+import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from w2v_cli.errors import ConfigError, shown
@@ -438,8 +439,9 @@ FLAGS: Tuple[Flag, ...] = (
          "by its content, whatever its name).", QUERY_TOOLS, positional=True),
     Flag("THRESHOLD", Text("whole number"), "0", "Load only the first THRESHOLD words (the "
          "most frequent; 30000 is usual); 0: all of them.", ("compute-accuracy",), positional=True,
-         checks=(Check(lambda v: v.strip().isdigit(), "THRESHOLD must be a whole number of "
-                       "words (0 = all), got '{value}'", ""),)),
+         checks=(Check(lambda v: re.fullmatch(r"\s*\+?\d+\s*", v) is not None,
+                       "THRESHOLD must be a whole number of words (0 = all), got '{value}'",
+                       ""),)),
     Flag("PAIRS", PATH, None, 'Word pairs with human scores: "word1<TAB>word2<TAB>score" '
          'lines and "#" comment lines (the WordSim-353 layout).', ("compute-similarity",),
          positional=True),

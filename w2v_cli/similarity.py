@@ -1,7 +1,10 @@
 """``compute-similarity``: how well cosine similarity ranks word pairs as people do.
 
-The pair file has the WordSim-353 layout: ``word1<TAB>word2<TAB>score`` per line (runs of
-spaces also separate the fields), ``#`` starts a comment line, blank lines are ignored.
+The pair file has the WordSim-353 layout: ``word1<TAB>word2<TAB>score`` per line, ``#``
+starts a comment line, blank lines are ignored.  A line with a TAB is split at its TABs
+only, so that an entry holding a space ("new york", which no word of a model can match)
+is skipped as unknown rather than read as two words; a line without one is split at runs
+of spaces (pair files written with spaces).
 Words are matched without regard to ASCII case, as compute-accuracy matches them: when a
 model holds several case variants, the first (most frequent) one is used.  Pairs with a
 word outside the model, or with a zero vector (no direction), are skipped and counted.
@@ -25,7 +28,7 @@ from w2v_cli.errors import FormatError, InputError
 from w2v_cli.sources import read_input
 from w2v_cli.vectors import Vectors
 
-_FIELDS = re.compile(rb"[ \t]+")
+_SPACES = re.compile(rb" +")
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
@@ -68,20 +71,27 @@ def read_pairs(data: bytes, name: str = "pair file") -> List[WordPair]:
     """Parse a WordSim-353-style pair file; FormatError names the line that is wrong."""
     pairs = []
     for number, line in enumerate(data.split(b"\n"), start=1):
-        line = line.strip(b" \t\r")
-        if not line or line.startswith(b"#"):
+        line = line.strip(b" \r")              # not TABs: a leading one is an empty field
+        if not line.strip(b"\t") or line.startswith(b"#"):
             continue
-        fields = _FIELDS.split(line)
+        if b"\t" in line:
+            fields = [field.strip(b" ") for field in line.split(b"\t")]
+        else:
+            fields = _SPACES.split(line)
         if len(fields) != 3:
             raise FormatError(f"{name}: line {number}: expected 'word1<TAB>word2<TAB>score', "
                               f"found {len(fields)} field{'s' if len(fields) != 1 else ''}")
+        if not fields[0] or not fields[1]:
+            raise FormatError(f"{name}: line {number}: word {1 if not fields[0] else 2} is "
+                              f"empty")
         try:
             score = float(fields[2])
         except ValueError:
             score = math.nan
         if not math.isfinite(score):
             text = fields[2][:20].decode("utf-8", "backslashreplace")
-            raise FormatError(f"{name}: line {number}: the score is not a number: '{text}'")
+            raise FormatError(f"{name}: line {number}: the score is not a finite number: "
+                              f"'{text}'")
         pairs.append(WordPair(number, fields[0], fields[1], score))
     if not pairs:
         raise FormatError(f"{name}: no word pairs (expected lines 'word1<TAB>word2<TAB>score')")

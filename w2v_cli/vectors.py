@@ -109,6 +109,8 @@ def _check_writable(words: List[bytes], size: int) -> None:
 def _count(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int, not {type(n).__name__}")
+    if n < 0:
+        raise ValueError(f"n must be 0 or more, got {n}")
     return int(n)
 
 
@@ -139,6 +141,8 @@ class Vectors:
         from w2v_cli.formats import read_vectors
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or a path, not {type(path).__name__}")
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be 0 (every word) or more, got {limit}")
         words, matrix = read_vectors(os.fspath(path), limit)
         return cls(words, matrix)
 
