@@ -250,7 +250,15 @@ def cases():
     yield "distance: a 100 MB query line", "hugeline", b"", None
     yield "word-analogy: truncated binary file", [tool("word-analogy"), "truncated.bin"], b"a b c\n", None
     yield "compute-accuracy: threshold abc", [tool("compute-accuracy"), "model.bin", "abc"], b"", None
+    yield "compute-accuracy: threshold -5", [tool("compute-accuracy"), "model.bin", "-5"], b"", None
     yield "compute-accuracy: truncated file", [tool("compute-accuracy"), "truncated.bin"], b"", None
+    for problem, content in (("an entry with a space on a TAB line", b"new york\tcity\t7\n"),
+                             ("an empty word", b"king\t\t7\n"),
+                             ("a score that is not finite", b"king\tqueen\t1e400\n")):
+        yield (f"compute-similarity: {problem}",
+               ["bash", "-c", f"printf %s {shlex.quote(content.decode())} > pairs.tsv && "
+                              f"{shlex.quote(tool('compute-similarity'))} model.bin pairs.tsv"],
+               b"", None)
     yield "word2phrase: no -output", [tool("word2phrase"), "-train", "lee.txt"], b"", None
     yield "word2phrase: training file missing", [tool("word2phrase"), "-train", "nope.txt", "-output", "p.txt"], b"", "p.txt"
     yield "word2phrase: -output is the -train file", [tool("word2phrase"), "-train", "lee.txt", "-output", "lee.txt"], b"", None
