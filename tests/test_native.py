@@ -479,3 +479,24 @@ def test_a_full_cache_folder_is_named_once_and_the_run_goes_on(tmp_path, small_f
     assert query.returncode == 0 and b"Word: the" in query.stdout
     assert _lines(query.stderr) == [f"distance: {native.COMPILING_NOTICE}",
                                     f"distance: {fallback}"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["auto", "jit"])
+def test_a_cache_folder_that_cannot_be_created_is_named_and_the_run_goes_on(tmp_path, mode):
+    """W2V_CLI_CACHE_DIR naming a folder that cannot be made (here under a regular file;
+    for a user, often under a folder of someone else's): one line naming it and the
+    system's reason, then the kernels through the JIT, compiled in memory."""
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    folder = blocker / "cache"
+    env = {"W2V_CLI_CACHE_DIR": str(folder), "W2V_CLI_KERNELS": mode, "NUMBA_CACHE_DIR": ""}
+    result = _word2vec(tmp_path, env, ["-debug", "1", "-binary", "0"])
+    assert result.returncode == 0, result.stderr
+    told = (f"cannot keep the compiled kernels in {folder}: Not a directory; running the "
+            f"kernels through Numba's JIT instead, which compiles them again at every run"
+            if mode == "auto" else
+            f"cannot keep the kernels Numba compiles in {folder}: Not a directory; they are "
+            f"compiled again at every run")
+    assert _lines(result.stderr) == [f"word2vec: {told}"]
+    assert (tmp_path / "v.bin").read_bytes().startswith(b"1763 10\n")

@@ -227,6 +227,15 @@ def test_progress_json_is_one_object_a_line(tmp_path):
     assert last["words_done"] == last["words_total"] and last["loss"] > 0
 
 
+def test_progress_json_from_the_library_reports_the_loss(capsys):
+    """train(progress="json") shows the lines at debug 0: the loss must be counted too."""
+    w2v_cli.train(LEE, progress="json", **SMALL)
+    records = [json.loads(line) for line in capsys.readouterr().err.splitlines()
+               if line.startswith("{")]
+    assert records and all(isinstance(record["loss"], float) and record["loss"] > 0
+                           for record in records)
+
+
 # --- what the library leaves behind and refuses --------------------------------------------
 
 def test_sentences_leave_no_file_even_when_the_process_is_killed(tmp_path):

@@ -52,8 +52,7 @@ class DeviceError(W2VError):
 
 class KernelError(W2VError):
     """The compiled kernels cannot be used: ``W2V_CLI_KERNELS=native`` and the library
-    cannot be built or loaded, an unknown ``W2V_CLI_KERNELS`` value, or no writable folder
-    for any kind of compiled code."""
+    cannot be built or loaded, or an unknown ``W2V_CLI_KERNELS`` value."""
 
 
 def shown(word: bytes, limit: int = 0) -> str:

@@ -306,19 +306,25 @@ def _trusted(folder: CacheFolder) -> bool:
 
 def _make_usable(folder: CacheFolder) -> bool:
     """Create ``folder`` if needed; True when this process may write there."""
+    return _unusable_reason(folder) is None
+
+
+def _unusable_reason(folder: CacheFolder) -> Optional[str]:
+    """Create ``folder`` if needed; why this process cannot write there (the system's
+    reason where it gave one), or None when it can."""
     try:
         if folder.private:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(folder.path, 0o700)
             if not _trusted(folder):
-                return False
+                return "not a folder of this user alone"
         elif not os.path.isdir(folder.path):
             os.makedirs(folder.path)
             if folder.path == PACKAGE_CACHE:
                 os.chmod(folder.path, 0o755)    # every user reads it, whatever the umask
-    except OSError:
-        return False
-    return os.access(folder.path, os.W_OK | os.X_OK)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None if os.access(folder.path, os.W_OK | os.X_OK) else "not writable"
 
 
 def _first_usable_folder() -> Optional[str]:
@@ -456,7 +462,7 @@ def _folder_lock(folder: str) -> Iterator[None]:
         os.close(descriptor)
 
 
-def prepare_numba(folder: Optional[str]) -> None:
+def prepare_numba(folder: str) -> None:
     """Give Numba's own cache (``cache=True`` on every kernel) a writable folder before numba
     is imported, here or in the compiling process: its defaults, beside the sources and in
     ``~/.cache``, are not writable on a read-only install for a user without a home.
@@ -468,9 +474,6 @@ def prepare_numba(folder: Optional[str]) -> None:
     """
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
-    if folder is None:
-        raise KernelError("no writable folder for the compiled kernels "
-                          f"(set {CACHE_ENV} to one)")
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(folder, f"numba-{cache_key()}")
 
 
@@ -531,8 +534,9 @@ def _native_kernels(notify: Callable[[str], None]) -> Kernels:
     unusable: List[_FolderUnusable] = []
     announced = False
     for folder in folders:
-        if not _make_usable(folder):
-            unusable.append(_FolderUnusable(folder.path, "not writable"))
+        reason = _unusable_reason(folder)
+        if reason is not None:
+            unusable.append(_FolderUnusable(folder.path, reason))
             continue
         if not announced:               # once, and only when a build is really tried
             notify(COMPILING_NOTICE)
@@ -545,12 +549,22 @@ def _native_kernels(notify: Callable[[str], None]) -> Kernels:
     raise NoCacheFolder(unusable, hint)
 
 
-def _jit_kernels(cache: bool = True) -> Kernels:
+def _jit_kernels(cache: bool = True,
+                 notify: Optional[Callable[[str], None]] = None) -> Kernels:
     """The kernels through Numba's JIT; ``cache=False`` when the folder Numba would
-    store them in cannot take files (each run then compiles what it uses)."""
-    prepare_numba(_first_usable_folder())
-    if not cache:
+    store them in cannot take files (each run then compiles what it uses).  With no
+    usable folder at all, ``notify`` (if given) is told why, naming each folder."""
+    folder = _first_usable_folder()
+    if folder is None or not cache:
+        # Nowhere to keep what Numba compiles: it compiles in memory, at every run.
         native_build.disable_numba_cache()
+        if folder is None and notify is not None:
+            reasons = "; ".join(f"{candidate.path}: {_unusable_reason(candidate)}"
+                                for candidate in cache_folders())
+            notify(f"cannot keep the kernels Numba compiles in {reasons}; they are "
+                   f"compiled again at every run")
+    else:
+        prepare_numba(folder)
     return Kernels({kernel.name: _JitCall(kernel) for kernel in KERNELS}, "jit", None)
 
 
@@ -592,7 +606,7 @@ def kernels(notify: Optional[Callable[[str], None]] = None) -> Kernels:
         _jit_notify = notify
         mode = kernels_mode()
         if mode == "jit":
-            _loaded = _jit_kernels()
+            _loaded = _jit_kernels(notify=notify)
             return _loaded
         try:
             _loaded = _native_kernels(notify)
@@ -621,9 +635,10 @@ def _storage_problem(exc: BuildError) -> tuple[str, bool]:
     if isinstance(exc, native_build.StorageError):      # the build's temporary folder
         return f"cannot compile the kernels: {exc}", False
     if isinstance(exc, NoCacheFolder):
-        full = [str(problem) for problem in exc.unusable if problem.storage]
-        if full:
-            return f"cannot keep the compiled kernels in {'; '.join(full)}", True
+        # Every folder failed (full, read-only, or one that cannot be created).
+        hint = "" if environment.cache_dir() else f" (set {CACHE_ENV} to a writable folder)"
+        return (f"cannot keep the compiled kernels in "
+                f"{'; '.join(map(str, exc.unusable))}{hint}"), True
     return "", False
 
 

@@ -118,9 +118,10 @@ BACKENDS = {
 
 
 def tracks_loss(config: TrainConfig) -> bool:
-    """Whether the kernels add up the loss: only when it is reported (-debug 3, or
-    -progress json), since every target then costs a table lookup and an addition."""
-    return config.debug >= 3 or (config.debug >= 2 and config.progress == "json")
+    """Whether the kernels add up the loss: only when it may be reported (-debug 3, or
+    -progress json, which the library shows whatever ``debug`` is), since every target
+    then costs a table lookup and an addition."""
+    return config.debug >= 3 or config.progress == "json"
 
 
 def trains_batched(config: TrainConfig) -> bool:
