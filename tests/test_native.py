@@ -226,15 +226,17 @@ def test_installs_of_different_versions_share_a_folder(cache, monkeypatch):
 
 def test_a_private_temporary_folder_must_be_this_users_alone(tmp_path):
     mine = native.CacheFolder(str(tmp_path / "mine"), private=True)
-    assert native._make_usable(mine)
+    assert native._unusable_reason(mine) is None
     assert os.stat(mine.path).st_mode & 0o777 == 0o700
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    assert not native._make_usable(native.CacheFolder(str(shared), private=True))
+    assert native._unusable_reason(native.CacheFolder(str(shared), private=True)) == \
+        "not a folder of this user alone"
     link = tmp_path / "link"
     link.symlink_to(mine.path)
-    assert not native._make_usable(native.CacheFolder(str(link), private=True))
+    assert native._unusable_reason(native.CacheFolder(str(link), private=True)) == \
+        "not a folder of this user alone"
 
 
 def test_a_library_in_someone_elses_private_folder_is_never_loaded(cache, monkeypatch):

@@ -13,7 +13,7 @@ import contextlib
 import io
 import os
 import tempfile
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, TextIO, Tuple
 
 from w2v_cli.vectors import WORD_ENDS, Vectors
 
@@ -66,11 +66,10 @@ def train(train, output=None, *, progress=None, **flags) -> Vectors:
     given.setdefault("debug", 0)
     if style is not None:
         given["progress"] = style
-    with _training_text(train) as path, _naming_sentences(train, path):
+    with _training_text(train) as (path, stdout):
         config = TrainConfig(**table.python_values(
             "word2vec", dict(given, train=path, output=_path(output, "output")))).validate()
-        trained = run_word2vec(config, _stdout(train, path), keep_vectors=True,
-                               show_progress=show)
+        trained = run_word2vec(config, stdout, keep_vectors=True, show_progress=show)
     assert trained is not None
     weights = trained.weights
     return Vectors(trained.words, weights.input_rows())          # a copy: the model goes
@@ -87,11 +86,11 @@ def phrases(train, output, min_count: int = 5, threshold: float = 100, *, progre
     show, _ = _progress(progress)
     given = dict(flags, min_count=min_count, threshold=threshold)
     given.setdefault("debug", 0)
-    with _training_text(train) as path, _naming_sentences(train, path):
+    with _training_text(train) as (path, stdout):
         out = _path(output, "output")
         config = PhraseConfig(**table.python_values(
             "word2phrase", dict(given, train=path, output=out))).validate()
-        run_word2phrase(config, _stdout(train, path), show_progress=show)
+        run_word2phrase(config, stdout, show_progress=show)
     return out
 
 
@@ -126,19 +125,23 @@ SENTENCES_NAME = "<sentences>"
 
 
 @contextlib.contextmanager
-def _training_text(train) -> Iterator[str]:
-    """A path to the training text: ``train`` itself, or a temporary file holding the
-    sentences it yields, gone afterwards.  On Linux that file never has a name (it is
-    opened again through ``/proc/self/fd``), so even SIGKILL leaves nothing in the
-    temporary folder; elsewhere it is a named file removed when training ends."""
+def _training_text(train) -> Iterator[Tuple[str, TextIO]]:
+    """(a path to the training text, where the run prints): ``train`` itself and the
+    caller's stdout, or a temporary file holding the sentences it yields, gone
+    afterwards.  On Linux that file never has a name (it is opened again through
+    ``/proc/self/fd``), so even SIGKILL leaves nothing in the temporary folder; elsewhere
+    it is a named file removed when training ends.  What the run prints and the errors
+    it raises name the sentences ``<sentences>``, not a file the caller never saw."""
+    import sys
+
     if isinstance(train, (str, os.PathLike)):
-        yield os.fspath(train)
+        yield os.fspath(train), sys.stdout
         return
     if isinstance(train, (bytes, bytearray)) or not isinstance(train, Iterable):
         raise TypeError(f"train must be a path or an iterable of sentences (lists of "
                         f"tokens), not {type(train).__name__}")
     from w2v_cli import cleanup
-    from w2v_cli.errors import TemporarySpaceError
+    from w2v_cli.errors import TemporarySpaceError, W2VError
 
     folder = cleanup.temporary_folder()
 
@@ -167,24 +170,16 @@ def _training_text(train) -> Iterator[str]:
                 handle.flush()
             except OSError as exc:
                 raise failed(exc) from None
-            yield name or f"{_OWN_DESCRIPTORS}/{handle.fileno()}"
+            path = name or f"{_OWN_DESCRIPTORS}/{handle.fileno()}"
+            try:
+                yield path, _NamingSentences(sys.stdout, path)
+            except W2VError as exc:
+                if path not in str(exc):
+                    raise
+                raise type(exc)(str(exc).replace(path, SENTENCES_NAME)) from None
     finally:
         if name is not None:
             cleanup.remove(name)
-
-
-@contextlib.contextmanager
-def _naming_sentences(train, path: str) -> Iterator[None]:
-    """Errors about the temporary file that holds sentences name the sentences instead
-    (``the training file has no words: <sentences>``), not a file the caller never saw."""
-    from w2v_cli.errors import W2VError
-
-    try:
-        yield
-    except W2VError as exc:
-        if isinstance(train, (str, os.PathLike)) or path not in str(exc):
-            raise
-        raise type(exc)(str(exc).replace(path, SENTENCES_NAME)) from None
 
 
 class _NamingSentences(io.TextIOBase):
@@ -205,16 +200,6 @@ class _NamingSentences(io.TextIOBase):
 
     def flush(self) -> None:
         self._target.flush()
-
-
-def _stdout(train, path: str):
-    """Where the run prints: the caller's stdout, through ``_NamingSentences`` when the
-    text is sentences in a temporary file."""
-    import sys
-
-    if isinstance(train, (str, os.PathLike)):
-        return sys.stdout
-    return _NamingSentences(sys.stdout, path)
 
 
 def _sentence(sentence, number: int):

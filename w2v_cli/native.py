@@ -55,7 +55,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -304,11 +304,6 @@ def _trusted(folder: CacheFolder) -> bool:
             and not info.st_mode & 0o077)
 
 
-def _make_usable(folder: CacheFolder) -> bool:
-    """Create ``folder`` if needed; True when this process may write there."""
-    return _unusable_reason(folder) is None
-
-
 def _unusable_reason(folder: CacheFolder) -> Optional[str]:
     """Create ``folder`` if needed; why this process cannot write there (the system's
     reason where it gave one), or None when it can."""
@@ -327,11 +322,16 @@ def _unusable_reason(folder: CacheFolder) -> Optional[str]:
     return None if os.access(folder.path, os.W_OK | os.X_OK) else "not writable"
 
 
-def _first_usable_folder() -> Optional[str]:
+def _first_usable_folder() -> Tuple[Optional[str], List[str]]:
+    """The first cache folder this process can write to (None if none), and why each
+    one before it could not (``"path: reason"``)."""
+    passed_over = []
     for folder in cache_folders():
-        if _make_usable(folder):
-            return folder.path
-    return None
+        reason = _unusable_reason(folder)
+        if reason is None:
+            return folder.path, passed_over
+        passed_over.append(f"{folder.path}: {reason}")
+    return None, passed_over
 
 
 # --- manifests -------------------------------------------------------------------------------
@@ -554,15 +554,13 @@ def _jit_kernels(cache: bool = True,
     """The kernels through Numba's JIT; ``cache=False`` when the folder Numba would
     store them in cannot take files (each run then compiles what it uses).  With no
     usable folder at all, ``notify`` (if given) is told why, naming each folder."""
-    folder = _first_usable_folder()
+    folder, passed_over = _first_usable_folder()
     if folder is None or not cache:
         # Nowhere to keep what Numba compiles: it compiles in memory, at every run.
         native_build.disable_numba_cache()
         if folder is None and notify is not None:
-            reasons = "; ".join(f"{candidate.path}: {_unusable_reason(candidate)}"
-                                for candidate in cache_folders())
-            notify(f"cannot keep the kernels Numba compiles in {reasons}; they are "
-                   f"compiled again at every run")
+            notify(f"cannot keep the kernels Numba compiles in {'; '.join(passed_over)}; "
+                   f"they are compiled again at every run")
     else:
         prepare_numba(folder)
     return Kernels({kernel.name: _JitCall(kernel) for kernel in KERNELS}, "jit", None)

@@ -45,10 +45,7 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None,
     group = cluster.current()
     stdout = stdout or sys.stdout
     config.validate()
-    on_stdin = [flag for flag, path in (("-train", config.train),
-                                        ("-read-vocab", config.read_vocab),
-                                        ("-init-vectors", config.init_vectors))
-                if path == sources.STDIN_NAME]
+    on_stdin = [flag for flag, path, _ in _inputs(config) if path == sources.STDIN_NAME]
     if len(on_stdin) > 1:
         raise ConfigError(f"{' and '.join(on_stdin)} cannot both read standard input (-): "
                           f"give all but one of them a file, a FIFO or <(command)")
@@ -73,10 +70,7 @@ def run_word2vec(config: TrainConfig, stdout: Optional[TextIO] = None,
     outputs: dict = {}
     try:
         if group.is_root:
-            named = (("-train", config.train, "training file"),
-                     ("-read-vocab", config.read_vocab, "vocabulary file"),
-                     ("-init-vectors", config.init_vectors, "vector file"))
-            for flag, path, what in named:
+            for flag, path, what in _inputs(config):
                 if path:
                     inputs[flag] = sources.InputFile(path, what)
             written = (("-output", config.output, "output file"),
@@ -106,10 +100,17 @@ def _check_initial_vectors(config: TrainConfig) -> None:
                          f"dimensions, but -size is {config.size}")
 
 
+def _inputs(config: TrainConfig) -> tuple:
+    """The files a run reads: (flag, path or None, how messages name it)."""
+    return (("-train", config.train, "training file"),
+            ("-read-vocab", config.read_vocab, "vocabulary file"),
+            ("-init-vectors", config.init_vectors, "vector file"))
+
+
 def _refuse_standard_input(config: TrainConfig) -> None:
     """Under mpiexec an input cannot be standard input: the launcher forwards it to one
-    process, and MPICH's stops the whole job (exit 141, "process reading stdin too
-    slowly") as soon as 64 KB are waiting, before any process can read them."""
+    process, and MPICH's stops the whole job ("process reading stdin too slowly") as
+    soon as 64 KB are waiting, before any process can read them."""
     for flag, path in (("-train", config.train), ("-read-vocab", config.read_vocab)):
         if path == sources.STDIN_NAME:
             raise InputError(f"{flag} - (standard input) cannot be used under mpiexec: MPI "
