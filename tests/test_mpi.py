@@ -353,6 +353,99 @@ def test_a_signal_stops_every_process_and_leaves_nothing(tmp_path, target, signu
     assert list(out.iterdir()) == [] and list(temp.iterdir()) == []
 
 
+# --- meeting points and signals, with a stand-in for MPI ------------------------------
+
+class _Interrupted(Exception):
+    """What the stand-in SIGINT handler raises (a KeyboardInterrupt would stop pytest)."""
+
+
+class _Barrier:
+    """A non-blocking barrier found closed at its ``closes_at``-th test; ``on_close``
+    runs inside that test, as a signal that arrives while MPI completes it."""
+
+    def __init__(self, closes_at, on_close=lambda: None):
+        self.closes_at, self.on_close, self.tests = closes_at, on_close, 0
+
+    def Test(self):
+        self.tests += 1
+        if self.tests < self.closes_at:
+            return False
+        if self.tests == self.closes_at:
+            self.on_close()
+        return True
+
+
+class _Comm:
+    """Rank 0 of 2; its peer is always at the meeting and has nothing to say."""
+
+    def __init__(self, barrier):
+        self.barrier, self.swapped = barrier, []
+
+    def Dup(self):
+        return self
+
+    def Get_rank(self):
+        return 0
+
+    def Get_size(self):
+        return 2
+
+    def Ibarrier(self):
+        return self.barrier
+
+    def allgather(self, entry):
+        self.swapped.append(entry)
+        return [entry, {"code": 0, "payload": None}]
+
+
+class _MPI:
+    def __init__(self, comm):
+        self.COMM_WORLD = comm
+
+    def Get_processor_name(self):
+        return "host"
+
+
+@pytest.fixture
+def sigint_raises():
+    def handler(signum, frame):
+        raise _Interrupted
+    saved = signal.signal(signal.SIGINT, handler)
+    yield handler
+    signal.signal(signal.SIGINT, saved)
+
+
+def test_a_signal_as_the_meeting_closes_waits_until_this_process_has_met_the_others(
+        sigint_raises):
+    """Once the barrier has closed, the others are swapping entries: a signal acted on
+    then would leave them waiting for this process forever (a job that hung)."""
+    comm = _Comm(_Barrier(closes_at=3, on_close=lambda: os.kill(os.getpid(), signal.SIGINT)))
+    group = cluster.MpiCluster(_MPI(comm))
+    assert group.agree("mine") == ["mine", None]
+    assert len(comm.swapped) == 1
+    with pytest.raises(_Interrupted):          # acted on at the next look at the peers
+        group.check_peers()
+    assert signal.getsignal(signal.SIGINT) is sigint_raises      # no longer held
+
+
+def test_a_signal_while_the_others_are_awaited_is_answered_at_once(sigint_raises):
+    """...and the barrier stays open, for the meeting point where the process says why
+    it stops."""
+    barrier = _Barrier(closes_at=10 ** 6)
+    comm = _Comm(barrier)
+    group = cluster.MpiCluster(_MPI(comm))
+    saved_alarm = signal.signal(signal.SIGALRM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    try:
+        with pytest.raises(_Interrupted):
+            group.agree("mine")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, saved_alarm)
+    assert comm.swapped == [] and group._pending_barrier is barrier
+    assert barrier.tests < 1000                  # about 25 tests in 50 ms of polling
+
+
 # --- how the copies are combined -------------------------------------------------------
 
 def test_tail_rows_get_the_agreed_value_plus_the_scaled_sum_of_the_changes():

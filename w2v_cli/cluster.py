@@ -45,6 +45,7 @@ import time
 from typing import (
     TYPE_CHECKING,
     Any,
+    Callable,
     ContextManager,
     Dict,
     Iterator,
@@ -127,12 +128,14 @@ class SingleProcess:
         return code, message
 
 
-def _sleep_until_done(request: Any) -> None:
+def _sleep_until_done(request: Any, between: Optional[Callable[[], None]] = None) -> None:
     """Test an MPI request until it completes, sleeping in between: briefly at first (a
     meeting of processes with cores of their own ends well within a millisecond), then
-    up to ``_POLL_SECONDS``."""
+    up to ``_POLL_SECONDS``.  ``between`` runs after each test that found it unfinished."""
     wait = _FIRST_WAIT_SECONDS
     while not request.Test():
+        if between is not None:
+            between()
         time.sleep(wait)
         wait = min(2 * wait, _POLL_SECONDS)
 
@@ -232,13 +235,26 @@ class MpiCluster:
     # --- meeting points ----------------------------------------------------------------
     def _meet(self, entry: dict) -> List[dict]:
         """Wait until every process is here (answering signals meanwhile), then swap
-        ``entry`` with all of them.  Returns with signals held."""
+        ``entry`` with all of them.  Returns with signals held.
+
+        Signals are held from the start and acted on only while the barrier is open, so
+        the barrier stays open for the next meeting point.  One acted on once it had
+        closed (even between the test that saw it close and the next line) would leave
+        the others waiting in a swap that this process never enters.
+        """
         if self._pending_barrier is None:
             self._pending_barrier = self.comm.Ibarrier()
-        _sleep_until_done(self._pending_barrier)   # SIGINT/SIGTERM raise in its sleeps
-        self._pending_barrier = None
         self._hold()
+        _sleep_until_done(self._pending_barrier, between=self._act_on_held_signal)
+        self._pending_barrier = None
         return self.comm.allgather(entry)
+
+    def _act_on_held_signal(self) -> None:
+        """Run a held signal's handler now (the CLI's raise), then hold signals again
+        (a handler that returned leaves the process waiting where it was)."""
+        if self._held is not None and self._held.pending is not None:
+            self._deliver()
+            self._hold()
 
     def agree(self, payload: Any = None) -> List[Any]:
         """Every process's ``payload``, in rank order; ``PeerFailed`` if one failed.
