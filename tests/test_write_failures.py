@@ -172,6 +172,24 @@ def _fail_scratch(monkeypatch, wanted: str, code: int) -> None:
 
 
 @pytest.mark.parametrize("code", ERRNOS)
+def test_sentences_that_do_not_fit_in_the_temporary_folder_are_its_error(tmp_path,
+                                                                         monkeypatch, code):
+    """Not the OSError of closing the half-written file (its buffer fails to go out too),
+    which once replaced this error."""
+    import w2v_cli
+    from w2v_cli.errors import TemporarySpaceError
+
+    _fail_scratch(monkeypatch, "w2v-sentences-", code)
+    with pytest.raises(TemporarySpaceError) as caught:
+        w2v_cli.train([["king", "queen", "man", "woman"]] * 50, min_count=1, size=10,
+                      threads=1, output=str(tmp_path / "v.bin"))
+    assert str(caught.value) == (f"cannot write the sentences into the temporary folder "
+                                 f"{cleanup.temporary_folder()}: {_reason(code)} "
+                                 f"(TMPDIR chooses the folder)")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("code", ERRNOS)
 def test_copying_standard_input_names_the_temporary_folder(tmp_path, monkeypatch, code):
     _fail_scratch(monkeypatch, "w2v-input-", code)
     result = run_cli_in_process(word2vec_main, ["-train", "-", "-output", "v.bin", *FLAGS],
@@ -179,7 +197,7 @@ def test_copying_standard_input_names_the_temporary_folder(tmp_path, monkeypatch
     assert result.exit_code == 1
     assert _one_line(result) == (f"word2vec: error: cannot copy the training file - into the "
                                  f"temporary folder {cleanup.temporary_folder()}: "
-                                 f"{_reason(code)}")
+                                 f"{_reason(code)} (TMPDIR chooses the folder)")
     assert list(tmp_path.iterdir()) == []
 
 

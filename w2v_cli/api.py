@@ -147,8 +147,8 @@ def _training_text(train) -> Iterator[Tuple[str, TextIO]]:
 
     def failed(exc: OSError) -> TemporarySpaceError:
         return TemporarySpaceError(f"cannot write the sentences into the temporary folder "
-                                   f"{folder}: {exc.strerror or exc} (TMPDIR chooses the "
-                                   f"folder)")
+                                   f"{folder}: {exc.strerror or exc} "
+                                   f"{cleanup.TEMPORARY_FOLDER_HINT}")
 
     name: Optional[str] = None
     try:
@@ -162,14 +162,20 @@ def _training_text(train) -> Iterator[Tuple[str, TextIO]]:
     except OSError as exc:
         raise failed(exc) from None
     try:
-        with handle:
+        try:
+            for number, sentence in enumerate(train):
+                handle.write(b" ".join(_token(token, number)
+                                       for token in _sentence(sentence, number)) + b"\n")
+            handle.flush()
+        except BaseException as exc:
             try:
-                for number, sentence in enumerate(train):
-                    handle.write(b" ".join(_token(token, number)
-                                           for token in _sentence(sentence, number)) + b"\n")
-                handle.flush()
-            except OSError as exc:
+                handle.close()      # a full folder fails this too: the error below says why
+            except OSError:
+                pass
+            if isinstance(exc, OSError):
                 raise failed(exc) from None
+            raise
+        with handle:
             path = name or f"{_OWN_DESCRIPTORS}/{handle.fileno()}"
             try:
                 yield path, _NamingSentences(sys.stdout, path)

@@ -58,6 +58,9 @@ def remove_all() -> None:
             pass
 
 
+# Said after the folder in every message about temporary space.
+TEMPORARY_FOLDER_HINT = "(TMPDIR chooses the folder)"
+
 
 def temporary_folder() -> str:
     """The folder scratch files go to, which messages about them name: ``TMPDIR`` (or

@@ -134,7 +134,7 @@ def _cache_error(exc: OSError) -> InputError:
     corpus that can be read again then is (``counting.py``)."""
     return TemporarySpaceError(f"cannot store token ids in the temporary folder "
                                f"{cleanup.temporary_folder()}: {exc.strerror or exc} "
-                               f"(TMPDIR chooses the folder)")
+                               f"{cleanup.TEMPORARY_FOLDER_HINT}")
 
 
 class CachedIdPass:

@@ -571,7 +571,8 @@ def _spool(source: InputFile, notify: Notify) -> io.FileIO:
     """Copy an input that can be read only once into an unnamed temporary file."""
     def failed(exc: OSError) -> InputError:
         return InputError(f"cannot copy the {source.what} {source.path} into the temporary "
-                          f"folder {cleanup.temporary_folder()}: {exc.strerror or exc}")
+                          f"folder {cleanup.temporary_folder()}: {exc.strerror or exc} "
+                          f"{cleanup.TEMPORARY_FOLDER_HINT}")
 
     try:
         spool = io.FileIO(cleanup.anonymous_file(prefix="w2v-input-"), "r+b", closefd=True)
