@@ -317,6 +317,59 @@ def _sigint_as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)   # see test_trainer_robustness.py
 
 
+# Rank 0 of the test below: word2vec, once the file named first exists.
+_AFTER_A_FILE = ("import os, runpy, sys, time\n"
+                 "while not os.path.exists(sys.argv[1]):\n"
+                 "    time.sleep(0.02)\n"
+                 "sys.argv = ['word2vec', *sys.argv[2:]]\n"
+                 "runpy.run_module('w2v_cli', run_name='__main__')\n")
+
+
+def _has_loaded_mpi(pid: int) -> bool:
+    """Whether process ``pid`` has MPI's library mapped (it is joining the others)."""
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            return any("libmpi" in line for line in maps)
+    except OSError:
+        return False
+
+
+@needs_mpi
+def test_a_signal_while_the_processes_start_stops_every_process(tmp_path):
+    """Rank 1 is interrupted while it waits for rank 0 to start.  The signal is held until
+    every process has joined and has the flags, then ends the run as a signal in training
+    does.  Acted on at once, it ended rank 1 with a traceback, and rank 0 then waited for
+    it for ever."""
+    mark = uuid.uuid4().hex
+    env, temp = _env(tmp_path, W2V_TEST_MARK=mark)
+    ready = tmp_path / "ready"
+    args = ["-train", str(LEE), "-output", "v.bin", "-size", "10", "-iter", "1",
+            "-threads", "1", "-debug", "0"]
+    process = subprocess.Popen(
+        [MPIEXEC, "-n", "1", sys.executable, "-c", _AFTER_A_FILE, str(ready), *args,
+         ":", "-n", "1", *WORD2VEC, *args],
+        env=env, cwd=tmp_path, stderr=subprocess.PIPE, preexec_fn=_sigint_as_from_a_terminal)
+    try:
+        # rank 1 is joining, and waits for rank 0
+        wait_until(lambda: 1 in _ranks(mark) and _has_loaded_mpi(_ranks(mark)[1]),
+                   process=process)
+        os.kill(_ranks(mark)[1], signal.SIGINT)
+        time.sleep(0.2)
+        ready.touch()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:                       # never leave a job behind
+            for pid in _ranks(mark).values():
+                os.kill(pid, signal.SIGKILL)
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert stderr.decode().splitlines() == [
+        f"word2vec: interrupted by SIGINT (rank 1 of 2 on {os.uname().nodename})"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ready", "tmp"]
+    assert list(temp.iterdir()) == []
+
+
 @needs_mpi
 @pytest.mark.parametrize("target, signum, expected", [
     ("rank 1", signal.SIGINT, "word2vec: interrupted by SIGINT (rank 1 of 2 on {host})"),

@@ -122,6 +122,33 @@ def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code, debu
     assert list(temp.iterdir()) == []                 # no spooled input, no id cache
 
 
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_before_the_work_begins_is_acted_on_when_it_begins(tmp_path, capfd,
+                                                                    signum, code):
+    """From a command's first step (``command_start``, before the imports and, under
+    mpiexec, the processes' joining) a signal is held, then ends the run in the usual way
+    once the work begins: before, it printed a traceback (SIGINT) or killed the process
+    without a word (SIGTERM)."""
+    from w2v_cli import interrupts
+    from w2v_cli.cli import run_command, word2vec_command
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        held = interrupts.command_start()
+        os.kill(os.getpid(), signum)                  # recorded, nothing raised
+        output = tmp_path / "v.bin"
+        with pytest.raises(SystemExit) as stopped:
+            run_command(word2vec_command, "word2vec",
+                        ["-train", str(_LEE), "-output", str(output), "-debug", "0"],
+                        held=held)
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert stopped.value.code == code
+    assert capfd.readouterr().err == f"word2vec: interrupted by {signal.Signals(signum).name}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_two_runs_writing_the_same_output_each_leave_a_whole_file(tmp_path):
     env, _ = _env(tmp_path)
     outputs = {}

@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 
 import click
 
-from w2v_cli import __version__, flags
+from w2v_cli import __version__, flags, interrupts
 
 HELP_OPTIONS = {"help_option_names": ["--help", "-help", "-h"], "max_content_width": 100}
 
@@ -32,22 +32,6 @@ Example:
 """
 
 
-def _install_signal_handlers() -> None:
-    """Turn SIGTERM into an exception like SIGINT's, so cleanup code runs for both."""
-    def on_term(signum, frame):
-        raise _Terminated(signum)
-    try:
-        signal.signal(signal.SIGTERM, on_term)
-    except ValueError:          # not the main thread (e.g. under a test runner)
-        pass
-
-
-class _Terminated(BaseException):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 # A query tool whose reader went away stops at once, without a message, with the status
 # the shell reports for the original tools, which SIGPIPE kills (and for `yes | head -1`).
 BROKEN_PIPE_EXIT = 128 + signal.SIGPIPE
@@ -58,13 +42,15 @@ def _alone(code: int, message: Optional[str]):
 
 
 def run_command(command: click.Command, prog: str, args: Optional[List[str]] = None,
-                conclude=_alone) -> None:
+                conclude=_alone, held: Optional[interrupts.HeldSignals] = None) -> None:
     """Run a click command with our conventions for usage, errors and signals.
 
     * no arguments at all: the help text on stdout, exit 0 (as the C tools print usage);
     * bad flags or values: ``prog: error: ...`` on one line, exit 2;
     * library errors: ``prog: error: ...``, the error's exit code;
-    * SIGINT / SIGTERM: ``prog: interrupted by SIGINT``, exit 130 / 143, no files left;
+    * SIGINT / SIGTERM: ``prog: interrupted by SIGINT``, exit 130 / 143, no files left,
+      from the command's first step (``held``: the signals held since then, else from
+      here) to its outcome; one that comes later leaves the outcome as it is;
     * stdout's reader gone (a broken pipe): no message, exit 141.
 
     Messages go through ``console``: a closed, full or broken stdout or stderr hides them
@@ -74,32 +60,39 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
     several MPI processes every one of them ends alike and one of them speaks
     (``cluster.py``).
     """
+    held = held or interrupts.command_start()
     from w2v_cli import cleanup, console
 
     console.guard_standard_streams()
-    code, message = conclude(*_outcome(command, prog, sys.argv[1:] if args is None else args))
-    if message is not None:
-        console.write(sys.stdout, "")           # what was printed comes first
-        console.tell(f"{prog}: {message}\n")
-    cleanup.remove_all()
-    console.settle()
+    code, message = conclude(*_outcome(command, prog, sys.argv[1:] if args is None else args,
+                                       held))
+    ending = interrupts.HeldSignals().hold()  # the outcome is decided: nothing may cut it
+    try:
+        if message is not None:
+            console.write(sys.stdout, "")           # what was printed comes first
+            console.tell(f"{prog}: {message}\n")
+        cleanup.remove_all()
+        console.settle()
+    finally:
+        ending.release(deliver=False)
     if code:
         raise SystemExit(code)
 
 
-def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, Optional[str]]:
+def _outcome(command: click.Command, prog: str, args: List[str],
+             held: interrupts.HeldSignals) -> Tuple[int, Optional[str]]:
     """Run the command; (exit code, message for stderr or None)."""
     from w2v_cli import environment
     from w2v_cli.errors import ReaderGone, W2VError, interrupted_message
 
     try:
+        held.release()              # a signal that came since the start raises here
         if not args:
             # The command's context settings (its -help/-h names) must apply here too:
             # click caches the help option built by the first context it sees.
             with click.Context(command, info_name=prog, **command.context_settings) as ctx:
                 click.echo(command.get_help(ctx))
             return 0, None
-        _install_signal_handlers()
         # Not command.main(): it prints an empty line on stderr before it turns SIGINT's
         # KeyboardInterrupt into Abort, and catches EPIPE to exit 1 itself.
         with command.make_context(prog, list(args)) as ctx:
@@ -124,7 +117,7 @@ def _outcome(command: click.Command, prog: str, args: List[str]) -> Tuple[int, O
         return 2, f"error: {exc.format_message()}"
     except (click.exceptions.Abort, KeyboardInterrupt):
         return 128 + signal.SIGINT, interrupted_message(signal.SIGINT)
-    except _Terminated as exc:
+    except interrupts.Terminated as exc:
         return 128 + exc.signum, interrupted_message(exc.signum)
     except (ReaderGone, BrokenPipeError):
         return BROKEN_PIPE_EXIT, None
@@ -266,6 +259,7 @@ _ONE_BLAS_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 def word2vec_main(args: Optional[List[str]] = None) -> None:
     """``word2vec``; started by an MPI launcher, every process runs rank 0's command
     line and the processes train one model together (``cluster.py``)."""
+    held = interrupts.command_start()    # until every process has joined and has the flags
     for name in _ONE_BLAS_THREAD:
         os.environ.setdefault(name, "1")
     from w2v_cli import cluster
@@ -274,12 +268,13 @@ def word2vec_main(args: Optional[List[str]] = None) -> None:
     try:
         group = cluster.join()
     except W2VError as exc:
+        held.release(deliver=False)
         if cluster.launched_rank() == 0:
             from w2v_cli import console
             console.tell(f"word2vec: error: {exc}\n")
         raise SystemExit(exc.exit_code) from None
     args = group.shared_arguments(sys.argv[1:] if args is None else args)
-    run_command(word2vec_command, "word2vec", args, conclude=group.conclude)
+    run_command(word2vec_command, "word2vec", args, conclude=group.conclude, held=held)
 
 
 COMMANDS: dict = {"word2vec": word2vec_command}

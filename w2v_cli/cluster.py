@@ -47,7 +47,6 @@ from typing import (
     Any,
     Callable,
     ContextManager,
-    Dict,
     Iterator,
     List,
     Mapping,
@@ -57,6 +56,7 @@ from typing import (
 
 from w2v_cli.config import MAX_THREADS, available_cores, default_threads
 from w2v_cli.errors import ConfigError, W2VError, interrupted_message
+from w2v_cli.interrupts import HeldSignals
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,37 +140,6 @@ def _sleep_until_done(request: Any, between: Optional[Callable[[], None]] = None
         wait = min(2 * wait, _POLL_SECONDS)
 
 
-class _HeldSignals:
-    """SIGINT and SIGTERM are recorded, not acted on, until ``release()``; then the
-    handlers that were in place before run as if the signal had just arrived."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self._saved: Dict[int, Any] = {}
-        self.pending: Optional[int] = None
-
-    def hold(self) -> None:
-        def record(signum: int, frame: Any) -> None:
-            if self.pending is None:
-                self.pending = signum
-        for signum in self.SIGNALS:
-            self._saved[signum] = signal.signal(signum, record)
-
-    def release(self, deliver: bool = True) -> None:
-        saved, self._saved = self._saved, {}
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
-        pending, self.pending = self.pending, None
-        if pending is None or not deliver or pending not in saved:
-            return
-        handler = saved[pending]
-        if callable(handler):
-            handler(pending, None)
-        elif handler == signal.SIG_DFL:
-            os.kill(os.getpid(), pending)
-
-
 class MpiCluster:
     """Several processes started by an MPI launcher (see the module notes)."""
 
@@ -188,7 +157,7 @@ class MpiCluster:
         self._sent_notices: list = []
         self._received_notices: set = set()
         self._outcome: Optional[Tuple[int, Optional[str]]] = None
-        self._held: Optional[_HeldSignals] = None
+        self._held: Optional[HeldSignals] = None
 
     # --- start -------------------------------------------------------------------------
     def shared_arguments(self, args: List[str]) -> List[str]:
@@ -215,7 +184,7 @@ class MpiCluster:
     # the others waiting in an exchange this process never enters.
     def _hold(self) -> None:
         if self._held is None:
-            self._held = _HeldSignals()
+            self._held = HeldSignals()
             self._held.hold()
 
     def _deliver(self) -> None:
