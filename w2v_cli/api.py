@@ -71,8 +71,15 @@ def train(train, output=None, *, progress=None, **flags) -> Vectors:
             "word2vec", dict(given, train=path, output=_path(output, "output")))).validate()
         trained = run_word2vec(config, stdout, keep_vectors=True, show_progress=show)
     assert trained is not None
-    weights = trained.weights
-    return Vectors(trained.words, weights.input_rows())          # a copy: the model goes
+    weights, words = trained.weights, trained.words
+    del trained
+    weights.drop_output_layers()
+    try:
+        return Vectors(words, weights.input_rows())         # a copy: the model goes
+    except MemoryError:
+        from w2v_cli.memory import ModelTooLarge, amount
+        raise ModelTooLarge(f"cannot allocate {amount(4 * weights.vocab_size * weights.size)} "
+                            f"for the trained vectors: the system refused it") from None
 
 
 def phrases(train, output, min_count: int = 5, threshold: float = 100, *, progress=None,

@@ -55,6 +55,11 @@ class Weights:
         """float32[V, size]: the trained word vectors, without the padding (a copy)."""
         return np.ascontiguousarray(self.input_rows())
 
+    def drop_output_layers(self) -> None:
+        """Give the output layers' memory back (a library caller keeps only the word
+        vectors): their copy then takes no more memory than training did."""
+        self.syn1 = self.syn1neg = np.zeros((1, 1), dtype=np.float32)
+
     def input_rows(self) -> np.ndarray:
         """The trained word vectors as a view of the model's rows (no copy: a large model
         is written out a chunk at a time)."""
