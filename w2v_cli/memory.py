@@ -110,6 +110,8 @@ def amount(count: int) -> str:
 def check_model_fits(config, vocab_size: int) -> str:
     """``ModelTooLarge`` when the model cannot fit; else a line saying what it takes."""
     needed = model_bytes(config, vocab_size)
+    if config.classes > 0:      # K-means's copy of the word vectors, once training is done
+        needed = max(needed, 2 * model_bytes(config, vocab_size) // model_matrices(config))
     available, source = available_memory()
     what = (f"the model ({vocab_size} words x {config.size} dimensions x "
             f"{model_matrices(config)} matrices) takes {amount(needed)}")

@@ -197,6 +197,9 @@ def _run(config: TrainConfig, say, inputs: dict, outputs: dict, group, keep_vect
                 return trained          # rank 0 writes the files
             if config.classes > 0:
                 from w2v_cli.classes import kmeans_classes
+                # K-means works on a copy of the word vectors: it takes the place of the
+                # output layers, no longer needed (memory.check_model_fits counts it)
+                weights.drop_output_layers()
                 labels = kmeans_classes(weights.input_vectors(), config.classes,
                                         config.threads)
                 clock.mark("classes")
