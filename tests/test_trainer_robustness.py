@@ -125,8 +125,8 @@ def test_interrupted_training_leaves_nothing_behind(tmp_path, signum, code, debu
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_before_the_work_begins_is_acted_on_when_it_begins(tmp_path, capfd,
                                                                     signum, code):
-    """From a command's first step (``command_start``, before the imports and, under
-    mpiexec, the processes' joining) a signal is held, then ends the run in the usual way
+    """From a command's first step (``command_start``: before its heavy imports and,
+    under mpiexec, before the processes join) a signal is held, then ends the run in the usual way
     once the work begins: before, it printed a traceback (SIGINT) or killed the process
     without a word (SIGTERM)."""
     from w2v_cli import interrupts

@@ -66,15 +66,17 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
     console.guard_standard_streams()
     code, message = conclude(*_outcome(command, prog, sys.argv[1:] if args is None else args,
                                        held))
-    ending = interrupts.HeldSignals().hold()  # the outcome is decided: nothing may cut it
+    # Flushing stdout is never held: it can wait for ever on a reader that does not read.
+    if message is not None:
+        console.write(sys.stdout, "")               # what was printed comes first
+    ending = interrupts.HeldSignals().hold()        # the outcome is decided: say it, tidy up
     try:
         if message is not None:
-            console.write(sys.stdout, "")           # what was printed comes first
             console.tell(f"{prog}: {message}\n")
         cleanup.remove_all()
-        console.settle()
     finally:
         ending.release(deliver=False)
+    console.settle()
     if code:
         raise SystemExit(code)
 
