@@ -202,9 +202,9 @@ class MpiCluster:
         return pending
 
     # --- meeting points ----------------------------------------------------------------
-    def _meet(self, entry: dict) -> List[dict]:
-        """Wait until every process is here (answering signals meanwhile), then swap
-        ``entry`` with all of them.  Returns with signals held.
+    def _meet(self, entry: dict, answer_signals: bool = True) -> List[dict]:
+        """Wait until every process is here (answering signals meanwhile, unless told
+        not to), then swap ``entry`` with all of them.  Returns with signals held.
 
         Signals are held from the start and acted on only while the barrier is open, so
         the barrier stays open for the next meeting point.  One acted on once it had
@@ -214,7 +214,8 @@ class MpiCluster:
         if self._pending_barrier is None:
             self._pending_barrier = self.comm.Ibarrier()
         self._hold()
-        _sleep_until_done(self._pending_barrier, between=self._act_on_held_signal)
+        _sleep_until_done(self._pending_barrier,
+                          between=self._act_on_held_signal if answer_signals else None)
         self._pending_barrier = None
         return self.comm.allgather(entry)
 
@@ -316,9 +317,12 @@ class MpiCluster:
             entry = {"code": code, "origin": origin, "message": message,
                      "host": self.host, "notified": origin,
                      "signal": _signal_of(code, message) if origin else pending}
+            # A process whose work is done (rank 0: the files written) takes a signal as
+            # come too late to change the outcome: it stays held, told to the others
+            # only if the run fails anyway (``_settle_interrupt``).
             while True:
                 try:
-                    entries = self._meet(entry)
+                    entries = self._meet(entry, answer_signals=code != 0)
                     break
                 except BaseException as exc:   # a signal while waiting for the others
                     signum = getattr(exc, "signum", signal.SIGINT)
@@ -328,15 +332,13 @@ class MpiCluster:
                         self._notify(entry["code"], entry["message"])
                     elif entry.get("signal") is None:
                         entry["signal"] = signum   # interrupted too, after another failed
-            try:
-                entries = self._settle_interrupt(entries, entry)
-                self._outcome = self._decide(entries)
-                self._collect_notices(entries)
-            finally:
-                self._drop_held()              # the outcome is decided: too late for signals
+            entries = self._settle_interrupt(entries, entry)
+            self._outcome = self._decide(entries)
+            self._collect_notices(entries)
         for request in self._sent_notices:
             request.wait()
         self._sent_notices = []
+        self._drop_held()                      # the outcome is decided: too late for signals
         code, line = self._outcome
         return code, (line if self.is_root else None)
 
