@@ -267,15 +267,19 @@ def word2vec_main(args: Optional[List[str]] = None) -> None:
     from w2v_cli import cluster
     from w2v_cli.errors import W2VError
 
-    try:
-        group = cluster.join()
-    except W2VError as exc:
-        held.release(deliver=False)
-        if cluster.launched_rank() == 0:
-            from w2v_cli import console
-            console.tell(f"word2vec: error: {exc}\n")
-        raise SystemExit(exc.exit_code) from None
-    args = group.shared_arguments(sys.argv[1:] if args is None else args)
+    # Joining waits for every process, for ever if one died before it could join: there
+    # SIGTERM keeps its default action (the process ends at once, without a line) so that
+    # the job can still be stopped; SIGINT stays held.
+    with interrupts.default_action(signal.SIGTERM):
+        try:
+            group = cluster.join()
+        except W2VError as exc:
+            held.release(deliver=False)
+            if cluster.launched_rank() == 0:
+                from w2v_cli import console
+                console.tell(f"word2vec: error: {exc}\n")
+            raise SystemExit(exc.exit_code) from None
+        args = group.shared_arguments(sys.argv[1:] if args is None else args)
     run_command(word2vec_command, "word2vec", args, conclude=group.conclude, held=held)
 
 

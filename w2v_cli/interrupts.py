@@ -12,9 +12,10 @@ none of this: it leaves a program's handlers alone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional
 
 
 class Terminated(BaseException):
@@ -72,6 +73,22 @@ class HeldSignals:
         elif handler == signal.SIG_DFL:
             os.kill(os.getpid(), pending)
         # SIG_IGN: the signal was ignored before the hold, and stays so
+
+
+@contextlib.contextmanager
+def default_action(signum: int) -> Iterator[None]:
+    """Within the block ``signum`` ends the process at once, as with no handler: for a C
+    call that may never return (MPI's start waiting for a process that died before it
+    could join), which no Python handler could interrupt."""
+    try:
+        saved = signal.signal(signum, signal.SIG_DFL)
+    except ValueError:              # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signum, saved)
 
 
 def command_start() -> HeldSignals:
