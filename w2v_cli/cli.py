@@ -42,7 +42,8 @@ def _alone(code: int, message: Optional[str]):
 
 
 def run_command(command: click.Command, prog: str, args: Optional[List[str]] = None,
-                conclude=_alone, held: Optional[interrupts.HeldSignals] = None) -> None:
+                conclude=_alone, held: Optional[interrupts.HeldSignals] = None,
+                whole_process: Optional[bool] = None) -> None:
     """Run a click command with our conventions for usage, errors and signals.
 
     * no arguments at all: the help text on stdout, exit 0 (as the C tools print usage);
@@ -53,6 +54,9 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
       here) to its outcome; one that comes later leaves the outcome as it is;
     * stdout's reader gone (a broken pipe): no message, exit 141.
 
+    ``whole_process`` (by default: ``args`` is None, the process's own command line):
+    nothing runs after the command, so once it is done signals are ignored until exit.
+
     Messages go through ``console``: a closed, full or broken stdout or stderr hides them
     but never changes the exit code, which says what happened to the work.
     ``conclude(code, message)`` turns this process's outcome into the run's (the exit
@@ -61,6 +65,7 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
     (``cluster.py``).
     """
     held = held or interrupts.command_start()
+    whole_process = args is None if whole_process is None else whole_process
     from w2v_cli import cleanup, console
 
     console.guard_standard_streams()
@@ -77,6 +82,8 @@ def run_command(command: click.Command, prog: str, args: Optional[List[str]] = N
     finally:
         ending.release(deliver=False)
     console.settle()
+    if whole_process:
+        interrupts.ignore_until_exit()
     if code:
         raise SystemExit(code)
 
@@ -262,6 +269,7 @@ def word2vec_main(args: Optional[List[str]] = None) -> None:
     """``word2vec``; started by an MPI launcher, every process runs rank 0's command
     line and the processes train one model together (``cluster.py``)."""
     held = interrupts.command_start()    # until every process has joined and has the flags
+    whole_process = args is None
     for name in _ONE_BLAS_THREAD:
         os.environ.setdefault(name, "1")
     from w2v_cli import cluster
@@ -280,7 +288,8 @@ def word2vec_main(args: Optional[List[str]] = None) -> None:
                 console.tell(f"word2vec: error: {exc}\n")
             raise SystemExit(exc.exit_code) from None
         args = group.shared_arguments(sys.argv[1:] if args is None else args)
-    run_command(word2vec_command, "word2vec", args, conclude=group.conclude, held=held)
+    run_command(word2vec_command, "word2vec", args, conclude=group.conclude, held=held,
+                whole_process=whole_process)
 
 
 COMMANDS: dict = {"word2vec": word2vec_command}

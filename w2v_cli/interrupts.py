@@ -91,6 +91,17 @@ def default_action(signum: int) -> Iterator[None]:
         signal.signal(signum, saved)
 
 
+def ignore_until_exit() -> None:
+    """A command's outcome is printed and its files are in place: what is left is the
+    interpreter's and MPI's exit, which a signal would only turn into a traceback or a
+    wrong exit code (and, under mpiexec, a failed job whose model was written)."""
+    try:
+        for signum in HeldSignals.SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+    except ValueError:              # not the main thread
+        pass
+
+
 def command_start() -> HeldSignals:
     """A command's first step: SIGTERM raises from now on, and both signals are held
     until the command's work begins (``HeldSignals.release`` there acts on one that came
