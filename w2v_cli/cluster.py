@@ -28,7 +28,8 @@ enters exactly one more meeting point, so that all of them meet once after the f
 and leave with the same exit code.  Only rank 0 writes to stdout and stderr, so the user
 reads one line, naming the process where the failure began.  Meeting points wait in a
 polling loop, so SIGINT and SIGTERM are answered at once; inside ``exchange`` blocks
-(data collectives, short) signals are held back until the block ends.  A process that
+(data collectives, short) signals are held back until the block ends, and a process whose
+work is done (``conclude`` with code 0) holds them for good: they came too late.  A process that
 fails inside an exchange block cannot rejoin its peers there and ends the whole job with
 ``MPI_Abort`` (after writing its one line).  A process killed outright (SIGKILL, the
 kernel's out-of-memory killer) is the launcher's to clean up: ``mpiexec`` then stops the
@@ -317,21 +318,16 @@ class MpiCluster:
             entry = {"code": code, "origin": origin, "message": message,
                      "host": self.host, "notified": origin,
                      "signal": _signal_of(code, message) if origin else pending}
-            # A process whose work is done (rank 0: the files written) takes a signal as
-            # come too late to change the outcome: it stays held, told to the others
-            # only if the run fails anyway (``_settle_interrupt``).
+            # A process whose work is done (rank 0: the files written) holds signals while
+            # it waits: one comes too late to change the outcome, and counts only if the
+            # run fails anyway (``_settle_interrupt``).  A failing process answers them.
             while True:
                 try:
                     entries = self._meet(entry, answer_signals=code != 0)
                     break
                 except BaseException as exc:   # a signal while waiting for the others
-                    signum = getattr(exc, "signum", signal.SIGINT)
-                    if entry["code"] == 0:     # this process fails now
-                        entry.update(code=128 + signum, origin=True, notified=True,
-                                     message=interrupted_message(signum), signal=signum)
-                        self._notify(entry["code"], entry["message"])
-                    elif entry.get("signal") is None:
-                        entry["signal"] = signum   # interrupted too, after another failed
+                    if entry.get("signal") is None:   # interrupted too, after a failure
+                        entry["signal"] = getattr(exc, "signum", signal.SIGINT)
             entries = self._settle_interrupt(entries, entry)
             self._outcome = self._decide(entries)
             self._collect_notices(entries)
