@@ -307,6 +307,15 @@ def _ranks(mark: str) -> dict:
     return found
 
 
+def _stop_job(process, mark: str) -> None:
+    """Never leave a job behind: kill its ranks and mpiexec if it is still running."""
+    if process.poll() is None:
+        for pid in _ranks(mark).values():
+            os.kill(pid, signal.SIGKILL)
+        process.kill()
+        process.wait()
+
+
 def _both_hold_a_file_in(folder, mark: str) -> bool:
     ranks = _ranks(mark)
     return len(ranks) == 2 and all(
@@ -358,11 +367,7 @@ def test_a_signal_while_the_processes_start_stops_every_process(tmp_path):
         ready.touch()
         _, stderr = process.communicate(timeout=60)
     finally:
-        if process.poll() is None:                       # never leave a job behind
-            for pid in _ranks(mark).values():
-                os.kill(pid, signal.SIGKILL)
-            process.kill()
-            process.wait()
+        _stop_job(process, mark)
     assert process.returncode == 130
     assert stderr.decode().splitlines() == [
         f"word2vec: interrupted by SIGINT (rank 1 of 2 on {os.uname().nodename})"]
@@ -397,11 +402,7 @@ def test_a_signal_stops_every_process_and_leaves_nothing(tmp_path, target, signu
         _, stderr = process.communicate(timeout=60)
         assert process.returncode == 128 + signum
     finally:
-        if process.poll() is None:                       # never leave a job behind
-            for pid in _ranks(mark).values():
-                os.kill(pid, signal.SIGKILL)
-            process.kill()
-            process.wait()
+        _stop_job(process, mark)
     assert stderr.decode().splitlines() == [expected.format(host=os.uname().nodename)]
     assert list(out.iterdir()) == [] and list(temp.iterdir()) == []
 

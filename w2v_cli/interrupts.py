@@ -6,7 +6,9 @@ run ends with one line and exit code 128 + the signal.  Some stretches must not 
 short: a command's start (the interpreter is still importing, or under ``mpiexec`` the
 processes are joining: one of them leaving there would keep the others waiting for
 ever) and an MPI meeting point whose others have already arrived.  There the signals are
-*held*: recorded, and acted on when the stretch ends.  The library (``api.py``) uses
+*held*: recorded, and acted on when the stretch ends.  While the processes join, SIGTERM
+alone keeps its default action (``default_action``): a process waiting inside MPI for a
+peer that never started could not act on a held one.  The library (``api.py``) uses
 none of this: it leaves a program's handlers alone.
 """
 

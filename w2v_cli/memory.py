@@ -28,10 +28,15 @@ def model_matrices(config) -> int:
     return 1 + (1 if config.negative > 0 else 0) + (1 if config.hs else 0)
 
 
-def model_bytes(config, vocab_size: int) -> int:
-    """Bytes of the model's matrices (rows padded to whole cache lines)."""
+def matrix_bytes(config, vocab_size: int) -> int:
+    """Bytes of one of the model's matrices (rows padded to whole cache lines)."""
     from w2v_cli.model import padded_width
-    return model_matrices(config) * vocab_size * padded_width(config.size) * 4
+    return vocab_size * padded_width(config.size) * 4
+
+
+def model_bytes(config, vocab_size: int) -> int:
+    """Bytes of the model's matrices."""
+    return model_matrices(config) * matrix_bytes(config, vocab_size)
 
 
 def _cgroup_limit() -> Optional[int]:
@@ -111,7 +116,7 @@ def check_model_fits(config, vocab_size: int) -> str:
     """``ModelTooLarge`` when the model cannot fit; else a line saying what it takes."""
     needed = model_bytes(config, vocab_size)
     if config.classes > 0:      # K-means's copy of the word vectors, once training is done
-        needed = max(needed, 2 * model_bytes(config, vocab_size) // model_matrices(config))
+        needed = max(needed, 2 * matrix_bytes(config, vocab_size))
     available, source = available_memory()
     what = (f"the model ({vocab_size} words x {config.size} dimensions x "
             f"{model_matrices(config)} matrices) takes {amount(needed)}")
