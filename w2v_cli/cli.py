@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 
 import click
 
-from w2v_cli import __version__, flags, interrupts
+from w2v_cli import __version__, flags, interrupts, memory
 
 HELP_OPTIONS = {"help_option_names": ["--help", "-help", "-h"], "max_content_width": 100}
 
@@ -270,6 +270,8 @@ def word2vec_main(args: Optional[List[str]] = None) -> None:
     line and the processes train one model together (``cluster.py``)."""
     held = interrupts.command_start()    # until every process has joined and has the flags
     whole_process = args is None
+    if whole_process:
+        memory.return_large_blocks_when_freed()
     for name in _ONE_BLAS_THREAD:
         os.environ.setdefault(name, "1")
     from w2v_cli import cluster
