@@ -1,6 +1,6 @@
 """Training without room in the temporary folder: a file is read again at every pass,
-a stream with a vocabulary file is trained as it arrives, anything else is one line
-naming the folder."""
+a stream or a file with a vocabulary file and one pass is trained as it is read,
+anything else is one line naming the folder."""
 
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ def test_ids_that_run_out_of_room_midway_switch_to_reading_again(tmp_path, small
     assert (tmp_path / "v.bin").read_bytes().startswith(b"10782 20\n")   # every word x 8
 
 
-def test_a_compressed_file_without_room_is_one_line_naming_the_folder(tmp_path, small_folder,
-                                                                      corpus):
+def test_a_compressed_file_read_twice_without_room_is_one_line_naming_the_folder(
+        tmp_path, small_folder, corpus):
     packed = tmp_path / "corpus.gz"
     packed.write_bytes(gzip.compress(corpus.read_bytes()))
     result = _run(tmp_path, ["-train", str(packed), "-output", "v.bin", *FLAGS],
@@ -100,6 +100,29 @@ def test_a_stream_with_a_vocabulary_file_is_trained_as_it_arrives(tmp_path, smal
                   env={"TMPDIR": str(small_folder)}, input=packed)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "gz.bin").read_bytes() == (tmp_path / "file.bin").read_bytes()
+
+
+def test_one_pass_with_a_vocabulary_file_stores_nothing_for_a_file(tmp_path, small_folder,
+                                                                   corpus):
+    """A compressed file is read as a stream is, and a plain one in ranges by the
+    threads: one pass reads the text once, so neither keeps its token ids (which do not
+    fit in the 1 MB folder), and no note says they are read again."""
+    vocab = tmp_path / "vocab.txt"
+    assert _run(tmp_path, ["-train", str(corpus), "-save-vocab", str(vocab), "-min-count",
+                           "3", "-debug", "0"]).returncode == 0
+    flags = [*FLAGS[:4], "-iter", "1", *FLAGS[6:], "-read-vocab", str(vocab), "-debug", "1"]
+    packed = tmp_path / "corpus.gz"
+    packed.write_bytes(gzip.compress(corpus.read_bytes()))
+    outputs = []
+    for name, train in (("plain.bin", corpus), ("packed.bin", packed)):
+        result = _run(tmp_path, ["-train", str(train), "-output", name, *flags],
+                      env={"TMPDIR": str(small_folder)})
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == b""
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].startswith(b"10782 20\n")
+    assert os.listdir(small_folder) == []
 
 
 def test_a_stream_read_twice_still_needs_its_copy(tmp_path, small_folder, corpus):

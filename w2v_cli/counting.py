@@ -83,7 +83,10 @@ def count_corpus(group, config, corpus, listed, keep_ids: bool, bar: Bar,
     process as soon as the vocabulary is known, may refuse it before the token ids are
     read; ``notify(message)`` is told when the token ids will be read from the text.
     """
-    if isinstance(corpus, StreamedCorpus):
+    if isinstance(corpus, StreamedCorpus) or (reads_text_once(group, config, keep_ids)
+                                              and corpus.compression is not None):
+        # A compressed file cannot be cut into ranges for the threads: one pass reads it
+        # as it reads a stream, with nothing stored.
         return _streamed(corpus, listed, check)
     share = _this_share(group, corpus)
     label = "reading" if listed is not None or config.read_vocab else "vocabulary"
@@ -93,7 +96,10 @@ def count_corpus(group, config, corpus, listed, keep_ids: bool, bar: Bar,
     # share that can be read again does so when its ids have no room (``_ids_fit``).
     scattered = group.size > 1 and not (share is not None and share.is_range)
     readable_again = share is not None and share.splittable and not scattered
-    cached = keep_ids and (not readable_again or _ids_fit(share, notify))
+    # One pass with a vocabulary file reads the text once anyway: a stored copy of its
+    # ids would be read once too.
+    cached = keep_ids and (not readable_again or (not reads_text_once(group, config, keep_ids)
+                                                  and _ids_fit(share, notify)))
     caches: List[TokenIdCache] = []
     try:
         if config.read_vocab:
@@ -152,8 +158,17 @@ def count_corpus(group, config, corpus, listed, keep_ids: bool, bar: Bar,
             shown.close(finished=False)
 
 
+def reads_text_once(group, config, keep_ids: bool) -> bool:
+    """Whether the run reads the text once only, so that nothing of it is stored: one
+    pass, the vocabulary from a file, token ids wanted, one process (several processes
+    share out what rank 0 reads of a stream or compressed file, from a copy of its ids).
+    A stream or compressed file is then read as it arrives, a plain file in ranges."""
+    return bool(config.read_vocab) and config.iter == 1 and keep_ids and group.size == 1
+
+
 def _streamed(corpus, listed, check) -> CountedCorpus:
-    """One process, ``-read-vocab``, one pass over a stream: the ids as it arrives."""
+    """One process, ``-read-vocab``, one pass over a stream or a compressed file: the ids
+    as they are read."""
     vocab, distinct = listed
     if check is not None:
         check(vocab, distinct)

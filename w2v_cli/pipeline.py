@@ -222,11 +222,11 @@ def _run(config: TrainConfig, say, inputs: dict, outputs: dict, group, keep_vect
 
 
 def _read_once(config: TrainConfig, training_file, group, wants_vectors: bool) -> bool:
-    """Whether the corpus is trained as it is read, with no copy of it or of its token
-    ids: a stream (pipe, FIFO, standard input), one pass, the vocabulary from a file, one
-    process, vectors wanted.  Everything else reads the corpus more than once."""
-    return (bool(config.read_vocab) and config.iter == 1 and group.size == 1
-            and wants_vectors and not training_file.regular)
+    """Whether a stream (pipe, FIFO, standard input) is trained as it is read, with no
+    copy of it or of its token ids (``counting.reads_text_once``); a regular file is
+    opened as one, and counting decides how to read it."""
+    from w2v_cli.counting import reads_text_once
+    return reads_text_once(group, config, wants_vectors) and not training_file.regular
 
 
 def _bar(config: TrainConfig, size: int, label: str):
