@@ -83,8 +83,8 @@ def count_corpus(group, config, corpus, listed, keep_ids: bool, bar: Bar,
     process as soon as the vocabulary is known, may refuse it before the token ids are
     read; ``notify(message)`` is told when the token ids will be read from the text.
     """
-    if isinstance(corpus, StreamedCorpus) or (reads_text_once(group, config, keep_ids)
-                                              and corpus.compression is not None):
+    once = reads_text_once(group, config, keep_ids)
+    if isinstance(corpus, StreamedCorpus) or (once and corpus.compression is not None):
         # A compressed file cannot be cut into ranges for the threads: one pass reads it
         # as it reads a stream, with nothing stored.
         return _streamed(corpus, listed, check)
@@ -98,8 +98,7 @@ def count_corpus(group, config, corpus, listed, keep_ids: bool, bar: Bar,
     readable_again = share is not None and share.splittable and not scattered
     # One pass with a vocabulary file reads the text once anyway: a stored copy of its
     # ids would be read once too.
-    cached = keep_ids and (not readable_again or (not reads_text_once(group, config, keep_ids)
-                                                  and _ids_fit(share, notify)))
+    cached = keep_ids and (not readable_again or (not once and _ids_fit(share, notify)))
     caches: List[TokenIdCache] = []
     try:
         if config.read_vocab:

@@ -58,7 +58,7 @@ class Weights:
     def drop_output_layers(self) -> None:
         """Give the output layers' memory back (a library caller keeps only the word
         vectors): their copy then takes no more memory than training did."""
-        self.syn1 = self.syn1neg = np.zeros((1, 1), dtype=np.float32)
+        self.syn1 = self.syn1neg = unused_layer()
 
     def input_rows(self) -> np.ndarray:
         """The trained word vectors as a view of the model's rows (no copy: a large model
@@ -160,20 +160,25 @@ def fill_input_vectors(syn0: np.ndarray, seed: int, size: int, threads: int) -> 
         raise errors[0]
 
 
+def unused_layer() -> np.ndarray:
+    """The float32[1, 1] placeholder of an output layer the run does not use (or no
+    longer needs)."""
+    return np.zeros((1, 1), dtype=np.float32)
+
+
 def init_weights(config: TrainConfig, vocab_size: int,
                  words: Optional[Sequence[bytes]] = None) -> Weights:
     """Random input vectors (seeded like the C tool) and zeroed output layers; with
     ``-init-vectors``, the input vectors of the ``words`` that file holds start from it
     (``start_from_vectors``)."""
     size = config.size
-    dummy = np.zeros((1, 1), dtype=np.float32)
     syn0 = model_matrix(vocab_size, size)
     fill_input_vectors(syn0, config.seed, size, config.threads)
     from_file = 0
     if config.init_vectors and words is not None:
         from_file = start_from_vectors(syn0, words, config.init_vectors, size)
-    syn1 = model_matrix(vocab_size, size) if config.hs else dummy
-    syn1neg = model_matrix(vocab_size, size) if config.negative > 0 else dummy
+    syn1 = model_matrix(vocab_size, size) if config.hs else unused_layer()
+    syn1neg = model_matrix(vocab_size, size) if config.negative > 0 else unused_layer()
     return Weights(syn0, syn1, syn1neg, size, vocab_size, from_file)
 
 
