@@ -21,10 +21,9 @@ def _peak_rss_kb(args) -> int:
 def test_peak_rss_is_the_same_on_a_corpus_four_times_larger(tmp_path, shared_data):
     """text8-head and four copies of it.  Every count is four times larger, so -min-count
     20 on the long corpus keeps exactly the vocabulary that -min-count 5 keeps on the
-    short one: the model is the same size and only the corpus grows.  Measured: 66.9 and
-    70.8 MB, four runs each, the same to 0.3 MB.  Before the commands kept large blocks
-    in mappings of their own (``memory.return_large_blocks_when_freed``), the same pair
-    measured 76-86 and 89-92 MB, and the bar was passed or missed by chance."""
+    short one: the model is the same size and only the corpus grows.  The bar, and the
+    peaks it was set from (before and since ``memory.return_large_blocks_when_freed``),
+    are in docs/experiments.md, "Peak memory beside the model"."""
     text = (shared_data / "text8-head12.5M").read_bytes()
     single = tmp_path / "once.txt"
     single.write_bytes(text)
@@ -51,7 +50,8 @@ def test_the_library_returns_the_vectors_within_the_memory_training_took(tmp_pat
     the model plus the copy: three matrices instead of two).  At -size 20001 on lee.txt
     (1,763 words: 141 MB a matrix; rows padded to whole cache lines, so the vectors are
     copied), over the peak of the same run at -size 1 (the interpreter, the kernels and
-    the corpus), the peak tells two matrices (measured 2.0) from three (3.0 before)."""
+    the corpus), the peak tells two matrices from three (docs/experiments.md, "Peak
+    memory beside the model", has the measurements)."""
     from tests.conftest import GOLDEN
     corpus = GOLDEN / "corpus" / "lee.txt"
 

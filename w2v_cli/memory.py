@@ -36,7 +36,8 @@ def return_large_blocks_when_freed() -> None:
     glibc raises that threshold to the size of each large block freed, after which
     blocks of up to that size come from the heap, where a freed one stays counted
     against the process; the counting and reading buffers (megabytes each) then left
-    the peak 10-20 MB higher, by amounts that changed from run to run.  The commands
+    the peak higher by amounts that changed from run to run (docs/experiments.md, "Peak
+    memory beside the model").  The commands
     call this at their start; the library leaves its caller's allocator alone.  Where
     the C library has no such call, nothing changes."""
     try:
