@@ -189,7 +189,9 @@ demo-classes: install $(CORPUS)           ## demo-classes.sh: 500 K-means word c
 # Accuracy, speed and memory by worker layout (scripts/scaling_accuracy.py), seeds 1-3,
 # text8-head in 1000-word lines (docs/threads.md, docs/mpi.md have the figures):
 # `make threads-accuracy`: 1 to 32 threads, four configurations (about an hour on 2 cores);
-# `make mpi-accuracy`: 1 x 2 threads against 2, 3, 4, 8 processes and 2 x 4 (about 40 min).
+# `make mpi-accuracy`: 1 x 2 threads against 2, 3, 4, 8 processes and 2 x 4, first sharing
+# one copy of the model (one machine, about 6 min), then with a copy each, synced as copies
+# on separate machines are (W2V_CLI_MPI_MODEL=process, about 40 min).
 SCALING := $(BIN)/python scripts/scaling_accuracy.py --corpus $(BENCH_CORPUS) \
 	   --questions $(SHARED)/data/questions-words.txt
 
@@ -201,3 +203,5 @@ threads-accuracy: install $(BENCH_CORPUS)   ## accuracy at 1 to 32 threads
 
 mpi-accuracy: install $(BENCH_CORPUS)   ## accuracy at 2 to 8 MPI processes
 	$(SCALING) --layouts 1x2,2x1,3x1,4x1,8x1,2x4 --configs sg-ns,cbow-ns --out $(BENCH_OUT)/mpi
+	W2V_CLI_MPI_MODEL=process $(SCALING) --layouts 1x2,2x1,3x1,4x1,8x1,2x4 \
+	  --configs sg-ns,cbow-ns --out $(BENCH_OUT)/mpi-copies

@@ -185,7 +185,8 @@ def cases():
     yield "-train <(gzip -c lee.txt) (read once, accepted)", ["bash", "-c", f"{shlex.join(piped)} -train <(gzip -c lee.txt)"], b"", None
     yield "cat lee.txt \\| word2vec -train /dev/stdin (read once, accepted)", ["bash", "-c", f"cat lee.txt | {shlex.join(piped)} -train /dev/stdin"], b"", None
     yield "-train FIFO nobody writes to (W2V_CLI_FIFO_WAIT=2)", "fifo-no-writer", b"", "out.bin"
-    for setting in ("W2V_CLI_FIFO_WAIT=abc", "W2V_CLI_FIFO_WAIT=-1", "W2V_CLI_CACHE_DIR=lee.txt"):
+    for setting in ("W2V_CLI_FIFO_WAIT=abc", "W2V_CLI_FIFO_WAIT=-1", "W2V_CLI_CACHE_DIR=lee.txt",
+                    "W2V_CLI_MPI_MODEL=threads"):
         yield setting, shell(f"{setting} {shlex.join(train)}"), b"", "out.bin"
     yield "text that starts with a whole bzip2 header", [w2v, "-train", "bzip2-header.txt", "-output", "out.bin"], b"", "out.bin"
     yield "text that starts with a whole bzip2 header, -decompress 0 (read as text)", [w2v, "-train", "bzip2-header.txt", "-output", "out.bin", "-decompress", "0", "-debug", "1"], b"", None

@@ -64,9 +64,9 @@ CONFIGS = {
 }
 _WORDS = re.compile(r"^Words in train file: (\d+)", re.M)
 _TRAINING = re.compile(r"training ([\d.]+) s")
-_SYNC = re.compile(r"mpi: (\d+) processes, (\d+) syncs, ([\d.]+) MB reduced per sync, "
-                   r"([\d.]+) MB in all \(([\d.]+) MB per pass\), about ([\d.]+) MB sent "
-                   r"per process per sync, ([\d.]+) s in syncs")
+_SYNC = re.compile(r"mpi: (\d+) processes, (\d+) cop(?:y|ies) of the model, (\d+) syncs, "
+                   r"([\d.]+) MB reduced per sync, ([\d.]+) MB in all \(([\d.]+) MB per "
+                   r"pass\), about ([\d.]+) MB sent per copy per sync, ([\d.]+) s in syncs")
 LENGTH_ROWS = 1000
 
 
@@ -128,9 +128,9 @@ def run_once(corpus: str, config: str, layout: str, seed: int, iters: int, out: 
                longest=longest_vector(vectors, LENGTH_ROWS), rss_mb=measured["rss_mb"])
     sync = _SYNC.search(stderr)
     if sync:
-        row.update(syncs=int(sync.group(2)), mb_per_sync=float(sync.group(3)),
-                   mb_per_pass=float(sync.group(5)), mb_sent_per_sync=float(sync.group(6)),
-                   sync_s=float(sync.group(7)))
+        row.update(copies=int(sync.group(2)), syncs=int(sync.group(3)),
+                   mb_per_sync=float(sync.group(4)), mb_per_pass=float(sync.group(6)),
+                   mb_sent_per_sync=float(sync.group(7)), sync_s=float(sync.group(8)))
     vectors.unlink()
     return row
 
@@ -149,11 +149,12 @@ print(json.dumps(dict(stdout=done.stdout, stderr=done.stderr, rss_mb=rss)))
 
 def report(rows: List[Dict], baseline: str) -> str:
     lines = ["| corpus | config | layout (processes x threads) | seed | accuracy % | "
-             "longest vector | training s | words/s | peak RSS MB | syncs | "
-             "MB sent/process/sync |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "longest vector | training s | words/s | peak RSS MB | copies of the model | "
+             "syncs | MB sent/copy/sync |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        sync = (f"{r['syncs']} | {r['mb_sent_per_sync']:.3f}" if "syncs" in r else "- | -")
+        sync = (f"{r['copies']} | {r['syncs']} | {r['mb_sent_per_sync']:.3f}" if "syncs" in r
+                else "1 | - | -")
         lines.append(f"| {r['corpus']} | {r['config']} | {r['layout']} | {r['seed']} | "
                      f"{r['accuracy']:.2f} | {r['longest']:.1f} | {r['training_s']:.2f} | "
                      f"{r['words_per_s'] / 1e6:.2f}M | {r['rss_mb']:.0f} | {sync} |")

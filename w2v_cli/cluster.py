@@ -285,9 +285,16 @@ class MpiCluster:
         self._deliver()
 
     # --- data ----------------------------------------------------------------------------
-    def allreduce_sum(self, send: np.ndarray, receive: np.ndarray) -> None:
+    def subgroup(self, member: bool) -> Any:
+        """A communicator of the processes that pass ``member`` True (None for the
+        others), for ``allreduce_sum``; every process calls this, after an ``agree``."""
+        comm = self.comm.Split(0 if member else self.MPI.UNDEFINED, self.rank)
+        return comm if member else None
+
+    def allreduce_sum(self, send: np.ndarray, receive: np.ndarray, among: Any = None) -> None:
         """``receive`` = the sum of every process's ``send`` (NumPy arrays), waiting for
-        the others without holding a core (inside an ``exchange`` block).
+        the others without holding a core (inside an ``exchange`` block).  ``among``: a
+        ``subgroup`` whose processes alone take part (default: all).
 
         MPI's blocking collectives spin while they wait; with more processes than
         cores the spinning ones keep the late one, whose arrival they wait for, off the
@@ -300,8 +307,9 @@ class MpiCluster:
         seconds.  (The blocking sum, once all have arrived, is no answer: with more
         processes than cores its spinning stalled the run outright.)
         """
-        _sleep_until_done(self.comm.Ibarrier())
-        request = self.comm.Iallreduce(send, receive, op=self.MPI.SUM)
+        comm = self.comm if among is None else among
+        _sleep_until_done(comm.Ibarrier())
+        request = comm.Iallreduce(send, receive, op=self.MPI.SUM)
         while not request.Test():
             time.sleep(_FIRST_WAIT_SECONDS)
 

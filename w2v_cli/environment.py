@@ -4,7 +4,10 @@
   (``native.py``);
 * ``W2V_CLI_CACHE_DIR``: the only folder for the compiled kernels (``native.py``);
 * ``W2V_CLI_FIFO_WAIT``: seconds a named FIFO may go without a writer, default 60,
-  ``inf`` for ever (``sources.py``).
+  ``inf`` for ever (``sources.py``);
+* ``W2V_CLI_MPI_MODEL``: under ``mpiexec``, ``node`` (default: the processes of one node
+  train one copy of the model in shared memory) or ``process`` (a copy each, synced as
+  copies on different nodes are; ``backends/mpi.py``).
 
 An empty value counts as unset, as it does for ``TMPDIR``.  A value that cannot be used
 is an error naming the variable, the value and what it must be, never silently replaced
@@ -16,29 +19,35 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Optional
+from typing import Optional, Tuple, Type
 
-from w2v_cli.errors import KernelError, SettingError
+from w2v_cli.errors import KernelError, SettingError, W2VError
 
 KERNELS = "W2V_CLI_KERNELS"
 CACHE_DIR = "W2V_CLI_CACHE_DIR"
 FIFO_WAIT = "W2V_CLI_FIFO_WAIT"
+MPI_MODEL = "W2V_CLI_MPI_MODEL"
 
 KERNELS_MODES = ("auto", "native", "jit")
 FIFO_WAIT_DEFAULT = 60.0
+MPI_MODEL_CHOICES = ("node", "process")
 
 
 def _value(name: str) -> str:
     return os.environ.get(name, "")
 
 
+def _choice(name: str, choices: Tuple[str, ...], error: Type[W2VError] = SettingError) -> str:
+    """The variable's value, one of ``choices`` (the first when unset)."""
+    value = _value(name).strip().lower() or choices[0]
+    if value not in choices:
+        raise error(f"{name} must be one of {', '.join(choices)}, got {os.environ[name]!r}")
+    return value
+
+
 def kernels_mode() -> str:
     """``W2V_CLI_KERNELS``: auto (unset), native or jit."""
-    value = _value(KERNELS).strip().lower() or "auto"
-    if value not in KERNELS_MODES:
-        raise KernelError(f"{KERNELS} must be one of {', '.join(KERNELS_MODES)}, "
-                          f"got {os.environ[KERNELS]!r}")
-    return value
+    return _choice(KERNELS, KERNELS_MODES, KernelError)
 
 
 def cache_dir() -> Optional[str]:
@@ -69,8 +78,14 @@ def fifo_wait_seconds() -> float:
     return value
 
 
+def mpi_model() -> str:
+    """``W2V_CLI_MPI_MODEL``: node (unset) or process."""
+    return _choice(MPI_MODEL, MPI_MODEL_CHOICES)
+
+
 def check() -> None:
     """Check every ``W2V_CLI_*`` variable that is set (the commands call this first)."""
     kernels_mode()
     cache_dir()
     fifo_wait_seconds()
+    mpi_model()

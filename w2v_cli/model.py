@@ -23,7 +23,7 @@ import dataclasses
 import errno
 import mmap
 import threading
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
@@ -166,20 +166,35 @@ def unused_layer() -> np.ndarray:
     return np.zeros((1, 1), dtype=np.float32)
 
 
+Allocate = Callable[[int, int], np.ndarray]     # (rows, size) -> a zeroed matrix
+
+
+def empty_weights(config: TrainConfig, vocab_size: int,
+                  allocate: Allocate = model_matrix) -> Weights:
+    """The model's matrices as ``allocate`` gives them (zeroed), in a fixed order: input
+    vectors, then the output layers the run uses."""
+    size = config.size
+    syn0 = allocate(vocab_size, size)
+    syn1 = allocate(vocab_size, size) if config.hs else unused_layer()
+    syn1neg = allocate(vocab_size, size) if config.negative > 0 else unused_layer()
+    return Weights(syn0, syn1, syn1neg, size, vocab_size)
+
+
 def init_weights(config: TrainConfig, vocab_size: int,
-                 words: Optional[Sequence[bytes]] = None) -> Weights:
+                 words: Optional[Sequence[bytes]] = None,
+                 allocate: Allocate = model_matrix,
+                 fill_threads: Optional[int] = None) -> Weights:
     """Random input vectors (seeded like the C tool) and zeroed output layers; with
     ``-init-vectors``, the input vectors of the ``words`` that file holds start from it
-    (``start_from_vectors``)."""
-    size = config.size
-    syn0 = model_matrix(vocab_size, size)
-    fill_input_vectors(syn0, config.seed, size, config.threads)
-    from_file = 0
+    (``start_from_vectors``).  The input vectors are filled on ``fill_threads`` threads
+    (default: the run's ``-threads``)."""
+    weights = empty_weights(config, vocab_size, allocate)
+    fill_input_vectors(weights.syn0, config.seed, config.size,
+                       fill_threads or config.threads)
     if config.init_vectors and words is not None:
-        from_file = start_from_vectors(syn0, words, config.init_vectors, size)
-    syn1 = model_matrix(vocab_size, size) if config.hs else unused_layer()
-    syn1neg = model_matrix(vocab_size, size) if config.negative > 0 else unused_layer()
-    return Weights(syn0, syn1, syn1neg, size, vocab_size, from_file)
+        weights.from_file = start_from_vectors(weights.syn0, words, config.init_vectors,
+                                               config.size)
+    return weights
 
 
 def start_from_vectors(syn0: np.ndarray, words: Sequence[bytes], path: str,

@@ -63,12 +63,15 @@ class Progress:
 
     @classmethod
     def start(cls, config: TrainConfig, train_words: int, workers: int,
-              extra_slots: int = 0, alpha_scale: float = 1.0) -> "Progress":
+              extra_slots: int = 0, alpha_scale: float = 1.0,
+              words_done: Optional[np.ndarray] = None) -> "Progress":
         """``extra_slots`` follow the workers' own: words done elsewhere (by the other
         processes of an MPI run), which the kernels add in when they set the learning
-        rate, since they sum the whole array."""
-        return cls(planned_words=config.iter * train_words + 1,
-                   words_done=np.zeros(workers + extra_slots, dtype=np.int64),
+        rate, since they sum the whole array.  ``words_done``: an array shared with other
+        processes instead (their workers have slots in it too)."""
+        if words_done is None:
+            words_done = np.zeros(workers + extra_slots, dtype=np.int64)
+        return cls(planned_words=config.iter * train_words + 1, words_done=words_done,
                    alpha=np.array([config.starting_alpha * alpha_scale], dtype=np.float32),
                    threads=workers, started=time.time(), alpha_scale=alpha_scale)
 

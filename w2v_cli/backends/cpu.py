@@ -112,6 +112,13 @@ class CpuBackend(Backend):
     learning_rate_scale : float
         The workers train at this multiple of the run's learning rate (the progress
         display still shows the run's own).
+    weights : Weights or None
+        A model made by the caller (the MPI backend's, in memory shared with other
+        processes); by default a new one (``init_weights``).
+    words_done, first_slot : int64 array or None, int
+        A progress array shared with other processes that train the same model, and
+        this process's first worker slot in it (``extra_progress_slots`` then unused);
+        by default an array of this process's own.
     """
 
     name = "cpu"
@@ -121,7 +128,9 @@ class CpuBackend(Backend):
                  tick_seconds: float = POLL_SECONDS, worker_niceness: int = 0,
                  block_ids: int = ID_BLOCK,
                  before_block: Optional[Callable[[threading.Event], None]] = None,
-                 checks_each_pass: bool = True, learning_rate_scale: float = 1.0) -> None:
+                 checks_each_pass: bool = True, learning_rate_scale: float = 1.0,
+                 weights: Optional[Weights] = None,
+                 words_done: Optional[np.ndarray] = None, first_slot: int = 0) -> None:
         self.config = config
         self.tables = tables
         self.ids = ids
@@ -131,17 +140,19 @@ class CpuBackend(Backend):
         self.worker_niceness = worker_niceness
         self.block_ids = block_ids
         self.before_block = before_block
-        self.weights = init_weights(config, len(vocab), vocab.words)
+        self.weights = (weights if weights is not None
+                        else init_weights(config, len(vocab), vocab.words))
         starting_alpha = np.float32(config.starting_alpha * learning_rate_scale)
         self.float_params = np.array(  # (start, floor) as the C code compares them, in double
             [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
         self.progress = Progress.start(config, vocab.train_words, self.threads,
-                                       extra_progress_slots, learning_rate_scale)
+                                       extra_progress_slots, learning_rate_scale,
+                                       words_done)
         self._pass_words = vocab.train_words
         self._passes_checked = 0 if checks_each_pass else config.iter
         batched = trains_batched(config)
         scratch = _scratch_sizes(config, batched)
-        self.workers = [Worker(k, config, self.progress.planned_words, scratch,
+        self.workers = [Worker(first_slot + k, config, self.progress.planned_words, scratch,
                                first_stream + k, len(vocab), tracks_loss(config))
                         for k in range(self.threads)]
         run = native.kernels()

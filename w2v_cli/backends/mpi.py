@@ -1,9 +1,21 @@
 """The MPI backend: several processes train one model (``mpiexec -n N word2vec ...``).
 
 Data parallel, as Intel's pWord2Vec runs on a cluster: every process trains its own
-share of the corpus (``counting.py``) with the CPU backend's ``-threads`` workers on
-its own copy of the model, and every few milliseconds the main thread combines the
-copies with an allreduce while the workers go on training (``SyncPace``).
+share of the corpus (``counting.py``) with the CPU backend's ``-threads`` workers.
+
+One copy of the model per node.  The processes of one node train one copy together, in
+memory they share (``node_model.py``), exactly as threads of one process share it: each
+update lands in the one model at once, whatever the number of processes.  That holds
+the accuracy of threads at any count of processes on a node (docs/mpi.md), needs no
+syncs there, and keeps one model in a node's memory instead of one per process.  Where
+the node's shared-memory folder has no room for the model, its processes keep a copy
+each; ``W2V_CLI_MPI_MODEL=process`` asks for that everywhere.
+
+Copies on different nodes are kept in step: every few milliseconds the main thread of
+the process that owns each copy (the lowest rank of its node) combines the copies with
+an allreduce while the workers go on training (``SyncPace``).  Below, N is the number of
+copies.  With one copy, the processes only meet to share their words done (the learning
+rate), a check of the model and any failure.
 
 What is synced.  The vocabulary is sorted by frequency, so the rows of frequent words
 come first, and those change the most between two syncs.  Sync number k (k = 1, 2, ...)
@@ -14,10 +26,10 @@ two).  This applies to the input vectors and the negative-sampling output vector
 (rows in vocabulary order) and to the hierarchical-softmax inner nodes (whose busiest
 rows, those near the root, are the last ones: the last rows are synced instead of the
 first).  When every process has finished its share, a last sync covers every row, so
-all processes hold the same final model; rank 0 writes it.
+all copies hold the same final model; rank 0 writes it.
 
 How the copies are combined.  Each process trains with the learning rate multiplied by
-``k = max(1, N / 2)`` (``learning_rate_scale``), and a sync adds up the N processes'
+``k = max(1, N / 2)`` (``learning_rate_scale``), and a sync adds up the N copies'
 changes to a row since it was last agreed and divides the sum by k:
 
 * a row that changes little between two syncs (most rows: each process updates it a
@@ -37,7 +49,7 @@ that changed it, leaves the frequent words' rows N times behind, and cost severa
 points of analogy accuracy at 4 processes; so did a fixed split between averaged busy
 rows and summed others, wherever the split was put.  docs/mpi.md has the measurements.
 
-What each process keeps.  Beside its model, the agreed value of the rows that every
+What each copy's owner keeps.  Beside its model, the agreed value of the rows that every
 process changes between two syncs (the busiest ``HEAD_ROWS`` of each matrix, the ones
 synced most often, and more within ``HEAD_BYTES``): a sync sends ``live - agreed`` for
 those.  For the other rows it
@@ -50,10 +62,14 @@ of their copies instead (its agreed value is nowhere left): half the sum of the 
 made at the user's rate, since k = N / 2; only the rarest words' rows of a large
 vocabulary are handled so.
 
-Learning rate.  The kernels compute it from the sum of the ``progress`` array; one extra
-slot after the workers' own holds the words done by the other processes as of the last
-sync, so every process follows the schedule of the run as a whole, as one process
-would (the progress bar shows the user's rate, without the factor k).
+Learning rate.  The kernels compute it from the sum of the ``progress`` array.  The
+processes of a node share that array with their copy of the model, each worker with a
+slot of its own, so among them the schedule is exact, as among threads; one extra slot
+after the workers' holds the words done on the other nodes as of the last sync (the
+copy's owner writes it), so every process follows the schedule of the run as a whole,
+as one process would (the progress bar shows the user's rate, without the factor k).
+A schedule known only at meetings every 0.05 s made the frequent CBOW vectors of a
+one-second run 10-25% longer than threads give them (``tests/test_mpi.py``).
 
 Bounded drift.  The copies must not drift far apart between syncs, whatever happens to
 the syncs (a loaded machine can delay one by a second).  So a worker trains at most
@@ -62,12 +78,14 @@ before a block it waits, if need be, until a sync has come.  What the copies can
 is a number of words trained between syncs, not a time: CBOW can stand fewer than
 skip-gram (``SyncPace``).
 
-Divergence.  Every sync checks the rows it agreed on (``divergence.py``): every process
-holds the same agreed rows, so all of them find a divergence at the same sync and the
-run ends alike everywhere, with one line and no output.
+Divergence.  Every sync checks the rows it agreed on (``divergence.py``), or with one
+copy the rows a sync would cover, as they stand: every owner holds the same agreed rows,
+so all of them find a divergence at the same sync, and the next meeting tells every
+process; the run ends alike everywhere, with one line and no output.
 
 Every sync starts with ``cluster.agree`` (each process's words done, whether it has
-finished, whether it failed), so a failure anywhere stops every process at its next sync.
+finished, a divergence found, whether it failed), so a failure anywhere stops every
+process at its next sync.
 Waiting for the others never holds a core (``cluster.allreduce_sum``): more processes
 than cores run about as fast as their work allows.
 """
@@ -82,12 +100,14 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from w2v_cli import cluster as cluster_module
+from w2v_cli import environment, node_model
 from w2v_cli.backends import Backend, OnTick, TokenIds
 from w2v_cli.backends.cpu import CpuBackend
 from w2v_cli.config import TrainConfig, available_cores
+from w2v_cli.corpus import ID_BLOCK
 from w2v_cli.divergence import diverged_message, row_lengths
 from w2v_cli.errors import TrainingDiverged
-from w2v_cli.model import Weights
+from w2v_cli.model import Weights, empty_weights, init_weights
 from w2v_cli.tables import TrainingTables
 from w2v_cli.vocab import Vocabulary
 
@@ -108,6 +128,9 @@ class SyncPace:
 # intervals of 8,192 ids per worker and pays for it in syncs (docs/mpi.md).
 SKIPGRAM_PACE = SyncPace(seconds=0.02, block_ids=1 << 16, blocks_per_sync=2)
 CBOW_PACE = SyncPace(seconds=0.005, block_ids=1 << 13, blocks_per_sync=1)
+# With one copy of the model (every process on one node) nothing can drift: the
+# processes meet only to share their words done (the learning rate) and any failure.
+ONE_COPY_PACE = SyncPace(seconds=0.05, block_ids=ID_BLOCK, blocks_per_sync=1 << 30)
 TICK_SECONDS = 0.01     # the main thread looks at the clock (and the others' progress)
 DISPLAY_SECONDS = 0.2
 FIRST_SYNC_ROWS = 1024  # rows synced at every sync (the most frequent words)
@@ -133,14 +156,44 @@ def crowded_hosts(places: Sequence[Tuple[int, str, int]]) -> List[str]:
             for host, (processes, cores) in hosts.items() if processes > cores]
 
 
-def learning_rate_scale(processes: int) -> float:
+def learning_rate_scale(copies: int) -> float:
     """k: each process trains at k times the learning rate and a sync divides the sum
-    of the changes by k (see the module notes)."""
-    return max(1.0, processes / 2)
+    of the changes to the ``copies`` of the model by k (see the module notes)."""
+    return max(1.0, copies / 2)
 
 
-def sync_pace(config: TrainConfig) -> SyncPace:
+def sync_pace(config: TrainConfig, copies: int) -> SyncPace:
+    if copies == 1:
+        return ONE_COPY_PACE
     return CBOW_PACE if config.cbow else SKIPGRAM_PACE
+
+
+def model_owners(hosts: Sequence[str], share_per_node: bool) -> List[int]:
+    """For each process (``hosts``: each one's host, in rank order), the rank whose copy
+    of the model it trains: the lowest rank on its host where the processes of a node
+    share one copy, else its own."""
+    first: dict = {}
+    for rank, host in enumerate(hosts):
+        first.setdefault(host, rank)
+    return [first[host] if share_per_node else rank for rank, host in enumerate(hosts)]
+
+
+def progress_slots(owners: Sequence[int], threads: Sequence[int], owner: int) -> int:
+    """Slots of the progress array that the processes training ``owner``'s copy share:
+    one per worker of each, then one for the words of every other process."""
+    return sum(count for count, trains in zip(threads, owners) if trains == owner) + 1
+
+
+def owners_with_room(owners: List[int], offers: Sequence[Any],
+                     hosts: Sequence[str]) -> Tuple[List[int], List[str]]:
+    """``owners``, except on a node whose shared file could not be made (``offers``: each
+    owner's (path or None, why), None from the others): there each process keeps its
+    own copy.  Also a note for each such node (``-debug 2``)."""
+    failed = sorted({owner for owner in set(owners)
+                     if offers[owner] is not None and offers[owner][0] is None})
+    notes = [f"the processes on {hosts[owner]} keep a copy of the model each, synced as "
+             f"on separate nodes: {offers[owner][1]}" for owner in failed]
+    return [rank if owner in failed else owner for rank, owner in enumerate(owners)], notes
 
 
 def rows_for_sync(k: int, vocab_size: int) -> int:
@@ -158,16 +211,17 @@ class SyncStats:
     final_bytes: int = 0            # payload of the last, full sync
     seconds: float = 0.0            # in agree + allreduce + applying (main thread)
 
-    def summary(self, processes: int, passes: int) -> str:
+    def summary(self, processes: int, copies: int, passes: int) -> str:
         per_sync = self.reduced_bytes / max(1, self.syncs)
         total = self.reduced_bytes + self.final_bytes
-        # An allreduce of P bytes over N processes sends about 2 (N-1)/N x P bytes from
+        # An allreduce of P bytes over N copies sends about 2 (N-1)/N x P bytes from
         # each (reduce-scatter then allgather, as MPICH does for large messages).
-        factor = 2 * (processes - 1) / processes
-        return (f"mpi: {processes} processes, {self.syncs} syncs, "
+        factor = 2 * (copies - 1) / copies
+        return (f"mpi: {processes} processes, {copies} "
+                f"cop{'y' if copies == 1 else 'ies'} of the model, {self.syncs} syncs, "
                 f"{per_sync / 1e6:.3f} MB reduced per sync, "
                 f"{total / 1e6:.1f} MB in all ({total / passes / 1e6:.1f} MB per pass), "
-                f"about {factor * per_sync / 1e6:.3f} MB sent per process per sync, "
+                f"about {factor * per_sync / 1e6:.3f} MB sent per copy per sync, "
                 f"{self.seconds:.2f} s in syncs")
 
 
@@ -207,11 +261,13 @@ class _Synced:
     head_rows: int
     busiest_last: bool = False
     of_words: bool = True
+    combined: bool = True       # False: the only copy, only checked (nothing agreed)
 
     def __post_init__(self) -> None:
-        self.head = min(self.rows, self.head_rows)
+        self.head = min(self.rows, self.head_rows) if self.combined else 0
         self.agreed = self.busy(0, self.head).copy()
-        self.fingerprint = fingerprints(self.busy(self.head, self.rows))
+        self.fingerprint = (fingerprints(self.busy(self.head, self.rows)) if self.combined
+                            else np.empty(0))
 
     def busy(self, low: int, high: int) -> np.ndarray:
         """The ``live[:, :size]`` rows at positions ``low .. high-1`` from the busy end
@@ -242,15 +298,56 @@ class MpiBackend(Backend):
         self.config = config
         places = self.group.agree((config.threads, self.group.host, available_cores()))
         threads = [count for count, _, _ in places]     # processes may differ in cores
+        hosts = [host for _, host, _ in places]
         self.notes = crowded_hosts(places)
-        self.pace = sync_pace(config)
-        self.scale = learning_rate_scale(self.group.size)
-        self.local = CpuBackend(config, vocab, tables, ids, extra_progress_slots=1,
-                                first_stream=sum(threads[:self.group.rank]),
-                                tick_seconds=TICK_SECONDS, worker_niceness=WORKER_NICENESS,
-                                block_ids=self.pace.block_ids,
-                                before_block=self._wait_for_sync, checks_each_pass=False,
-                                learning_rate_scale=self.scale)
+        owners = model_owners(hosts, environment.mpi_model() == "node")
+        rank = self.group.rank
+        # Where this process owns its node's shared file, the name goes once every
+        # process of the node has mapped it (or the run has failed).
+        created: Optional[str] = None
+        try:
+            if owners[rank] == rank and owners.count(rank) > 1:
+                slots = progress_slots(owners, threads, rank)
+                created, why = node_model.create(node_model.area_bytes(config, len(vocab),
+                                                                       slots))
+                offer: Any = (created, why)
+            else:
+                offer = None
+            offers = self.group.agree(offer)
+            owners, unshared = owners_with_room(owners, offers, hosts)
+            self.notes.extend(unshared)
+            self.notes.extend(
+                f"the {owners.count(owner)} processes on {hosts[owner]} train one copy of "
+                f"the model, in {node_model.SHARED_FOLDER}"
+                for owner in sorted(set(owners)) if owners.count(owner) > 1)
+            self.copies = len(set(owners))
+            self.owns_copy = owners[rank] == rank
+            weights, words_done = self._node_model(config, vocab, owners, offers, threads)
+            members = [other for other, owner in enumerate(owners) if owner == owners[rank]]
+            first_slot = sum(threads[other] for other in members if other < rank)
+            self.pace = sync_pace(config, self.copies)
+            self.scale = learning_rate_scale(self.copies)
+            self.local = CpuBackend(config, vocab, tables, ids, extra_progress_slots=1,
+                                    first_stream=sum(threads[:rank]),
+                                    tick_seconds=TICK_SECONDS,
+                                    worker_niceness=WORKER_NICENESS,
+                                    block_ids=self.pace.block_ids,
+                                    before_block=self._wait_for_sync,
+                                    checks_each_pass=False,
+                                    learning_rate_scale=self.scale, weights=weights,
+                                    words_done=words_done, first_slot=first_slot)
+            self.group.agree(None)      # every copy filled and mapped: training may start
+        finally:
+            if created is not None:
+                node_model.remove(created)
+        # The processes that own a copy combine the copies (with one copy, nothing).
+        self.combines = self.owns_copy and self.copies > 1
+        self._peers = (self.group.subgroup(self.owns_copy)
+                       if 1 < self.copies < self.group.size else None)
+        # This process's workers' slots of the progress array, and the processes whose
+        # workers count in that array (its last slot holds everyone else's words).
+        self._own_slots = slice(first_slot, first_slot + config.threads)
+        self._counted_here = members
         self._synced = threading.Condition()
         self._syncs_done = 0
         self._blocks_since_sync: dict = {}    # worker -> (sync seen, blocks since)
@@ -266,14 +363,20 @@ class MpiBackend(Backend):
         size = config.size
         matrices = 1 + (config.negative > 0) + bool(config.hs)
         head = max(HEAD_ROWS, HEAD_BYTES // (matrices * size * 4))
-        self._matrices = [_Synced("word vectors", weights.syn0, len(vocab), size, head)]
-        if config.negative > 0:
-            self._matrices.append(_Synced("output vectors", weights.syn1neg, len(vocab),
-                                          size, head))
-        if config.hs:                   # inner nodes 0 .. V-2, the root last
-            self._matrices.append(_Synced("Huffman node vectors", weights.syn1,
-                                          max(1, len(vocab) - 1), size, head,
-                                          busiest_last=True, of_words=False))
+        # Owners keep what the syncs need (or, with one copy, only check it); the
+        # other processes of a node keep nothing.
+        tracked = [_Synced("word vectors", weights.syn0, len(vocab), size, head,
+                           combined=self.combines)] if self.owns_copy else []
+        if self.owns_copy and config.negative > 0:
+            tracked.append(_Synced("output vectors", weights.syn1neg, len(vocab), size,
+                                   head, combined=self.combines))
+        if self.owns_copy and config.hs:             # inner nodes 0 .. V-2, the root last
+            tracked.append(_Synced("Huffman node vectors", weights.syn1,
+                                   max(1, len(vocab) - 1), size, head, busiest_last=True,
+                                   of_words=False, combined=self.combines))
+        self._matrices = tracked
+        if not self.combines:
+            return
         capacity = min(CHUNK_ROWS, sum(synced.rows for synced in self._matrices))
         # A chunk's rows as read; the allreduce's buffers: for head rows the changes, for
         # the others the rows this process changed, those it did not, and a 1 where it
@@ -285,39 +388,77 @@ class MpiBackend(Backend):
         self._tail_send = np.empty((tail, 2 * size + 1), dtype=np.float32)
         self._tail_sum = np.empty_like(self._tail_send)
 
+    def _node_model(self, config: TrainConfig, vocab: Vocabulary, owners: List[int],
+                    offers: List[Any], threads: List[int]
+                    ) -> Tuple[Optional[Weights], Optional[np.ndarray]]:
+        """This process's model and progress array in its node's shared file: filled by
+        the owner, mapped as they are by the others; (None, None) where the process
+        keeps a copy of its own."""
+        rank = self.group.rank
+        owner = owners[rank]
+        if owners.count(owner) == 1:
+            return None, None
+        slots = progress_slots(owners, threads, owner)
+        area = node_model.SharedArea(offers[owner][0],
+                                     node_model.area_bytes(config, len(vocab), slots))
+        if owner == rank:       # the node's other processes wait: their cores fill it
+            weights = init_weights(config, len(vocab), vocab.words, allocate=area.allocate,
+                                   fill_threads=slots - 1)
+        else:
+            weights = empty_weights(config, len(vocab), allocate=area.allocate)
+        return weights, area.progress(slots)
+
     # --- syncs -----------------------------------------------------------------------
     def _sync(self, finished: bool) -> bool:
         """One sync; True when every process has finished (nothing exchanged then)."""
         started = time.perf_counter()
-        local_words = int(self.progress.words_done[:-1].sum())
-        reports = self.group.agree((local_words, finished))
+        local_words = int(self.progress.words_done[self._own_slots].sum())
+        reports = self.group.agree((local_words, finished, self._diverged))
         met = time.perf_counter()                # every process leaves the meeting now
         self._next_sync = met + self.pace.seconds
-        others = sum(words for words, _ in reports) - local_words
+        # The words of the processes whose workers do not count in this progress array;
+        # the copy's owner writes them into its last slot.
+        others = sum(words for rank, (words, _, _) in enumerate(reports)
+                     if rank not in self._counted_here)
         if self._others_time > 0 and met > self._others_time:
             self._others_rate = max(0.0, (others - self._others_words)
                                     / (met - self._others_time))
         self._others_words, self._others_time = others, met
-        self.progress.words_done[-1] = others
-        if all(done for _, done in reports):
+        if self.owns_copy:
+            self.progress.words_done[-1] = others
+        self._stop_if_diverged(message for _, _, message in reports)
+        if all(done for _, done, _ in reports):
             self.stats.seconds += time.perf_counter() - started
             return True
         self._sync_number += 1
-        with self.group.exchange():
-            self.stats.reduced_bytes += self._share_updates(self._sync_number)
-        self.stats.syncs += 1
-        self._stop_if_diverged()
+        if self.combines:
+            with self.group.exchange():
+                self.stats.reduced_bytes += self._share_updates(self._sync_number)
+            self.stats.syncs += 1
+        else:
+            self._check_only_copy(self._sync_number)
         with self._synced:
             self._syncs_done += 1
             self._synced.notify_all()
         self.stats.seconds += time.perf_counter() - started
         return False
 
-    def _stop_if_diverged(self) -> None:
-        """Every process holds the same agreed rows, so each finds the same divergence
-        at the same sync, and the run ends alike everywhere (``cluster.conclude``)."""
-        if self._diverged is not None:
-            raise TrainingDiverged(self._diverged)
+    def _stop_if_diverged(self, messages: Any) -> None:
+        """Every process raises the first divergence any copy's owner found, right after
+        the meeting that told them all, so the run ends alike everywhere
+        (``cluster.conclude``).  The owners of copies that are combined hold the same
+        agreed rows, so they find a divergence at the same sync."""
+        found = next((message for message in messages if message), None)
+        if found is not None:
+            raise TrainingDiverged(found)
+
+    def _check_only_copy(self, sync_number: int) -> None:
+        """With one copy of the model, its owner checks the rows a sync would cover
+        (0: every row) as they stand; the next meeting tells everyone."""
+        for synced in self._matrices:
+            count = (synced.rows if sync_number == 0
+                     else rows_for_sync(sync_number, synced.rows))
+            self._check(synced, synced.busy(0, count), synced.row_numbers(0, count))
 
     def _wait_for_sync(self, stop: threading.Event) -> None:
         """Before a worker's block: wait for a sync once it has trained the pace's
@@ -370,7 +511,7 @@ class MpiBackend(Backend):
             rows = slice(at, at + high - low)
             np.copyto(read[rows], synced.busy(low, high))
             np.subtract(read[rows], synced.agreed[low:high], out=send[rows])
-        self.group.allreduce_sum(send, total)
+        self.group.allreduce_sum(send, total, among=self._peers)
         total /= np.float32(self.scale)
         for synced, low, high, at in batch:
             rows = slice(at, at + high - low)
@@ -387,7 +528,7 @@ class MpiBackend(Backend):
         each the agreed value) and the count c of processes that changed each row, the
         agreed value U / (N - c) and the new one: agreed + (T - c agreed) / k; a row
         every process changed gets T / N (see the module notes)."""
-        size, processes = self.config.size, self.group.size
+        size, copies = self.config.size, self.copies
         read, send, total = self._read[:filled], self._tail_send[:filled], self._tail_sum[:filled]
         for synced, low, high, at in batch:
             rows = slice(at, at + high - low)
@@ -397,7 +538,7 @@ class MpiBackend(Backend):
             np.multiply(read[rows], changed[:, None], out=send[rows, :size])
             np.multiply(read[rows], ~changed[:, None], out=send[rows, size:2 * size])
             send[rows, 2 * size] = changed
-        self.group.allreduce_sum(send, total)
+        self.group.allreduce_sum(send, total, among=self._peers)
         for synced, low, high, at in batch:
             rows = slice(at, at + high - low)
             changers = total[rows, 2 * size]
@@ -406,7 +547,7 @@ class MpiBackend(Backend):
                 continue
             new = combined_tail_rows(total[rows, :size][moved],
                                      total[rows, size:2 * size][moved], changers[moved],
-                                     processes, self.scale)
+                                     copies, self.scale)
             live = synced.busy(low, high)
             here = live[moved]
             as_read = read[rows][moved]
@@ -457,10 +598,13 @@ class MpiBackend(Backend):
             show(self.progress)
             time.sleep(max(0.0, self._next_sync - time.perf_counter()))
         started = time.perf_counter()
-        with self.group.exchange():
-            self.stats.final_bytes = self._share_updates()
+        if self.combines:
+            with self.group.exchange():
+                self.stats.final_bytes = self._share_updates()
+        else:
+            self._check_only_copy(0)
+        self._stop_if_diverged(self.group.agree(self._diverged))
         self.stats.seconds += time.perf_counter() - started
-        self._stop_if_diverged()
         if on_tick is not None:
             on_tick(self.progress)
         return self.local.weights
@@ -468,7 +612,7 @@ class MpiBackend(Backend):
     def _estimate_others(self) -> None:
         """Between syncs, the others' words done grow at their last measured rate, so
         the learning rate falls smoothly instead of in steps, one sync behind."""
-        if self._others_rate > 0:
+        if self._others_rate > 0 and self.owns_copy:
             elapsed = time.perf_counter() - self._others_time
             self.progress.words_done[-1] = self._others_words + int(self._others_rate * elapsed)
 
@@ -481,4 +625,4 @@ class MpiBackend(Backend):
         return self.local.weights
 
     def summary(self) -> str:
-        return self.stats.summary(self.group.size, self.config.iter)
+        return self.stats.summary(self.group.size, self.copies, self.config.iter)
