@@ -37,9 +37,9 @@ def return_large_blocks_when_freed() -> None:
     blocks of up to that size come from the heap, where a freed one stays counted
     against the process; the counting and reading buffers (megabytes each) then left
     the peak higher by amounts that changed from run to run (docs/experiments.md, "Peak
-    memory beside the model").  The commands
-    call this at their start; the library leaves its caller's allocator alone.  Where
-    the C library has no such call, nothing changes."""
+    memory beside the model").  The commands call this at their start; the library
+    leaves its caller's allocator alone.  Where the C library has no such call, nothing
+    changes."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (AttributeError, OSError):

@@ -14,8 +14,8 @@ each; ``W2V_CLI_MPI_MODEL=process`` asks for that everywhere.
 Copies on different nodes are kept in step: every few milliseconds the main thread of
 the process that owns each copy (the lowest rank of its node) combines the copies with
 an allreduce while the workers go on training (``SyncPace``).  Below, N is the number of
-copies.  With one copy, the processes only meet to share their words done (the learning
-rate), a check of the model and any failure.
+copies.  With one copy, the processes only meet to learn of failures and of the end, and
+its owner checks the model for divergence.
 
 What is synced.  The vocabulary is sorted by frequency, so the rows of frequent words
 come first, and those change the most between two syncs.  Sync number k (k = 1, 2, ...)
@@ -128,8 +128,9 @@ class SyncPace:
 # intervals of 8,192 ids per worker and pays for it in syncs (docs/mpi.md).
 SKIPGRAM_PACE = SyncPace(seconds=0.02, block_ids=1 << 16, blocks_per_sync=2)
 CBOW_PACE = SyncPace(seconds=0.005, block_ids=1 << 13, blocks_per_sync=1)
-# With one copy of the model (every process on one node) nothing can drift: the
-# processes meet only to share their words done (the learning rate) and any failure.
+# With one copy of the model (every process on one node) nothing can drift, and the
+# learning rate comes from the progress array the processes share: they meet only to
+# learn of failures and of the end.
 ONE_COPY_PACE = SyncPace(seconds=0.05, block_ids=ID_BLOCK, blocks_per_sync=1 << 30)
 TICK_SECONDS = 0.01     # the main thread looks at the clock (and the others' progress)
 DISPLAY_SECONDS = 0.2
@@ -282,6 +283,10 @@ class _Synced:
         positions = np.arange(low, high)
         return self.rows - 1 - positions if self.busiest_last else positions
 
+    def covered(self, sync_number: int) -> int:
+        """Rows (from the busy end) that sync ``sync_number`` covers; 0: every row."""
+        return self.rows if sync_number == 0 else rows_for_sync(sync_number, self.rows)
+
 
 class MpiBackend(Backend):
     """One process's part of an MPI run: the CPU backend's workers on this process's
@@ -347,7 +352,7 @@ class MpiBackend(Backend):
         # This process's workers' slots of the progress array, and the processes whose
         # workers count in that array (its last slot holds everyone else's words).
         self._own_slots = slice(first_slot, first_slot + config.threads)
-        self._counted_here = members
+        self._counted_here = set(members)
         self._synced = threading.Condition()
         self._syncs_done = 0
         self._blocks_since_sync: dict = {}    # worker -> (sync seen, blocks since)
@@ -366,15 +371,15 @@ class MpiBackend(Backend):
         # Owners keep what the syncs need (or, with one copy, only check it); the
         # other processes of a node keep nothing.
         tracked = [_Synced("word vectors", weights.syn0, len(vocab), size, head,
-                           combined=self.combines)] if self.owns_copy else []
-        if self.owns_copy and config.negative > 0:
+                           combined=self.combines)]
+        if config.negative > 0:
             tracked.append(_Synced("output vectors", weights.syn1neg, len(vocab), size,
                                    head, combined=self.combines))
-        if self.owns_copy and config.hs:             # inner nodes 0 .. V-2, the root last
+        if config.hs:                   # inner nodes 0 .. V-2, the root last
             tracked.append(_Synced("Huffman node vectors", weights.syn1,
                                    max(1, len(vocab) - 1), size, head, busiest_last=True,
                                    of_words=False, combined=self.combines))
-        self._matrices = tracked
+        self._matrices = tracked if self.owns_copy else []
         if not self.combines:
             return
         capacity = min(CHUNK_ROWS, sum(synced.rows for synced in self._matrices))
@@ -456,8 +461,7 @@ class MpiBackend(Backend):
         """With one copy of the model, its owner checks the rows a sync would cover
         (0: every row) as they stand; the next meeting tells everyone."""
         for synced in self._matrices:
-            count = (synced.rows if sync_number == 0
-                     else rows_for_sync(sync_number, synced.rows))
+            count = synced.covered(sync_number)
             self._check(synced, synced.busy(0, count), synced.row_numbers(0, count))
 
     def _wait_for_sync(self, stop: threading.Event) -> None:
@@ -482,8 +486,7 @@ class MpiBackend(Backend):
         tail: list = []
         payload = 0
         for synced in self._matrices:
-            count = (synced.rows if sync_number == 0
-                     else rows_for_sync(sync_number, synced.rows))
+            count = synced.covered(sync_number)
             for low, high, pieces in ((0, min(count, synced.head), head),
                                       (synced.head, count, tail)):
                 for first in range(low, high, CHUNK_ROWS):
