@@ -68,8 +68,8 @@ slot of its own, so among them the schedule is exact, as among threads; one extr
 after the workers' holds the words done on the other nodes as of the last sync (the
 copy's owner writes it), so every process follows the schedule of the run as a whole,
 as one process would (the progress bar shows the user's rate, without the factor k).
-A schedule known only at meetings every 0.05 s made the frequent CBOW vectors of a
-one-second run 10-25% longer than threads give them (``tests/test_mpi.py``).
+A schedule known only at the meetings trained short runs at too high a rate (docs/mpi.md,
+"Designs tried").
 
 Bounded drift.  The copies must not drift far apart between syncs, whatever happens to
 the syncs (a loaded machine can delay one by a second).  So a worker trains at most
