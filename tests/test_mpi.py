@@ -33,6 +33,7 @@ from w2v_cli.backends.mpi import (
     owners_with_room,
     rows_for_sync,
 )
+from w2v_cli.errors import W2VError
 
 LEE = GOLDEN / "corpus" / "lee.txt"
 EDGE = GOLDEN / "corpus" / "edge.txt"
@@ -116,30 +117,38 @@ def test_the_processes_of_a_node_train_the_copy_of_its_lowest_rank():
     assert model_owners(hosts, share_per_node=True) == [0, 0, 2, 0, 2, 5]
     assert model_owners(hosts, share_per_node=False) == [0, 1, 2, 3, 4, 5]
     # node b had no room for the shared file: its processes keep a copy each
-    offers = [("/dev/shm/w2v_cli-model-1", ""), None, (None, "no room"), None, None, None]
+    offers = [(node_model.SharedFile("/proc/1/fd/3", 1, 2), ""), None, (None, "no room"),
+              None, None, None]
     owners, notes = owners_with_room([0, 0, 2, 0, 2, 5], offers, hosts)
     assert owners == [0, 0, 2, 0, 4, 5]
     assert notes == ["the processes on b keep a copy of the model each, synced as on "
                      "separate nodes: no room"]
 
 
-def test_a_shared_file_without_room_is_refused_and_removed(tmp_path):
-    path, why = node_model.create(1 << 60, folder=str(tmp_path))
-    assert path is None and f"{tmp_path} has no room for the model's" in why
-    assert list(tmp_path.iterdir()) == []
-    path, why = node_model.create(3 << 20, folder=str(tmp_path))
-    area = node_model.SharedArea(path, 3 << 20)
-    matrix = area.allocate(1000, 300)
+def test_a_shared_file_beyond_the_memory_is_refused_before_any_is_reserved():
+    shared, why = node_model.create(1 << 50)
+    assert shared is None and why.startswith("the model's 1125899.91 GB exceed the ")
+
+
+def test_a_shared_file_is_mapped_by_its_identity_and_outlives_the_owners_descriptor():
+    shared, why = node_model.create(3 << 20)
+    assert shared is not None and why == "", why
+    first = node_model.SharedArea(shared, 3 << 20)
+    second = node_model.SharedArea(shared, 3 << 20)     # as another process maps it
+    matrix = first.allocate(1000, 300)
     assert matrix.shape == (1000, 304) and not matrix.any()
     with pytest.raises(ValueError):
-        area.allocate(1000, 300)                  # the file holds one such matrix
-    node_model.remove(path)
-    assert list(tmp_path.iterdir()) == []
-
-
-def _shared_files() -> set:
-    folder = Path(node_model.SHARED_FOLDER)
-    return set(folder.glob(node_model.FILE_PREFIX + "*")) if folder.is_dir() else set()
+        first.allocate(1000, 300)                 # the file holds one such matrix
+    matrix[7, 3] = 2.5
+    assert second.allocate(1000, 300)[7, 3] == 2.5
+    # A process of another PID namespace would find some other file at that path.
+    impostor = shared._replace(inode=shared.inode + 1)
+    with pytest.raises(W2VError, match="another file is at that path"):
+        node_model.SharedArea(impostor, 3 << 20)
+    node_model.close(shared)
+    assert matrix[7, 3] == 2.5                    # mapped memory outlives the descriptor
+    with pytest.raises(W2VError, match=r"cannot map the model shared by this node's"):
+        node_model.SharedArea(shared, 3 << 20)
 
 
 def _outcome_of(entries):
@@ -209,13 +218,12 @@ def test_two_processes_train_one_model_and_rank_zero_writes_it(tmp_path):
 
 
 @needs_mpi
-def test_the_processes_of_one_node_train_one_copy_and_leave_no_file(tmp_path):
-    """By default the processes of a node share one copy of the model: no syncs, and the
-    shared file's name is gone once all have mapped it.  W2V_CLI_MPI_MODEL=process gives
-    each its own copy, synced as across nodes."""
+def test_the_processes_of_one_node_train_one_copy(tmp_path):
+    """By default the processes of a node share one copy of the model, and nothing passes
+    between them but meetings (no syncs).  W2V_CLI_MPI_MODEL=process gives each its own
+    copy, synced as across nodes."""
     args = ["-train", str(LEE), "-binary", "1", "-size", "20", "-iter", "2", "-threads",
             "1", "-debug", "3"]
-    before = _shared_files()
     for model, expected in ((None, "mpi: 3 processes, 1 copy of the model, 0 syncs"),
                             ("process", "mpi: 3 processes, 3 copies of the model, ")):
         result = _mpi(3, [*args, "-output", f"{model}.bin"], tmp_path, model=model)
@@ -224,9 +232,8 @@ def test_the_processes_of_one_node_train_one_copy_and_leave_no_file(tmp_path):
         summary = [line for line in lines if line.startswith("mpi: ")]
         assert len(summary) == 1 and summary[0].startswith(expected), summary
         note = (f"word2vec: note: the 3 processes on {os.uname().nodename} train one copy "
-                f"of the model, in /dev/shm")
+                f"of the model, in shared memory")
         assert (note in lines) == (model is None), lines
-        assert _shared_files() <= before
     bad = _mpi(2, [*args, "-output", "bad.bin"], tmp_path, model="threads")
     assert bad.returncode != 0 and bad.stderr.decode().splitlines() == [
         "word2vec: error: W2V_CLI_MPI_MODEL must be one of node, process, got 'threads'"]
@@ -449,7 +456,6 @@ def test_a_signal_stops_every_process_and_leaves_nothing(tmp_path, target, signu
     env, temp = _env(tmp_path, W2V_TEST_MARK=mark)
     out = tmp_path / "out"
     out.mkdir()
-    before = _shared_files()
     process = subprocess.Popen(
         [MPIEXEC, "-n", "2", *WORD2VEC, "-train", str(LEE), "-output", str(out / "v.bin"),
          "-iter", "100000", "-size", "20", "-threads", "1", "-debug", "0"],
@@ -469,7 +475,6 @@ def test_a_signal_stops_every_process_and_leaves_nothing(tmp_path, target, signu
         _stop_job(process, mark)
     assert stderr.decode().splitlines() == [expected.format(host=os.uname().nodename)]
     assert list(out.iterdir()) == [] and list(temp.iterdir()) == []
-    assert _shared_files() <= before
 
 
 # --- meeting points and signals, with a stand-in for MPI ------------------------------

@@ -2,17 +2,21 @@
 
 Processes that ``mpiexec`` starts on one machine train one model together, as threads
 do, instead of a copy each kept in step by syncs (``backends/mpi.py`` says why).  The
-matrices live in a file of the node's shared-memory folder (``/dev/shm``, a tmpfs):
+matrices live in an anonymous memory file (``memfd_create``): shared memory with no
+name in any folder, so
 
-* the process that owns the copy (the lowest rank on the node) creates the file and
-  reserves its whole size at once (``posix_fallocate``): a tmpfs that ran out of room
-  later, as the training first touched a page, would kill the process with SIGBUS;
-  a folder without the room is refused here, and the node's processes then keep a
-  copy each, as on separate nodes;
-* every process of the node maps the file; once all have, the owner removes its name,
-  so nothing is left behind however the run ends (the memory goes back to the system
-  when the last process unmaps it).  Only a process killed outright between the two
-  (SIGKILL, within milliseconds of the start) leaves a ``w2v_cli-model-*`` file behind.
+* nothing is ever left behind, however the run ends (the memory goes back to the system
+  when the last process that maps it exits), and
+* the size of ``/dev/shm`` does not matter (container runtimes often give it 64 MB).
+
+The process that owns the copy (the lowest rank on the node) creates the file and
+reserves its whole size at once (``posix_fallocate``): memory that ran out later, as the
+training first touched a page, would kill a process with SIGBUS.  A model larger than
+the memory is refused here, and the node's processes then keep a copy each, as on
+separate nodes.  The others open the file through the owner's descriptor
+(``/proc/PID/fd/N``) and check that it is the same file (device and inode), since a
+process in another PID namespace that reports the same host name would find some other
+process's descriptor there; once all have mapped it, the owner closes its descriptor.
 
 The matrices keep the layout of ``model.model_matrix``: rows padded to whole cache
 lines, each matrix starting on a huge-page boundary of the file.  After them comes the
@@ -26,18 +30,28 @@ from __future__ import annotations
 import errno
 import mmap
 import os
-import tempfile
-from typing import Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from w2v_cli.config import TrainConfig
 from w2v_cli.errors import W2VError
-from w2v_cli.memory import matrix_bytes, model_matrices
+from w2v_cli.memory import amount, available_memory, matrix_bytes, model_matrices
 from w2v_cli.model import HUGE_PAGE_BYTES, padded_width
 
-SHARED_FOLDER = "/dev/shm"
-FILE_PREFIX = "w2v_cli-model-"
+FILE_NAME = "w2v_cli-model"     # shown in /proc/PID/maps and fd links only
+
+
+class SharedFile(NamedTuple):
+    """What the node's other processes need to map the owner's file (sent to them)."""
+
+    path: str                   # the owner's descriptor, /proc/PID/fd/N
+    device: int
+    inode: int
+
+
+# The owner's descriptors of the files it created, open until ``close``.
+_open_files: Dict[str, int] = {}
 
 
 def _whole_pages(nbytes: int) -> int:
@@ -51,39 +65,56 @@ def area_bytes(config: TrainConfig, vocab_size: int, progress_slots: int) -> int
             + _whole_pages(progress_slots * 8))
 
 
-def create(nbytes: int, folder: str = SHARED_FOLDER) -> Tuple[Optional[str], str]:
-    """A new file of ``nbytes`` reserved bytes in ``folder``: (its path, "") or, where the
-    folder cannot hold it, (None, why)."""
+def create(nbytes: int) -> Tuple[Optional[SharedFile], str]:
+    """A new anonymous file of ``nbytes`` reserved bytes: (how to reach it, "") or, where
+    it cannot be made, (None, why)."""
+    limit, source = available_memory()
+    if limit is not None and nbytes > limit:    # the reservation itself would exhaust it
+        return None, f"the model's {amount(nbytes)} exceed the {amount(limit)} of {source}"
+    make = getattr(os, "memfd_create", None)
+    if make is None:
+        return None, "this system has no anonymous shared files (memfd_create)"
     try:
-        descriptor, path = tempfile.mkstemp(prefix=FILE_PREFIX, dir=folder)
+        descriptor = make(FILE_NAME, getattr(os, "MFD_CLOEXEC", 0))
     except OSError as exc:
-        return None, f"cannot create a file in {folder}: {exc.strerror or exc}"
+        return None, f"cannot create a shared memory file: {exc.strerror or exc}"
     try:
         os.posix_fallocate(descriptor, 0, max(1, nbytes))
+        status = os.fstat(descriptor)
     except OSError as exc:
-        remove(path)
-        return None, (f"{folder} has no room for the model's {nbytes / 1e6:.0f} MB "
-                      f"({exc.strerror or exc})")
-    finally:
         os.close(descriptor)
-    return path, ""
+        return None, (f"no room in memory for the model's {amount(nbytes)} "
+                      f"({exc.strerror or exc})")
+    shared = SharedFile(f"/proc/{os.getpid()}/fd/{descriptor}", status.st_dev,
+                        status.st_ino)
+    try:                        # the way the others will open it (no /proc: no way)
+        os.close(os.open(shared.path, os.O_RDWR))
+    except OSError as exc:
+        os.close(descriptor)
+        return None, f"cannot open {shared.path}: {exc.strerror or exc}"
+    _open_files[shared.path] = descriptor
+    return shared, ""
 
 
-def remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+def close(shared: SharedFile) -> None:
+    """The owner's descriptor closed: the file lives on while a process maps it."""
+    descriptor = _open_files.pop(shared.path, None)
+    if descriptor is not None:
+        os.close(descriptor)
 
 
 class SharedArea:
     """The shared file mapped into this process; ``allocate`` hands out its matrices in
     the order they are asked for (every process of the node asks in the same order)."""
 
-    def __init__(self, path: str, nbytes: int) -> None:
+    def __init__(self, shared: SharedFile, nbytes: int) -> None:
         try:
-            descriptor = os.open(path, os.O_RDWR)
+            descriptor = os.open(shared.path, os.O_RDWR)
             try:
+                status = os.fstat(descriptor)
+                if ((status.st_dev, status.st_ino) != (shared.device, shared.inode)
+                        or status.st_size < nbytes):
+                    raise OSError(errno.ESTALE, "another file is at that path")
                 area = mmap.mmap(descriptor, max(1, nbytes), flags=mmap.MAP_SHARED)
             finally:
                 os.close(descriptor)
@@ -91,9 +122,10 @@ class SharedArea:
             if exc.errno == errno.ENOMEM:
                 raise MemoryError("cannot map the shared model") from None
             raise W2VError(f"cannot map the model shared by this node's processes "
-                           f"({path}): {exc.strerror or exc} (processes that report the "
-                           f"same host name must see the same {SHARED_FOLDER}; "
-                           f"W2V_CLI_MPI_MODEL=process gives each its own copy)") from None
+                           f"({shared.path}): {exc.strerror or exc} (processes that "
+                           f"report the same host name must run on one machine and see "
+                           f"each other's processes; W2V_CLI_MPI_MODEL=process gives "
+                           f"each its own copy)") from None
         advice = getattr(mmap, "MADV_HUGEPAGE", None)
         if advice is not None:
             try:

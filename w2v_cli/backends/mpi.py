@@ -8,8 +8,9 @@ memory they share (``node_model.py``), exactly as threads of one process share i
 update lands in the one model at once, whatever the number of processes.  That holds
 the accuracy of threads at any count of processes on a node (docs/mpi.md), needs no
 syncs there, and keeps one model in a node's memory instead of one per process.  Where
-the node's shared-memory folder has no room for the model, its processes keep a copy
-each; ``W2V_CLI_MPI_MODEL=process`` asks for that everywhere.
+the shared memory cannot be made (a model larger than the memory, no ``/proc``), the
+node's processes keep a copy each; ``W2V_CLI_MPI_MODEL=process`` asks for that
+everywhere.
 
 Copies on different nodes are kept in step: every few milliseconds the main thread of
 the process that owns each copy (the lowest rank of its node) combines the copies with
@@ -188,8 +189,8 @@ def progress_slots(owners: Sequence[int], threads: Sequence[int], owner: int) ->
 def owners_with_room(owners: List[int], offers: Sequence[Any],
                      hosts: Sequence[str]) -> Tuple[List[int], List[str]]:
     """``owners``, except on a node whose shared file could not be made (``offers``: each
-    owner's (path or None, why), None from the others): there each process keeps its
-    own copy.  Also a note for each such node (``-debug 2``)."""
+    owner's (``node_model.SharedFile`` or None, why), None from the others): there each
+    process keeps its own copy.  Also a note for each such node (``-debug 2``)."""
     failed = sorted({owner for owner in set(owners)
                      if offers[owner] is not None and offers[owner][0] is None})
     notes = [f"the processes on {hosts[owner]} keep a copy of the model each, synced as "
@@ -307,9 +308,9 @@ class MpiBackend(Backend):
         self.notes = crowded_hosts(places)
         owners = model_owners(hosts, environment.mpi_model() == "node")
         rank = self.group.rank
-        # Where this process owns its node's shared file, the name goes once every
-        # process of the node has mapped it (or the run has failed).
-        created: Optional[str] = None
+        # Where this process owns its node's shared file, its descriptor closes once
+        # every process of the node has mapped the file (or the run has failed).
+        created: Optional[node_model.SharedFile] = None
         try:
             if owners[rank] == rank and owners.count(rank) > 1:
                 slots = progress_slots(owners, threads, rank)
@@ -323,7 +324,7 @@ class MpiBackend(Backend):
             self.notes.extend(unshared)
             self.notes.extend(
                 f"the {owners.count(owner)} processes on {hosts[owner]} train one copy of "
-                f"the model, in {node_model.SHARED_FOLDER}"
+                f"the model, in shared memory"
                 for owner in sorted(set(owners)) if owners.count(owner) > 1)
             self.copies = len(set(owners))
             self.owns_copy = owners[rank] == rank
@@ -344,7 +345,7 @@ class MpiBackend(Backend):
             self.group.agree(None)      # every copy filled and mapped: training may start
         finally:
             if created is not None:
-                node_model.remove(created)
+                node_model.close(created)
         # The processes that own a copy combine the copies (with one copy, nothing).
         self.combines = self.owns_copy and self.copies > 1
         self._peers = (self.group.subgroup(self.owns_copy)
