@@ -9,14 +9,17 @@ name in any folder, so
   when the last process that maps it exits), and
 * the size of ``/dev/shm`` does not matter (container runtimes often give it 64 MB).
 
-The process that owns the copy (the lowest rank on the node) creates the file and
-reserves its whole size at once (``posix_fallocate``): memory that ran out later, as the
-training first touched a page, would kill a process with SIGBUS.  A model larger than
-the memory is refused here, and the node's processes then keep a copy each, as on
-separate nodes.  The others open the file through the owner's descriptor
-(``/proc/PID/fd/N``) and check that it is the same file (device and inode), since a
-process in another PID namespace that reports the same host name would find some other
-process's descriptor there; once all have mapped it, the owner closes its descriptor.
+The process that owns the copy (the lowest rank on the node) creates the file.  Its
+pages come as they are first touched, as a single process's model does: the file lives
+on the kernel's own memory filesystem, which has no size limit, so a page can always be
+had while memory lasts (a file in a size-limited tmpfs such as ``/dev/shm`` would have
+to be reserved whole first, or a full folder would kill a process with SIGBUS at its
+first touch of a page).  A model larger than the memory is refused here, and the node's
+processes then keep a copy each, as on separate nodes.  The others open the file
+through the owner's descriptor (``/proc/PID/fd/N``) and check that it is the same file
+(device and inode), since a process in another PID namespace that reports the same host
+name would find some other process's descriptor there; once all have mapped it, the
+owner closes its descriptor.
 
 The matrices keep the layout of ``model.model_matrix``: rows padded to whole cache
 lines, each matrix starting on a huge-page boundary of the file.  After them comes the
@@ -66,10 +69,10 @@ def area_bytes(config: TrainConfig, vocab_size: int, progress_slots: int) -> int
 
 
 def create(nbytes: int) -> Tuple[Optional[SharedFile], str]:
-    """A new anonymous file of ``nbytes`` reserved bytes: (how to reach it, "") or, where
-    it cannot be made, (None, why)."""
+    """A new anonymous file of ``nbytes`` bytes: (how to reach it, "") or, where it cannot
+    be made, (None, why)."""
     limit, source = available_memory()
-    if limit is not None and nbytes > limit:    # the reservation itself would exhaust it
+    if limit is not None and nbytes > limit:
         return None, f"the model's {amount(nbytes)} exceed the {amount(limit)} of {source}"
     make = getattr(os, "memfd_create", None)
     if make is None:
@@ -79,12 +82,11 @@ def create(nbytes: int) -> Tuple[Optional[SharedFile], str]:
     except OSError as exc:
         return None, f"cannot create a shared memory file: {exc.strerror or exc}"
     try:
-        os.posix_fallocate(descriptor, 0, max(1, nbytes))
+        os.ftruncate(descriptor, max(1, nbytes))
         status = os.fstat(descriptor)
     except OSError as exc:
         os.close(descriptor)
-        return None, (f"no room in memory for the model's {amount(nbytes)} "
-                      f"({exc.strerror or exc})")
+        return None, f"cannot size a shared memory file: {exc.strerror or exc}"
     shared = SharedFile(f"/proc/{os.getpid()}/fd/{descriptor}", status.st_dev,
                         status.st_ino)
     try:                        # the way the others will open it (no /proc: no way)
