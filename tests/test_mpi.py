@@ -27,12 +27,14 @@ from tests.shell import env_with_tests, open_files, wait_until
 from w2v_cli import cluster, node_model
 from w2v_cli.backends.mpi import (
     combined_tail_rows,
+    copies_notes,
     crowded_hosts,
     learning_rate_scale,
     model_owners,
     owners_with_room,
     rows_for_sync,
 )
+from w2v_cli.config import TrainConfig
 from w2v_cli.errors import W2VError
 
 LEE = GOLDEN / "corpus" / "lee.txt"
@@ -110,6 +112,15 @@ def test_sync_schedule_shares_frequent_rows_every_time_rare_rows_seldom():
         1024, 2048, 1024, 4096, 1024, 2048, 1024, 8192]
     assert rows_for_sync(32, 22542) == 22542
     assert rows_for_sync(64, 5000) == 5000
+
+
+def test_cbow_on_many_copies_of_the_model_is_noted():
+    """docs/mpi.md measures CBOW's loss from 4 copies on; skip-gram holds at 8."""
+    cbow, skipgram = TrainConfig(cbow=1), TrainConfig(cbow=0)
+    assert copies_notes(cbow, 3) == [] and copies_notes(skipgram, 8) == []
+    assert copies_notes(cbow, 4) == [
+        "CBOW on 4 synced copies of the model scores lower than on one node (docs/mpi.md); "
+        "skip-gram, or fewer nodes with more cores each, holds its accuracy"]
 
 
 def test_the_processes_of_a_node_train_the_copy_of_its_lowest_rank():

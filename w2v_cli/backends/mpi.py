@@ -158,6 +158,20 @@ def crowded_hosts(places: Sequence[Tuple[int, str, int]]) -> List[str]:
             for host, (processes, cores) in hosts.items() if processes > cores]
 
 
+# From this many copies on, CBOW scores measurably lower than on one node
+# (docs/mpi.md, "What falls short"); skip-gram holds.
+CBOW_COPIES_NOTED = 4
+
+
+def copies_notes(config: TrainConfig, copies: int) -> List[str]:
+    """A note where CBOW trains enough copies of the model to lose accuracy."""
+    if not config.cbow or copies < CBOW_COPIES_NOTED:
+        return []
+    return [f"CBOW on {copies} synced copies of the model scores lower than on one node "
+            f"(docs/mpi.md); skip-gram, or fewer nodes with more cores each, holds its "
+            f"accuracy"]
+
+
 def learning_rate_scale(copies: int) -> float:
     """k: each process trains at k times the learning rate and a sync divides the sum
     of the changes to the ``copies`` of the model by k (see the module notes)."""
@@ -327,6 +341,7 @@ class MpiBackend(Backend):
                 f"the model, in shared memory"
                 for owner in sorted(set(owners)) if owners.count(owner) > 1)
             self.copies = len(set(owners))
+            self.notes.extend(copies_notes(config, self.copies))
             self.owns_copy = owners[rank] == rank
             weights, words_done = self._node_model(config, vocab, owners, offers, threads)
             members = [other for other, owner in enumerate(owners) if owner == owners[rank]]
