@@ -14,12 +14,15 @@ pages come as they are first touched, as a single process's model does: the file
 on the kernel's own memory filesystem, which has no size limit, so a page can always be
 had while memory lasts (a file in a size-limited tmpfs such as ``/dev/shm`` would have
 to be reserved whole first, or a full folder would kill a process with SIGBUS at its
-first touch of a page).  A model larger than the memory is refused here, and the node's
-processes then keep a copy each, as on separate nodes.  The others open the file
-through the owner's descriptor (``/proc/PID/fd/N``) and check that it is the same file
-(device and inode), since a process in another PID namespace that reports the same host
-name would find some other process's descriptor there; once all have mapped it, the
-owner closes its descriptor.
+first touch of a page).  Where the file cannot be made, the node's processes keep a
+copy each, as on separate nodes.  (The commands refuse a model larger than the memory
+before this, ``memory.check_model_fits``; ``create`` checks the file's own size again,
+a few MB more for its rounding to huge pages.)
+
+The others open the file through the owner's descriptor (``/proc/PID/fd/N``) and check
+that it is the same file (device and inode), since a process in another PID namespace
+that reports the same host name would find some other process's descriptor there; once
+all have mapped it, the owner closes its descriptor.
 
 The matrices keep the layout of ``model.model_matrix``: rows padded to whole cache
 lines, each matrix starting on a huge-page boundary of the file.  After them comes the

@@ -8,9 +8,8 @@ memory they share (``node_model.py``), exactly as threads of one process share i
 update lands in the one model at once, whatever the number of processes.  That holds
 the accuracy of threads at any count of processes on a node (docs/mpi.md), needs no
 syncs there, and keeps one model in a node's memory instead of one per process.  Where
-the shared memory cannot be made (a model larger than the memory, no ``/proc``), the
-node's processes keep a copy each; ``W2V_CLI_MPI_MODEL=process`` asks for that
-everywhere.
+the shared memory cannot be made (no ``memfd_create``, no ``/proc``), the node's
+processes keep a copy each; ``W2V_CLI_MPI_MODEL=process`` asks for that everywhere.
 
 Copies on different nodes are kept in step: every few milliseconds the main thread of
 the process that owns each copy (the lowest rank of its node) combines the copies with
@@ -322,14 +321,16 @@ class MpiBackend(Backend):
         self.notes = crowded_hosts(places)
         owners = model_owners(hosts, environment.mpi_model() == "node")
         rank = self.group.rank
+        # The shared file of this process's node, if it has one: its progress slots and
+        # size, the same in every process of the node.
+        slots = progress_slots(owners, threads, owners[rank])
+        shared_bytes = node_model.area_bytes(config, len(vocab), slots)
         # Where this process owns its node's shared file, its descriptor closes once
         # every process of the node has mapped the file (or the run has failed).
         created: Optional[node_model.SharedFile] = None
         try:
             if owners[rank] == rank and owners.count(rank) > 1:
-                slots = progress_slots(owners, threads, rank)
-                created, why = node_model.create(node_model.area_bytes(config, len(vocab),
-                                                                       slots))
+                created, why = node_model.create(shared_bytes)
                 offer: Any = (created, why)
             else:
                 offer = None
@@ -343,7 +344,8 @@ class MpiBackend(Backend):
             self.copies = len(set(owners))
             self.notes.extend(copies_notes(config, self.copies))
             self.owns_copy = owners[rank] == rank
-            weights, words_done = self._node_model(config, vocab, owners, offers, threads)
+            weights, words_done = self._node_model(config, vocab, owners, offers, slots,
+                                                   shared_bytes)
             members = [other for other, owner in enumerate(owners) if owner == owners[rank]]
             first_slot = sum(threads[other] for other in members if other < rank)
             self.pace = sync_pace(config, self.copies)
@@ -410,18 +412,16 @@ class MpiBackend(Backend):
         self._tail_sum = np.empty_like(self._tail_send)
 
     def _node_model(self, config: TrainConfig, vocab: Vocabulary, owners: List[int],
-                    offers: List[Any], threads: List[int]
+                    offers: List[Any], slots: int, nbytes: int
                     ) -> Tuple[Optional[Weights], Optional[np.ndarray]]:
-        """This process's model and progress array in its node's shared file: filled by
-        the owner, mapped as they are by the others; (None, None) where the process
-        keeps a copy of its own."""
+        """This process's model and progress array (``slots`` counters) in its node's
+        shared file of ``nbytes``: filled by the owner, mapped as they are by the others;
+        (None, None) where the process keeps a copy of its own."""
         rank = self.group.rank
         owner = owners[rank]
         if owners.count(owner) == 1:
             return None, None
-        slots = progress_slots(owners, threads, owner)
-        area = node_model.SharedArea(offers[owner][0],
-                                     node_model.area_bytes(config, len(vocab), slots))
+        area = node_model.SharedArea(offers[owner][0], nbytes)
         if owner == rank:       # the node's other processes wait: their cores fill it
             weights = init_weights(config, len(vocab), vocab.words, allocate=area.allocate,
                                    fill_threads=slots - 1)
