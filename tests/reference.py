@@ -360,8 +360,10 @@ def huffman_path_step(model: _Model, h: np.ndarray, neu1e: np.ndarray, word: int
 
 def train(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bool,
           hs: bool, negative: int, sample: float, alpha: float, iters: int = 1,
-          seed: int = 1) -> np.ndarray:
+          seed: int = 1, input_rate: float = 1.0) -> np.ndarray:
     """Single-thread C training on the vocabulary ids of a corpus (-1 = unknown word).
+    CBOW's context rows take their error times ``input_rate`` (the MPI backend's copies
+    on several nodes; 1 is the C tool).
 
     Returns syn0.  ``ids`` ends where the corpus ends: a sentence still being read there is
     dropped, as the C thread drops the sentence in which it meets the end of the file.
@@ -403,6 +405,9 @@ def train(ids: List[int], counts: List[int], *, size: int, window: int, cbow: bo
                 neu1[k] = F32(neu1[k] / F32(len(contexts)))
             neu1e = np.zeros(size, dtype=F32)
             learn(neu1, neu1e, word)
+            if input_rate != 1:
+                for k in range(size):
+                    neu1e[k] = F32(neu1e[k] * F32(input_rate))
             for c in contexts:
                 for k in range(size):
                     syn0[c, k] = F32(syn0[c, k] + neu1e[k])

@@ -44,7 +44,7 @@ def _corpus(seed: int, tokens: int, vocab_size: int, oov_rate: float = 0.05):
     return ids, counts
 
 
-def _train_ours(ids, counts, blocks, **settings):
+def _train_ours(ids, counts, blocks, input_rate=1.0, **settings):
     config = TrainConfig(train="-", threads=1, exact=settings.pop("exact"), **settings)
     vocab = Vocabulary(words=[b"w%d" % i for i in range(len(counts))],
                        counts=np.array(counts, dtype=np.int64))
@@ -52,6 +52,12 @@ def _train_ours(ids, counts, blocks, **settings):
     cuts = np.linspace(0, len(array), blocks + 1).astype(int)
 
     ids = ArrayIds([array[cuts[i]:cuts[i + 1]] for i in range(blocks)])
+    if input_rate != 1.0:
+        from w2v_cli.backends.cpu import CpuBackend
+        from w2v_cli.tables import TrainingTables
+
+        return CpuBackend(config, vocab, TrainingTables(config, vocab), ids,
+                          input_rate_scale=input_rate).train().input_vectors()
     return create_backend(config, vocab, ids).train().input_vectors()
 
 
@@ -76,6 +82,22 @@ def test_exact_kernel_equals_reference(settings):
     # Three blocks: sentences continue across block boundaries with one worker.
     got = _train_ours(ids, counts, blocks=3, size=6, window=3, iter=1, exact=1, **settings)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_cbow_input_rows_learn_at_their_own_rate():
+    """The MPI backend's CBOW copies train the input rows at a multiple of the learning
+    rate (``abi.P_INPUT_RATE``): the context rows take the error times that multiple,
+    in the reference's order of operations, and nothing else changes."""
+    ids, counts = _corpus(seed=7, tokens=2500, vocab_size=40)
+    settings = dict(cbow=1, hs=0, negative=3, sample=1e-2)
+    expected = reference.train(ids, counts, size=6, window=3, alpha=0.05, iters=1,
+                               cbow=True, hs=False, negative=3, sample=1e-2, input_rate=2.0)
+    got = _train_ours(ids, counts, blocks=3, input_rate=2.0, size=6, window=3, iter=1,
+                      exact=1, **settings)
+    np.testing.assert_array_equal(got, expected)
+    plain = reference.train(ids, counts, size=6, window=3, alpha=0.05, iters=1, cbow=True,
+                            hs=False, negative=3, sample=1e-2)
+    assert not np.array_equal(got, plain)
 
 
 @pytest.mark.parametrize("settings", CONFIGS[:1] + CONFIGS[3:4], ids=["cbow", "skipgram"])

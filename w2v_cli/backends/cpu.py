@@ -36,8 +36,8 @@ import numpy as np
 
 from w2v_cli import native
 from w2v_cli.backends import Backend, OnTick, Progress, TokenIds, tracks_loss, trains_batched
-from w2v_cli.backends.workers import Schedule, Scratch, Worker, trained_work
-from w2v_cli.config import MIN_ALPHA_FRACTION, TrainConfig
+from w2v_cli.backends.workers import Schedule, Scratch, Worker, rate_params, trained_work
+from w2v_cli.config import TrainConfig
 from w2v_cli.corpus import ID_BLOCK
 from w2v_cli.divergence import check_model
 from w2v_cli.kernels import abi
@@ -112,6 +112,8 @@ class CpuBackend(Backend):
     learning_rate_scale : float
         The workers train at this multiple of the run's learning rate (the progress
         display still shows the run's own).
+    input_rate_scale : float
+        CBOW's input rows take their changes at this further multiple of it.
     weights : Weights or None
         A model made by the caller (the MPI backend's, in memory shared with other
         processes); by default a new one (``init_weights``).
@@ -129,6 +131,7 @@ class CpuBackend(Backend):
                  block_ids: int = ID_BLOCK,
                  before_block: Optional[Callable[[threading.Event], None]] = None,
                  checks_each_pass: bool = True, learning_rate_scale: float = 1.0,
+                 input_rate_scale: float = 1.0,
                  weights: Optional[Weights] = None,
                  words_done: Optional[np.ndarray] = None, first_slot: int = 0) -> None:
         self.config = config
@@ -142,9 +145,8 @@ class CpuBackend(Backend):
         self.before_block = before_block
         self.weights = (weights if weights is not None
                         else init_weights(config, len(vocab), vocab.words))
-        starting_alpha = np.float32(config.starting_alpha * learning_rate_scale)
-        self.float_params = np.array(  # (start, floor) as the C code compares them, in double
-            [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
+        self.float_params = rate_params(config.starting_alpha * learning_rate_scale,
+                                        input_rate_scale)
         self.progress = Progress.start(config, vocab.train_words, self.threads,
                                        extra_progress_slots, learning_rate_scale,
                                        words_done)

@@ -35,8 +35,8 @@ from w2v_cli import native
 from w2v_cli.backends import Backend, OnTick, Progress, TokenIds
 
 # The walkers are workers without training scratch, handed work as CPU workers are.
-from w2v_cli.backends.workers import Schedule, Worker, trained_work
-from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
+from w2v_cli.backends.workers import Schedule, Worker, rate_params, trained_work
+from w2v_cli.config import MAX_SENTENCE_LENGTH, TrainConfig
 from w2v_cli.corpus import ID_BLOCK
 from w2v_cli.gpu.layout import SEGMENT
 from w2v_cli.kernels import abi
@@ -111,9 +111,7 @@ class CudaBackend(Backend):
         self.weights = init_weights(config, len(vocab), vocab.words)
         self.walkers = config.threads
         self.progress = Progress.start(config, vocab.train_words, self.walkers)
-        starting_alpha = np.float32(config.starting_alpha)
-        self.float_params = np.array(
-            [starting_alpha, np.float64(starting_alpha) * MIN_ALPHA_FRACTION], dtype=np.float64)
+        self.float_params = rate_params(config.starting_alpha)
         self.workers = [Worker(k, config, self.progress.planned_words)
                         for k in range(self.walkers)]
         self._walk_kernel = native.kernels().walk_block

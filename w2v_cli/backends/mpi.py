@@ -49,6 +49,17 @@ that changed it, leaves the frequent words' rows N times behind, and cost severa
 points of analogy accuracy at 4 processes; so did a fixed split between averaged busy
 rows and summed others, wherever the split was put.  docs/mpi.md has the measurements.
 
+CBOW with negative sampling, from 3 copies on (``output_at_user_rate``), raises the rate
+of its input vectors only.  CBOW itself loses accuracy when both of its matrices train at
+k times the rate (either one alone takes it), so its output vectors train at the user's
+rate and a sync sums their changes outright, as threads would make them, except for the
+busy rows (``BusyOutputRows``): those that a copy draws as a negative about
+``BUSY_DRAWS`` times or more between two of the row's syncs, which every copy drives to
+about the same point; their sums are divided by k, as above.  The input vectors train at
+k times the rate (``abi.P_INPUT_RATE``) and their sums are divided by k.  At 4 and 8
+copies this scores higher than raising both matrices' rate, on wiki8 by more than a
+point (docs/mpi.md, "CBOW across nodes").
+
 What each copy's owner keeps.  Beside its model, the agreed value of the rows that every
 process changes between two syncs (the busiest ``HEAD_ROWS`` of each matrix, the ones
 synced most often, and more within ``HEAD_BYTES``): a sync sends ``live - agreed`` for
@@ -59,8 +70,9 @@ changed and, apart, those it did not (still the agreed value), with a count of t
 processes that changed each: from those sums the agreed value and the sum of the changes
 follow, without a copy of the rows.  A row that every process changed gets the average
 of their copies instead (its agreed value is nowhere left): half the sum of the changes
-made at the user's rate, since k = N / 2; only the rarest words' rows of a large
-vocabulary are handled so.
+made at the user's rate, since k = N / 2 (for CBOW's output vectors, which learn at the
+user's rate, 1 / N of it); only the rarest words' rows of a large vocabulary are handled
+so.
 
 Learning rate.  The kernels compute it from the sum of the ``progress`` array.  The
 processes of a node share that array with their copy of the model, each worker with a
@@ -95,7 +107,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -103,7 +115,7 @@ from w2v_cli import cluster as cluster_module
 from w2v_cli import environment, node_model
 from w2v_cli.backends import Backend, OnTick, TokenIds
 from w2v_cli.backends.cpu import CpuBackend
-from w2v_cli.config import TrainConfig, available_cores
+from w2v_cli.config import UNIGRAM_POWER, TrainConfig, available_cores
 from w2v_cli.corpus import ID_BLOCK
 from w2v_cli.divergence import diverged_message, row_lengths
 from w2v_cli.errors import TrainingDiverged
@@ -157,14 +169,19 @@ def crowded_hosts(places: Sequence[Tuple[int, str, int]]) -> List[str]:
             for host, (processes, cores) in hosts.items() if processes > cores]
 
 
-# From this many copies on, CBOW scores measurably lower than on one node
-# (docs/mpi.md, "What falls short"); skip-gram holds.
-CBOW_COPIES_NOTED = 4
+# From this many copies on, CBOW scores measurably lower than on one node (docs/mpi.md,
+# "What falls short"): with negative sampling alone it held at 6 copies and lost at 8;
+# with hierarchical softmax, whose matrices both train at k times the rate
+# (``output_at_user_rate``), CBOW lost from 4 on.  Skip-gram holds.
+CBOW_COPIES_NOTED = 7
+CBOW_BOTH_RATES_RAISED_NOTED = 4
 
 
 def copies_notes(config: TrainConfig, copies: int) -> List[str]:
     """A note where CBOW trains enough copies of the model to lose accuracy."""
-    if not config.cbow or copies < CBOW_COPIES_NOTED:
+    noted = (CBOW_COPIES_NOTED if output_at_user_rate(config, copies)
+             else CBOW_BOTH_RATES_RAISED_NOTED)
+    if not config.cbow or copies < noted:
         return []
     return [f"CBOW on {copies} synced copies of the model scores lower than on one node "
             f"(docs/mpi.md); skip-gram, or fewer nodes with more cores each, holds its "
@@ -175,6 +192,54 @@ def learning_rate_scale(copies: int) -> float:
     """k: each process trains at k times the learning rate and a sync divides the sum
     of the changes to the ``copies`` of the model by k (see the module notes)."""
     return max(1.0, copies / 2)
+
+
+def output_at_user_rate(config: TrainConfig, copies: int) -> bool:
+    """Whether the copies train CBOW's output vectors at the user's rate, their changes
+    summed but for the busiest rows' (``BusyOutputRows``), and only the input vectors at
+    k times it (see the module notes).  With 2 copies k is 1: nothing differs."""
+    return bool(config.cbow) and config.negative > 0 and not config.hs and copies > 2
+
+
+# An output row that a copy draws as a negative this many times or more between two of
+# its syncs, by expectation, is a busy one: every copy drives it to about the same point,
+# and their changes are divided by k instead of summed.  Set from CBOW with 4 and 8
+# copies on text8-head and wiki8, where it marks the 64 most frequent words' rows; more
+# rows divided (a threshold of about 10 draws) or fewer (about 100) scored lower
+# (docs/mpi.md, "CBOW across nodes").
+BUSY_DRAWS = 25.0
+
+
+def sync_periods(rows: np.ndarray) -> np.ndarray:
+    """How many syncs apart each of ``rows`` is synced (``rows_for_sync``): 1 for the
+    first 1024 rows, 2 for the next 1024, 4 for the 2048 after them, and so on."""
+    blocks = np.asarray(rows, dtype=np.int64) // FIRST_SYNC_ROWS
+    doublings = np.floor(np.log2(np.maximum(blocks, 1))) + 1
+    return np.where(blocks == 0, 1.0, np.exp2(doublings))
+
+
+class BusyOutputRows:
+    """Which CBOW output rows a sync divides by k, from how often a copy draws each one
+    as a negative between two of the row's syncs: ``negative`` draws a window, a window
+    for each word kept by subsampling, each row drawn with its unigram^0.75 share, over
+    the most words a copy may read between two syncs (``words``: its workers' blocks of
+    the pace; a sync that comes sooner leaves fewer rows busy than marked) times the
+    syncs between two of the row's own (``sync_periods``)."""
+
+    def __init__(self, counts: np.ndarray, keep: np.ndarray, negative: int, words: int,
+                 scale: float) -> None:
+        self.counts = counts
+        self.scale = scale
+        weights_total = float(np.power(counts.astype(np.float64), UNIGRAM_POWER).sum())
+        kept = float((counts * np.minimum(keep.astype(np.float64), 1.0)).sum()
+                     / max(1, int(counts.sum())))
+        self.draws_per_weight = negative * kept * words / max(weights_total, 1e-300)
+
+    def divisors(self, rows: np.ndarray) -> np.ndarray:
+        """float32[n, 1]: k for each busy one of ``rows``, else 1."""
+        draws = (np.power(self.counts[rows].astype(np.float64), UNIGRAM_POWER)
+                 * self.draws_per_weight * sync_periods(rows))
+        return np.where(draws >= BUSY_DRAWS, self.scale, 1.0).astype(np.float32)[:, None]
 
 
 def sync_pace(config: TrainConfig, copies: int) -> SyncPace:
@@ -248,11 +313,13 @@ def fingerprints(rows: np.ndarray) -> np.ndarray:
 
 
 def combined_tail_rows(changed_sum: np.ndarray, unchanged_sum: np.ndarray,
-                       changers: np.ndarray, processes: int, scale: float) -> np.ndarray:
+                       changers: np.ndarray, processes: int,
+                       scale: Union[float, np.float32, np.ndarray]) -> np.ndarray:
     """The new agreed value of tail rows that ``changers`` (float32[n], >= 1) of the
     ``processes`` changed, from the sum of the changed copies and the sum of the others
-    (each the agreed value): agreed + (sum of the changes) / scale, or the average of
-    the copies where every process changed the row.  float32[n, size]."""
+    (each the agreed value): agreed + (sum of the changes) / scale (one for all, or
+    float32[n, 1]), or the average of the copies where every process changed the row.
+    float32[n, size]."""
     changers = changers[:, None].astype(np.float64)
     everyone = changers >= processes
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -277,6 +344,8 @@ class _Synced:
     busiest_last: bool = False
     of_words: bool = True
     combined: bool = True       # False: the only copy, only checked (nothing agreed)
+    scale: float = 1.0          # a sync divides the sum of the copies' changes by this
+    busy_rows: Optional[BusyOutputRows] = None   # or by this, row by row
 
     def __post_init__(self) -> None:
         self.head = min(self.rows, self.head_rows) if self.combined else 0
@@ -296,6 +365,13 @@ class _Synced:
     def row_numbers(self, low: int, high: int) -> np.ndarray:
         positions = np.arange(low, high)
         return self.rows - 1 - positions if self.busiest_last else positions
+
+    def divisors(self, low: int, high: int) -> Union[np.float32, np.ndarray]:
+        """What the summed changes of rows ``low .. high-1`` (from the busy end) are
+        divided by."""
+        if self.busy_rows is None:
+            return np.float32(self.scale)
+        return self.busy_rows.divisors(self.row_numbers(low, high))
 
     def covered(self, sync_number: int) -> int:
         """Rows (from the busy end) that sync ``sync_number`` covers; 0: every row."""
@@ -350,6 +426,7 @@ class MpiBackend(Backend):
             first_slot = sum(threads[other] for other in members if other < rank)
             self.pace = sync_pace(config, self.copies)
             self.scale = learning_rate_scale(self.copies)
+            split = output_at_user_rate(config, self.copies)
             self.local = CpuBackend(config, vocab, tables, ids, extra_progress_slots=1,
                                     first_stream=sum(threads[:rank]),
                                     tick_seconds=TICK_SECONDS,
@@ -357,7 +434,9 @@ class MpiBackend(Backend):
                                     block_ids=self.pace.block_ids,
                                     before_block=self._wait_for_sync,
                                     checks_each_pass=False,
-                                    learning_rate_scale=self.scale, weights=weights,
+                                    learning_rate_scale=1.0 if split else self.scale,
+                                    input_rate_scale=self.scale if split else 1.0,
+                                    weights=weights,
                                     words_done=words_done, first_slot=first_slot)
             self.group.agree(None)      # every copy filled and mapped: training may start
         finally:
@@ -389,14 +468,23 @@ class MpiBackend(Backend):
         # Owners keep what the syncs need (or, with one copy, only check it); the
         # other processes of a node keep nothing.
         tracked = [_Synced("word vectors", weights.syn0, len(vocab), size, head,
-                           combined=self.combines)]
+                           combined=self.combines, scale=self.scale)]
+        # The most words a copy reads between two syncs: its workers' blocks of the pace.
+        copy_threads = max(sum(count for count, trains in zip(threads, owners)
+                               if trains == owner) for owner in set(owners))
+        copy_words = copy_threads * self.pace.block_ids * self.pace.blocks_per_sync
+        busy = (BusyOutputRows(vocab.counts, tables.keep, config.negative, copy_words,
+                               self.scale) if split else None)
         if config.negative > 0:
             tracked.append(_Synced("output vectors", weights.syn1neg, len(vocab), size,
-                                   head, combined=self.combines))
+                                   head, combined=self.combines,
+                                   scale=1.0 if split else self.scale,
+                                   busy_rows=busy))
         if config.hs:                   # inner nodes 0 .. V-2, the root last
             tracked.append(_Synced("Huffman node vectors", weights.syn1,
                                    max(1, len(vocab) - 1), size, head, busiest_last=True,
-                                   of_words=False, combined=self.combines))
+                                   of_words=False, combined=self.combines,
+                                   scale=self.scale))
         self._matrices = tracked if self.owns_copy else []
         if not self.combines:
             return
@@ -531,9 +619,9 @@ class MpiBackend(Backend):
             np.copyto(read[rows], synced.busy(low, high))
             np.subtract(read[rows], synced.agreed[low:high], out=send[rows])
         self.group.allreduce_sum(send, total, among=self._peers)
-        total /= np.float32(self.scale)
         for synced, low, high, at in batch:
             rows = slice(at, at + high - low)
+            total[rows] /= synced.divisors(low, high)
             agreed = synced.agreed[low:high]
             agreed += total[rows]
             # what was written during the exchange stays: live += new agreed - as read
@@ -564,9 +652,12 @@ class MpiBackend(Backend):
             moved = changers > 0
             if not moved.any():
                 continue
+            divisors = synced.divisors(low, high)
+            if isinstance(divisors, np.ndarray):
+                divisors = divisors[moved]
             new = combined_tail_rows(total[rows, :size][moved],
                                      total[rows, size:2 * size][moved], changers[moved],
-                                     copies, self.scale)
+                                     copies, divisors)
             live = synced.busy(low, high)
             here = live[moved]
             as_read = read[rows][moved]

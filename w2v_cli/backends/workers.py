@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
-from w2v_cli.config import MAX_SENTENCE_LENGTH, TrainConfig
+from w2v_cli.config import MAX_SENTENCE_LENGTH, MIN_ALPHA_FRACTION, TrainConfig
 from w2v_cli.kernels import abi
 from w2v_cli.model import aligned_zeros, row_matrix
 
@@ -29,6 +29,18 @@ def worker_seed(seed: int, stream: int) -> np.uint64:
     """Random state of stream k: seed - 1 + k, so the default seed 1 gives the C tool's
     thread k."""
     return np.uint64((seed - 1 + stream) % (1 << 64))
+
+
+def rate_params(starting_alpha: float, input_rate: float = 1.0) -> np.ndarray:
+    """The kernels' ``float_params`` (``abi.P_START_ALPHA`` ...): the learning rate's
+    start and floor, in double as the C code compares them, and the multiple of it at
+    which CBOW's input rows learn."""
+    start = np.float32(starting_alpha)
+    params = np.empty(abi.FLOAT_PARAMS, dtype=np.float64)
+    params[abi.P_START_ALPHA] = start
+    params[abi.P_MIN_ALPHA] = np.float64(start) * MIN_ALPHA_FRACTION
+    params[abi.P_INPUT_RATE] = input_rate
+    return params
 
 
 def private_array(length: int, dtype: Any) -> np.ndarray:

@@ -54,8 +54,11 @@ LOSS_SUM, LOSS_EXAMPLES = range(2)
 LOSS_SLOTS = 2
 
 # Slots of the float64 parameter array.
-P_START_ALPHA, P_MIN_ALPHA = range(2)
-FLOAT_PARAMS = 2
+P_START_ALPHA, P_MIN_ALPHA, P_INPUT_RATE = range(3)
+FLOAT_PARAMS = 3
+# P_INPUT_RATE: CBOW's input rows take their change at this multiple of the learning rate
+# (1 but under MPI, where copies of the model on several nodes train the input vectors
+# faster than the output vectors: backends/mpi.py).
 
 # What a training kernel does with a sentence still being read when its block runs out.
 CARRY = 0     # keep it; the next block continues it (one worker reading the corpus in order)

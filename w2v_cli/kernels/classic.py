@@ -30,6 +30,7 @@ from w2v_cli.kernels.abi import (
     LOSS_SUM,
     P_CBOW,
     P_HS,
+    P_INPUT_RATE,
     P_LOSS,
     P_NEGATIVE,
     P_SIZE,
@@ -191,8 +192,11 @@ def negative_sampling(h, neu1e, word, syn1neg, negative, r, last_slot, bucket_wo
 @njit(inline="always")
 def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, negative, r,
               code_offsets, codes, points, last_slot, bucket_word, bucket_shift, exp_table,
-              alpha, size, neu1, neu1e, int_params, loss, phased, targets, factors):
-    """Train the mean of the context rows against ``word``; returns the random state."""
+              alpha, size, neu1, neu1e, int_params, loss, phased, targets, factors,
+              input_rate):
+    """Train the mean of the context rows against ``word``; returns the random state.
+    The context rows take the error at ``input_rate`` times the learning rate (1 but
+    under MPI, ``abi.P_INPUT_RATE``)."""
     vocab_size = int_params[P_VOCAB]
     for k in range(size):
         neu1e[k] = F32(0)
@@ -222,6 +226,9 @@ def cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg, hs, ne
                               bucket_word, bucket_shift, vocab_size, exp_table, alpha, size,
                               track, loss, 1,    # the next window's shrink, then its draws
                               phased, targets, factors, False)
+    if input_rate != F32(1):         # never in a run of one process: -exact 1 keeps its bits
+        for k in range(size):
+            neu1e[k] *= input_rate
     rows_add(syn0, sentence, first, before, neu1e)
     rows_add(syn0, sentence, position + 1, after, neu1e)
     return r
@@ -299,6 +306,7 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
     neu1e = scratch_rows[1]
     targets = scratch_ids              # a call's targets and their scores (negative + 1)
     factors = scratch_values
+    input_rate = F32(float_params[P_INPUT_RATE])
     start_block(state)
     while True:
         position, first, last = next_window(ids, n_ids, end_mode, keep, sentence, window,
@@ -312,7 +320,8 @@ def train_block_classic(ids, n_ids, end_mode, syn0, syn1, syn1neg, exp_table, ke
             rng[0] = cbow_step(word, sentence, first, last, position, syn0, syn1, syn1neg,
                                hs, negative, rng[0], code_offsets, codes, points, last_slot,
                                bucket_word, bucket_shift, exp_table, alpha, size, neu1, neu1e,
-                               int_params, loss, PHASED_TARGETS, targets, factors)
+                               int_params, loss, PHASED_TARGETS, targets, factors,
+                               input_rate)
         else:
             rng[0] = skipgram_step(word, sentence, first, last, position, syn0, syn1,
                                    syn1neg, hs, negative, rng[0], code_offsets, codes,
