@@ -51,14 +51,17 @@ rows and summed others, wherever the split was put.  docs/mpi.md has the measure
 
 CBOW with negative sampling, from 3 copies on (``output_at_user_rate``), raises the rate
 of its input vectors only.  CBOW itself loses accuracy when both of its matrices train at
-k times the rate (either one alone takes it), so its output vectors train at the user's
+a raised rate (either one alone takes it), so its output vectors train at the user's
 rate and a sync sums their changes outright, as threads would make them, except for the
 busy rows (``BusyOutputRows``): those that a copy draws as a negative about
 ``BUSY_DRAWS`` times or more between two of the row's syncs, which every copy drives to
 about the same point; their sums are divided by k, as above.  The input vectors train at
-k times the rate (``abi.P_INPUT_RATE``) and their sums are divided by k.  At 4 and 8
-copies this scores higher than raising both matrices' rate, on wiki8 by more than a
-point (docs/mpi.md, "CBOW across nodes").
+N times the rate (``abi.P_INPUT_RATE``) and a sync averages their changes (divides the
+sum by N): a row that one copy changes gets its change at the user's rate, as with
+threads, and a row that every copy drives to the same point moves as far as one copy
+moves it.  That holds CBOW's accuracy at 3 to 8 copies, where raising both matrices'
+rate k-fold lost up to three quarters of a point, and on wiki8 at 4, where it lost more
+than a point (docs/mpi.md, "CBOW across nodes").
 
 What each copy's owner keeps.  Beside its model, the agreed value of the rows that every
 process changes between two syncs (the busiest ``HEAD_ROWS`` of each matrix, the ones
@@ -169,23 +172,21 @@ def crowded_hosts(places: Sequence[Tuple[int, str, int]]) -> List[str]:
             for host, (processes, cores) in hosts.items() if processes > cores]
 
 
-# From this many copies on, CBOW scores measurably lower than on one node (docs/mpi.md,
-# "What falls short"): with negative sampling alone it held at 6 copies and lost at 8;
-# with hierarchical softmax, whose matrices both train at k times the rate
-# (``output_at_user_rate``), CBOW lost from 4 on.  Skip-gram holds.
-CBOW_COPIES_NOTED = 7
-CBOW_BOTH_RATES_RAISED_NOTED = 4
+# CBOW with hierarchical softmax trains both of its matrices at k times the rate
+# (``output_at_user_rate``), as every CBOW run did when CBOW lost accuracy from this
+# many copies on (docs/mpi.md, "What falls short"); with negative sampling alone it
+# holds at 8 copies, and so does skip-gram.
+CBOW_COPIES_NOTED = 4
 
 
 def copies_notes(config: TrainConfig, copies: int) -> List[str]:
-    """A note where CBOW trains enough copies of the model to lose accuracy."""
-    noted = (CBOW_COPIES_NOTED if output_at_user_rate(config, copies)
-             else CBOW_BOTH_RATES_RAISED_NOTED)
-    if not config.cbow or copies < noted:
+    """A note where CBOW trains enough copies of the model, in the way that lost
+    accuracy, to lose it."""
+    if not config.cbow or not config.hs or copies < CBOW_COPIES_NOTED:
         return []
-    return [f"CBOW on {copies} synced copies of the model scores lower than on one node "
-            f"(docs/mpi.md); skip-gram, or fewer nodes with more cores each, holds its "
-            f"accuracy"]
+    return [f"CBOW with -hs 1 on {copies} synced copies of the model may score lower "
+            f"than on one node (docs/mpi.md); CBOW with -hs 0, skip-gram, or fewer "
+            f"nodes with more cores each, hold their accuracy"]
 
 
 def learning_rate_scale(copies: int) -> float:
@@ -197,8 +198,15 @@ def learning_rate_scale(copies: int) -> float:
 def output_at_user_rate(config: TrainConfig, copies: int) -> bool:
     """Whether the copies train CBOW's output vectors at the user's rate, their changes
     summed but for the busiest rows' (``BusyOutputRows``), and only the input vectors at
-    k times it (see the module notes).  With 2 copies k is 1: nothing differs."""
+    a raised rate, ``input_rate_scale`` (see the module notes)."""
     return bool(config.cbow) and config.negative > 0 and not config.hs and copies > 2
+
+
+def input_rate_scale(copies: int) -> float:
+    """Where ``output_at_user_rate``: the copies train CBOW's input vectors at this
+    multiple of the learning rate, and a sync divides the sum of their changes by it
+    (the average of the copies)."""
+    return float(copies)
 
 
 # An output row that a copy draws as a negative this many times or more between two of
@@ -427,6 +435,7 @@ class MpiBackend(Backend):
             self.pace = sync_pace(config, self.copies)
             self.scale = learning_rate_scale(self.copies)
             split = output_at_user_rate(config, self.copies)
+            input_scale = input_rate_scale(self.copies) if split else self.scale
             self.local = CpuBackend(config, vocab, tables, ids, extra_progress_slots=1,
                                     first_stream=sum(threads[:rank]),
                                     tick_seconds=TICK_SECONDS,
@@ -435,7 +444,7 @@ class MpiBackend(Backend):
                                     before_block=self._wait_for_sync,
                                     checks_each_pass=False,
                                     learning_rate_scale=1.0 if split else self.scale,
-                                    input_rate_scale=self.scale if split else 1.0,
+                                    input_rate_scale=input_scale if split else 1.0,
                                     weights=weights,
                                     words_done=words_done, first_slot=first_slot)
             self.group.agree(None)      # every copy filled and mapped: training may start
@@ -468,7 +477,7 @@ class MpiBackend(Backend):
         # Owners keep what the syncs need (or, with one copy, only check it); the
         # other processes of a node keep nothing.
         tracked = [_Synced("word vectors", weights.syn0, len(vocab), size, head,
-                           combined=self.combines, scale=self.scale)]
+                           combined=self.combines, scale=input_scale)]
         # The most words a copy reads between two syncs: its workers' blocks of the pace.
         copy_threads = max(sum(count for count, trains in zip(threads, owners)
                                if trains == owner) for owner in set(owners))
